@@ -1,0 +1,48 @@
+# crdb-backup-dashboards. `make build` and `make test` do all set-up on a fresh Debian machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CLI    := $(VENV)/bin/crdb-dash
+STAMP  := $(VENV)/.installed
+
+.PHONY: install build golden check test prometheus bench deploy diff demo clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+## Build dashboards, provisioning files and rules into the working tree.
+build: install
+	$(CLI) build
+
+## Refresh the committed snapshots (the same as build; read the diff before committing).
+golden: build
+	git --no-pager diff --stat -- provisioning rules
+
+## Fail if the committed generated files differ from a fresh build.
+check: install
+	$(CLI) build --check
+
+prometheus:
+	@scripts/install-prometheus
+
+test: install prometheus
+	$(PY) -m pytest
+
+bench: install prometheus
+	$(PY) bench/run.py
+
+deploy: install
+	$(CLI) deploy
+
+diff: install
+	$(CLI) diff
+
+demo: install prometheus
+	$(CLI) demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

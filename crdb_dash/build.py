@@ -1,0 +1,123 @@
+"""Everything ``make build`` writes, rendered in memory first, then written atomically.
+
+Paths are relative to the output root (the project's top directory by default).
+``provisioning/`` is ready to mount at ``/etc/grafana/provisioning`` in the Grafana container:
+
+    provisioning/dashboards/crdb-backups.yaml        dashboard provider
+    provisioning/dashboards/crdb-backups/<uid>.json  the dashboards
+    provisioning/datasources/crdb-backups.yaml       the Prometheus datasource, with the configured uid
+    provisioning/alerting/crdb-backups.yaml          Grafana-managed alert rules
+    rules/crdb-backups.rules.yml                     Prometheus alerting and recording rules
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from crdb_dash import normalize
+from crdb_dash.config import Config
+
+PROVIDER = "crdb-backups"
+MOUNT = "/etc/grafana/provisioning"
+GRAFANA_DIR = "provisioning"
+DASHBOARD_DIR = f"{GRAFANA_DIR}/dashboards/{PROVIDER}"
+
+
+def dashboards(cfg: Config) -> dict[str, dict]:
+    """uid -> Grafana JSON model of every dashboard."""
+    from dashboards import ALL
+    from panels.base import Ctx
+
+    ctx = Ctx.for_dashboards(cfg)
+    out = {}
+    for module in ALL:
+        model = normalize.dashboard(module.build(ctx), cfg["schema_version"])
+        out[model["uid"]] = model
+    return out
+
+
+def to_json(obj) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def to_yaml(obj) -> str:
+    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True, width=120)
+
+
+def provisioning(cfg: Config) -> dict[str, str]:
+    provider = {"apiVersion": 1, "providers": [{
+        "name": PROVIDER, "orgId": 1, "folder": cfg.get("grafana.folder"), "folderUid": cfg.get("grafana.folder_uid"),
+        "type": "file", "disableDeletion": False, "updateIntervalSeconds": 30, "allowUiUpdates": False,
+        "options": {"path": f"{MOUNT}/dashboards/{PROVIDER}", "foldersFromFilesStructure": False},
+    }]}
+    datasource = {"apiVersion": 1, "datasources": [{
+        "name": cfg.get("datasource.name"), "type": "prometheus", "uid": cfg.get("datasource.uid"),
+        "access": "proxy", "url": cfg.get("datasource.url"),
+        "jsonData": {"httpMethod": "POST", "timeInterval": cfg["scrape_interval"]},
+    }]}
+    return {f"{GRAFANA_DIR}/dashboards/{PROVIDER}.yaml": to_yaml(provider),
+            f"{GRAFANA_DIR}/datasources/{PROVIDER}.yaml": to_yaml(datasource)}
+
+
+def render(cfg: Config) -> dict[str, str]:
+    """Relative path -> file text, for every generated file."""
+    from crdb_dash import rules
+
+    files = {f"{DASHBOARD_DIR}/{uid}.json": to_json(model) for uid, model in dashboards(cfg).items()}
+    files.update(provisioning(cfg))
+    files.update(rules.render(cfg))
+    return files
+
+
+def write(files: dict[str, str], out_dir: Path) -> list[str]:
+    """Write ``files`` under ``out_dir`` atomically; remove generated files no longer produced.
+
+    Returns the paths that changed.
+    """
+    changed = []
+    for rel, text in sorted(files.items()):
+        path = out_dir / rel
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            continue
+        write_atomic(path, text)
+        changed.append(rel)
+    for stale in sorted((out_dir / DASHBOARD_DIR).glob("*.json")):
+        rel = stale.relative_to(out_dir).as_posix()
+        if rel not in files:
+            stale.unlink()
+            changed.append(rel)
+    return changed
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def compare(files: dict[str, str], out_dir: Path) -> str:
+    """A unified diff between ``files`` and what is under ``out_dir``; empty when identical."""
+    import difflib
+
+    chunks = []
+    present = {p.relative_to(out_dir).as_posix() for p in (out_dir / DASHBOARD_DIR).glob("*.json")}
+    for rel in sorted(set(files) | present):
+        path = out_dir / rel
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        new = files.get(rel, "")
+        if old != new:
+            chunks.extend(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
+                                               f"{rel} (on disk)", f"{rel} (fresh build)"))
+    return "".join(chunks)

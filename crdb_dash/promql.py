@@ -1,0 +1,111 @@
+"""PromQL for each kind of metric, following CockroachDB's per-node semantics.
+
+One ``Scope`` says which series a query reads and how it groups them: dashboards use
+Grafana's variables, alert rules the configured selector. Panels and rules both build
+their expressions here, so each aggregation rule is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crdb_dash.catalog import Kind, Metric, metric
+from crdb_dash.config import Config
+
+RATE_INTERVAL = "$__rate_interval"
+RANGE = "$__range"
+RATE_UNITS = {"Bps": "bytes"}  # counters shown as a per-second rate; the rest as counts per window
+
+
+@dataclass(frozen=True)
+class Scope:
+    matchers: str  # selects one cluster's series
+    node_matchers: str  # the same, narrowed to the chosen nodes
+    by: tuple[str, ...]  # labels a cluster-wide value keeps
+    node_label: str
+    rpo_window: str
+
+    def grouping(self, m: Metric | None = None) -> str:
+        labels = self.by + ((m.by_label,) if m is not None and m.by_label else ())
+        return ", ".join(labels)
+
+
+def dashboard_scope(cfg: Config) -> Scope:
+    base = f'{cfg["selector"]}, {cfg.cluster}="$cluster", {cfg.tenant}=~"$tenant"'
+    return Scope(base, f'{base}, {cfg.node}=~"$node"', (cfg.cluster, cfg.tenant), cfg.node, cfg.get("rpo.window"))
+
+
+def rule_scope(cfg: Config) -> Scope:
+    return Scope(cfg["selector"], cfg["selector"], (cfg.cluster, cfg.tenant), cfg.node, cfg.get("rpo.window"))
+
+
+def series(m: Metric, matchers: str) -> str:
+    return f"{m.exported}{{{matchers}}}"
+
+
+def selector(m: Metric, scope: Scope) -> str:
+    """Work a node did itself can be narrowed to chosen nodes; cluster-wide gauges cannot."""
+    return series(m, scope.node_matchers if m.per_node else scope.matchers)
+
+
+def increase(m: Metric, scope: Scope, window: str, by: str | None = None) -> str:
+    """Events in ``window`` summed over nodes; counter resets at node restarts are handled by increase."""
+    return f"sum by ({scope.grouping(m) if by is None else by}) (increase({selector(m, scope)}[{window}]))"
+
+
+def rate(m: Metric, scope: Scope, window: str = RATE_INTERVAL, by: str | None = None) -> str:
+    return f"sum by ({scope.grouping(m) if by is None else by}) (rate({selector(m, scope)}[{window}]))"
+
+
+def latest_completion(m: Metric, scope: Scope) -> str:
+    """Newest completion time across nodes; absent (unknown) when every node reports 0 over the window.
+
+    A node reports 0 until it completes a backup and again after a restart, so each node's
+    maximum over the window is taken first, then the maximum across nodes.
+    """
+    return f"{newest_completion(m, scope)} > 0"
+
+
+def newest_completion(m: Metric, scope: Scope) -> str:
+    return f"max by ({scope.grouping(m)}) (max_over_time({selector(m, scope)}[{scope.rpo_window}]))"
+
+
+def rpo_status(m: Metric, scope: Scope) -> str:
+    """Like ``age``, but -1 where every node reports 0 over the window: a stat panel maps it to "Unknown"."""
+    newest = newest_completion(m, scope)
+    return f"time() - ({newest} > 0) or ({newest} == 0) - 1"
+
+
+def age(m: Metric, scope: Scope) -> str:
+    """Seconds since a unix-time gauge's newest non-zero value; no result means unknown or never."""
+    if m.kind is Kind.LAST_COMPLETED:
+        return f"time() - ({latest_completion(m, scope)})"
+    return f"time() - (max by ({scope.grouping(m)}) ({selector(m, scope)}) > 0)"
+
+
+def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
+    """The cluster-wide value of ``m`` as a time series, by its kind."""
+    if m.kind in (Kind.COUNTER, Kind.CUMULATIVE):
+        return rate(m, scope, window) if m.unit in RATE_UNITS else increase(m, scope, window)
+    if m.kind is Kind.RUNNING:
+        return f"sum by ({scope.grouping(m)}) ({selector(m, scope)})"
+    if m.kind in (Kind.POLLER, Kind.SCHEDULER):
+        return f"max by ({scope.grouping(m)}) ({selector(m, scope)})"
+    return age(m, scope)
+
+
+def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
+    """The same value split by node, for metrics each node reports its own share of."""
+    label = scope.node_label
+    if m.kind in (Kind.COUNTER, Kind.CUMULATIVE):
+        if m.unit in RATE_UNITS:
+            return rate(m, scope, window, by=label)
+        return increase(m, scope, window, by=label)
+    return f"sum by ({label}) ({selector(m, scope)})"
+
+
+def success_ratio(scope: Scope, window: str) -> str:
+    """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``."""
+    ok = increase(metric("schedules_BACKUP_succeeded"), scope, window)
+    failed = increase(metric("schedules_BACKUP_failed"), scope, window)
+    return f"{ok} / ({ok} + {failed})"

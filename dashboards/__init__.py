@@ -1,0 +1,5 @@
+"""Grafana dashboards, one module each, composed from the panels in ``panels``."""
+
+from dashboards import backup_jobs, overview, protected_timestamps, restore_jobs, schedules
+
+ALL = (overview, schedules, backup_jobs, restore_jobs, protected_timestamps)

@@ -1,0 +1,47 @@
+"""What every dashboard shares: variables, links, uid, tags, time range and refresh."""
+
+from __future__ import annotations
+
+from grafanalib import core as G
+
+from crdb_dash.catalog import metric
+from panels.base import Ctx
+from panels.layout import rows
+
+# Every node exports this gauge from start-up (0 when idle), so it lists clusters, tenants and nodes.
+_PRESENCE = metric("jobs_backup_currently_running").exported
+
+
+def uid(ctx: Ctx, key: str) -> str:
+    return f"{ctx.cfg.get('grafana.uid_prefix')}-{key}"
+
+
+def _query(ctx: Ctx, label: str, narrowed: bool = True) -> str:
+    matchers = ctx.cfg["selector"] + (f', {ctx.cfg.cluster}="$cluster"' if narrowed else "")
+    return f"label_values({_PRESENCE}{{{matchers}}}, {label})"
+
+
+def variables(ctx: Ctx) -> G.Templating:
+    cfg = ctx.cfg
+    every = dict(type="query", refresh=2, sort=1, dataSource="${datasource}")
+    return G.Templating([
+        G.Template(name="datasource", label="Data source", type="datasource", query="prometheus",
+                   default=cfg.get("datasource.uid")),
+        G.Template(name="cluster", label="Cluster", query=_query(ctx, cfg.cluster, narrowed=False), **every),
+        G.Template(name="tenant", label="Virtual cluster", query=_query(ctx, cfg.tenant), includeAll=True,
+                   multi=True, allValue=".*", default="$__all", **every),
+        G.Template(name="node", label="Node", query=_query(ctx, cfg.node), includeAll=True, multi=True,
+                   allValue=".*", default="$__all", **every),
+    ])
+
+
+def dashboard(ctx: Ctx, key: str, title: str, description: str,
+              sections: list[tuple[str, list[G.Panel]]]) -> G.Dashboard:
+    tags = list(ctx.cfg["tags"])
+    return G.Dashboard(
+        title=title, uid=uid(ctx, key), description=description, tags=tags, timezone="browser",
+        time=G.Time("now-24h", "now"), refresh="1m", graphTooltip=1, editable=True,
+        templating=variables(ctx), panels=rows(*sections),
+        links=[G.DashboardLink(title="Backup dashboards", type="dashboards", tags=tags, asDropdown=True,
+                               includeVars=True, keepTime=True, icon="external link", tooltip="")],
+    )

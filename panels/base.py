@@ -1,0 +1,139 @@
+"""Small typed pieces every panel is made of: targets, thresholds, the stat and time-series shapes.
+
+Panels are grafanalib objects; ``crdb_dash.normalize`` turns the dashboard they end up in
+into Grafana's current JSON model, so nothing here works around grafanalib's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from grafanalib import core as G
+
+from crdb_dash import promql
+from crdb_dash.catalog import Metric, metric
+from crdb_dash.config import Config
+
+STAT = (4, 4)  # width, height in grid units
+GRAPH = (12, 8)
+UNKNOWN = -1  # what promql.rpo_status returns when no node knows the last backup
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a panel needs to know: the config and the series a dashboard reads."""
+
+    cfg: Config
+    scope: promql.Scope
+
+    @classmethod
+    def for_dashboards(cls, cfg: Config) -> "Ctx":
+        return cls(cfg, promql.dashboard_scope(cfg))
+
+    @property
+    def legend(self) -> str:
+        return " ".join("{{%s}}" % label for label in self.scope.by)
+
+
+def target(expr: str, legend: str = "", instant: bool = False) -> G.Target:
+    return G.Target(expr=expr, legendFormat=legend, instant=instant)
+
+
+def thresholds(*steps: tuple[str, float | None]) -> list[G.Threshold]:
+    """Absolute steps, the first the base colour: thresholds(("green", None), ("red", 1)).
+
+    grafanalib wants a number on the base step too; normalize makes it null.
+    """
+    return [G.Threshold(color, index, float(value or 0)) for index, (color, value) in enumerate(steps)]
+
+
+def bad_thresholds(m: Metric, ctx: Ctx) -> list[G.Threshold]:
+    if m.bad_from is None:
+        return thresholds(("green", None))
+    bad = ctx.cfg.seconds(m.bad_from) if isinstance(m.bad_from, str) else m.bad_from
+    return thresholds(("green", None), ("red", bad))
+
+
+def stat(title: str, description: str, expr: str, unit: str, steps: list[G.Threshold], *,
+         legend: str = "", decimals: int | None = None, mappings: list | None = None,
+         no_value: str = "No data", size: tuple[int, int] = STAT) -> G.Stat:
+    return G.Stat(
+        title=title, description=description, targets=[target(expr, legend, instant=True)], format=unit,
+        thresholds=steps, decimals=decimals, mappings=mappings or [], noValue=no_value,
+        colorMode="background", graphMode="none", reduceCalc="lastNotNull", textMode="value",
+        gridPos=G.GridPos(h=size[1], w=size[0], x=0, y=0),
+    )
+
+
+def timeseries(title: str, description: str, targets: list[G.Target], unit: str, *,
+               steps: list[G.Threshold] | None = None, bars: bool = False, show_thresholds: bool = False,
+               size: tuple[int, int] = GRAPH) -> G.TimeSeries:
+    return G.TimeSeries(
+        title=title, description=description, targets=targets, unit=unit,
+        thresholds=steps or thresholds(("green", None)), thresholdsStyleMode="dashed" if show_thresholds else "off",
+        drawStyle="bars" if bars else "line", fillOpacity=80 if bars else 10, lineWidth=1, showPoints="never",
+        legendDisplayMode="table", legendPlacement="bottom", legendCalcs=["lastNotNull", "max"],
+        tooltipMode="multi", tooltipSort="desc", valueMin=0,
+        gridPos=G.GridPos(h=size[1], w=size[0], x=0, y=0),
+    )
+
+
+def _window_note(m: Metric) -> str:
+    if m.unit in promql.RATE_UNITS:
+        return " Shown as a per-second rate."
+    if m.per_node and m.kind.value in ("counter", "cumulative"):
+        return " Shown as the count in each $__rate_interval window."
+    return ""
+
+
+def graph(m: Metric, ctx: Ctx) -> G.TimeSeries:
+    """The cluster-wide value of one metric over time."""
+    counts = m.kind.value in ("counter", "cumulative") and m.unit not in promql.RATE_UNITS
+    return timeseries(m.title, m.description + _window_note(m),
+                      [target(promql.current(m, ctx.scope), ctx.legend)], m.unit,
+                      steps=bad_thresholds(m, ctx), bars=counts)
+
+
+def by_node(m: Metric, ctx: Ctx) -> G.TimeSeries:
+    """One metric split by node, to find the node at fault."""
+    label = ctx.scope.node_label
+    return timeseries(f"{m.title} by node", m.description + _window_note(m) + " One series per node.",
+                      [target(promql.by_node(m, ctx.scope), "{{%s}}" % label)], m.unit,
+                      steps=bad_thresholds(m, ctx), bars=m.kind.value in ("counter", "cumulative"))
+
+
+def in_range(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
+    """How many events a counter counted over the dashboard's time range, summed over nodes."""
+    return stat(title or m.title, f"{m.description} Total over the selected time range.",
+                promql.increase(m, ctx.scope, promql.RANGE), "short", bad_thresholds(m, ctx), decimals=0,
+                no_value="0")
+
+
+def now(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
+    """The current cluster-wide value of a gauge."""
+    return stat(title or m.title, m.description, promql.current(m, ctx.scope), m.unit, bad_thresholds(m, ctx),
+                decimals=0 if m.unit == "short" else None)
+
+
+def combined(title: str, description: str, metrics: list[Metric], ctx: Ctx, unit: str = "short") -> G.TimeSeries:
+    """Several metrics of one unit in one graph, each series named by its metric."""
+    targets = [target(promql.current(m, ctx.scope), f"{m.title} {ctx.legend}") for m in metrics]
+    names = ", ".join(m.exported for m in metrics)
+    return timeseries(title, f"{description} Metrics: {names}.", targets, unit)
+
+
+PanelFn = Callable[..., G.Panel]
+
+
+def panel_for(exported: str, shape: Callable[[Metric, Ctx], G.Panel] = graph) -> PanelFn:
+    """A named panel function for one catalog metric: ``started = panel_for("schedules_BACKUP_started")``."""
+    m = metric(exported)
+
+    def build(ctx: Ctx) -> G.Panel:
+        return shape(m, ctx)
+
+    build.__name__ = exported
+    build.__doc__ = f"{m.title}: {m.meaning}"
+    build.metric = m
+    return build

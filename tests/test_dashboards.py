@@ -1,0 +1,238 @@
+"""The dashboards: Grafana's JSON Schema, lint rules in the spirit of grafana/dashboard-linter, layout, coverage."""
+
+import json
+import re
+
+import jsonschema
+import promql_parser
+import pytest
+
+from crdb_dash import catalog
+from crdb_dash.interpolate import Vars, substitute
+from crdb_dash.normalize import DATASOURCE
+
+# Errors of Grafana's published schema on valid dashboards (GRAFANA.md). Each is matched on the
+# schema path the validator reports and skipped only there.
+SCHEMA_FALSE_POSITIVES = {
+    # A unit override's value is typed as an object although Grafana stores a string.
+    ("fieldConfig", "overrides", "properties", "value"): "unit override value typed as object",
+}
+
+# grafanalib's long-dropped keys (GRAFANA.md), where each may appear.
+STALE = {
+    "dashboard": {"rows", "style", "sharedCrosshair", "hideControls", "gnetId", "__inputs"},
+    "panel": {"span", "height", "minSpan", "error", "cacheTimeout", "maxDataPoints", "fieldOptions"},
+    "target": {"query", "target", "metric", "step", "intervalFactor"},
+    "variable": {"useTags", "tagsQuery", "tagValuesQuery"},
+    "threshold": {"op", "yaxis", "line", "index"},
+}
+RANGE_WINDOW = re.compile(r"\[([^\]]+)\]")
+
+
+def _load(schema_dir, name):
+    return json.loads((schema_dir / f"{name}.jsonschema.json").read_text())
+
+
+def _errors(validator, instance):
+    out = []
+    for error in validator.iter_errors(instance):
+        path = tuple(str(p) for p in error.absolute_path)
+        if any(all(part in path for part in fp) for fp in SCHEMA_FALSE_POSITIVES):
+            continue
+        out.append(f"{'/'.join(path)}: {error.message[:200]}")
+    return out
+
+
+def test_every_dashboard_validates_against_grafanas_schema(models, schema_dir):
+    validator = jsonschema.Draft7Validator(_load(schema_dir, "dashboard"))
+    for uid, model in models.items():
+        assert _errors(validator, model) == [], uid
+
+
+@pytest.mark.parametrize("part, definition", [("options", "Options"), ("custom", "FieldConfig")])
+def test_panel_options_and_custom_validate_against_their_types_schema(panels, schema_dir, part, definition):
+    checked = 0
+    for uid, panel in panels:
+        schema = _load(schema_dir, panel["type"])
+        if definition not in schema["definitions"]:
+            assert panel["fieldConfig"]["defaults"]["custom"] == {}, (uid, panel["title"])
+            continue
+        validator = jsonschema.Draft7Validator({**schema, "$ref": f"#/definitions/{definition}"})
+        instance = panel["options"] if part == "options" else panel["fieldConfig"]["defaults"]["custom"]
+        assert _errors(validator, instance) == [], (uid, panel["title"])
+        checked += 1
+    assert checked > 0
+
+
+def test_schema_catches_a_broken_panel(models, schema_dir):
+    """The conformance check is not vacuous: a stale grafanalib key is rejected."""
+    validator = jsonschema.Draft7Validator(_load(schema_dir, "dashboard"))
+    model = json.loads(json.dumps(next(iter(models.values()))))
+    model["panels"][1]["span"] = 4
+    assert _errors(validator, model)
+
+
+def test_no_stale_grafanalib_keys(models, cfg):
+    for uid, model in models.items():
+        assert model["schemaVersion"] == cfg["schema_version"]
+        assert STALE["dashboard"].isdisjoint(model) and "time_options" not in model["timepicker"], uid
+        assert all(STALE["variable"].isdisjoint(v) for v in model["templating"]["list"]), uid
+        for panel in model["panels"]:
+            assert STALE["panel"].isdisjoint(panel), (uid, panel.get("title"))
+            assert all(STALE["target"].isdisjoint(t) for t in panel.get("targets", []))
+            for step in panel.get("fieldConfig", {}).get("defaults", {}).get("thresholds", {}).get("steps", []):
+                assert STALE["threshold"].isdisjoint(step) and step["value"] != "null"
+
+
+def test_uids_are_stable_short_and_unique(models, cfg):
+    assert len(set(models)) == len(models) >= 5
+    for uid, model in models.items():
+        assert len(uid) <= 40 and uid.startswith(cfg.get("grafana.uid_prefix"))
+        assert model["id"] is None
+
+
+def test_datasource_variable_exists_and_every_panel_and_target_uses_it(models, panels):
+    for model in models.values():
+        (var,) = [v for v in model["templating"]["list"] if v["name"] == "datasource"]
+        assert var["type"] == "datasource" and var["query"] == "prometheus"
+    for uid, panel in panels:
+        assert panel["datasource"] == DATASOURCE, (uid, panel["title"])
+        for t in panel["targets"]:
+            assert t["datasource"] == DATASOURCE
+
+
+def test_variables_cluster_tenant_node(models, cfg):
+    for uid, model in models.items():
+        by_name = {v["name"]: v for v in model["templating"]["list"]}
+        assert set(by_name) == {"datasource", "cluster", "tenant", "node"}
+        for name in ("cluster", "tenant", "node"):
+            var = by_name[name]
+            assert var["type"] == "query" and var["refresh"] == 2, (uid, name)
+            assert var["datasource"] == DATASOURCE
+            assert cfg["selector"] in var["query"]
+        for name in ("tenant", "node"):
+            assert by_name[name]["multi"] and by_name[name]["includeAll"] and by_name[name]["allValue"] == ".*"
+            assert by_name[name]["current"]["value"] == ["$__all"]
+        assert f", {cfg.node})" in by_name["node"]["query"]
+
+
+def test_every_panel_has_title_description_unit_and_targets(panels):
+    for uid, panel in panels:
+        assert panel["title"], uid
+        assert len(panel.get("description", "")) > 30, (uid, panel["title"])
+        assert panel["fieldConfig"]["defaults"].get("unit"), (uid, panel["title"])
+        assert panel["targets"], (uid, panel["title"])
+
+
+def test_refids_unique_and_panel_ids_unique(models):
+    for uid, model in models.items():
+        ids = [p["id"] for p in model["panels"]]
+        assert len(ids) == len(set(ids)), uid
+        for p in model["panels"]:
+            refs = [t["refId"] for t in p.get("targets", [])]
+            assert all(refs) and len(refs) == len(set(refs)), (uid, p.get("title"))
+
+
+def test_grid_inside_24_columns_without_overlap(models):
+    for uid, model in models.items():
+        cells = set()
+        for p in model["panels"]:
+            g = p["gridPos"]
+            assert g["x"] >= 0 and g["w"] > 0 and g["x"] + g["w"] <= 24, (uid, p.get("title"))
+            mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+            assert not cells & mine, (uid, p.get("title"))
+            cells |= mine
+
+
+def _exprs(panels):
+    for uid, panel in panels:
+        for t in panel["targets"]:
+            yield uid, panel, t["expr"]
+
+
+def _walk(node, visit, inside=None):
+    visit(node, inside)
+    name = node.func.name if isinstance(node, promql_parser.Call) else inside
+    for attr in ("expr", "lhs", "rhs", "param"):
+        child = getattr(node, attr, None)
+        if isinstance(child, promql_parser.Expr):
+            _walk(child, visit, name)
+    for arg in getattr(node, "args", None) or []:
+        _walk(arg, visit, name)
+
+
+def test_every_expression_parses_after_substitution(panels, cfg):
+    v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=cfg.seconds("scrape_interval"))
+    count = 0
+    for uid, panel, expr in _exprs(panels):
+        assert "$" not in substitute(expr, v)
+        promql_parser.parse(substitute(expr, v))
+        count += 1
+    assert count > 40
+
+
+def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cfg):
+    allowed = {"$__rate_interval", "$__range", cfg.get("rpo.window")}
+    for uid, panel, expr in _exprs(panels):
+        assert set(RANGE_WINDOW.findall(expr)) <= allowed, (uid, panel["title"], expr)
+        if "rate(" in expr:
+            assert "[$__rate_interval]" in expr, (uid, panel["title"])
+
+
+def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
+    counters = {m.exported for m in catalog.METRICS if m.kind in (catalog.Kind.COUNTER, catalog.Kind.CUMULATIVE)}
+    v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
+    bad = []
+
+    def visit(node, inside):
+        if isinstance(node, promql_parser.VectorSelector) and node.name in counters:
+            if inside not in ("rate", "increase"):
+                bad.append(node.name)
+
+    for uid, panel, expr in _exprs(panels):
+        _walk(promql_parser.parse(substitute(expr, v)), visit)
+        assert not bad, (uid, panel["title"], expr)
+
+
+def test_lint_catches_a_raw_counter():
+    v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
+    seen = []
+    _walk(promql_parser.parse(substitute('sum(schedules_BACKUP_failed{cluster="$cluster"}) > 0', v)),
+          lambda node, inside: seen.append(inside) if isinstance(node, promql_parser.VectorSelector) else None)
+    assert seen == [None]
+
+
+def test_every_seed_metric_is_in_a_panel_query(panels):
+    queries = " ".join(expr for _, _, expr in _exprs(panels))
+    names = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*(?=\{)", queries))
+    seed = {m.exported for m in catalog.seed()}
+    assert len(seed) == 26
+    assert seed <= names, seed - names
+    assert {m.exported for m in catalog.METRICS} <= names
+
+
+def test_poller_gauges_are_never_summed_and_running_gauges_are(panels):
+    for uid, panel, expr in _exprs(panels):
+        for m in catalog.METRICS:
+            if f"{m.exported}{{" not in expr:
+                continue
+            if m.kind is catalog.Kind.POLLER:
+                assert f"max by (cluster, tenant) ({m.exported}{{" in expr, (uid, expr)
+            if m.kind is catalog.Kind.RUNNING:
+                assert re.search(rf"sum by \([^)]*\) \({m.exported}\{{", expr), (uid, expr)
+
+
+def test_rpo_treats_zero_as_unknown_not_1970(panels):
+    rpo = [(p, e) for _, p, e in _exprs(panels) if "schedules_BACKUP_last_completed_time{" in e]
+    assert rpo
+    for panel, expr in rpo:
+        assert "max_over_time(" in expr and "> 0" in expr, panel["title"]
+
+
+def test_overview_links_to_detail_dashboards(models, cfg):
+    overview = models[f"{cfg.get('grafana.uid_prefix')}-overview"]
+    (link,) = overview["links"]
+    assert link["type"] == "dashboards" and set(link["tags"]) == set(cfg["tags"])
+    assert link["includeVars"] and link["keepTime"]
+    for model in models.values():
+        assert set(cfg["tags"]) <= set(model["tags"])
