@@ -23,6 +23,7 @@ DEFAULTS: dict = {
         "paused_for": "1h",
         "running_longer_than": "2h",
         "protected_age": "24h",
+        "retries": 3,
         "runbook_url": "https://github.com/cockroachdb-backup-dashboards/crdb-backup-dashboards/blob/main/docs/runbooks.md",
         "evaluation_interval": "1m",
     },
@@ -153,6 +154,9 @@ def _validate(raw: dict, source: str) -> None:
     text("grafana.uid_prefix", re.compile(r"^[a-zA-Z0-9_-]{1,24}$"), "1 to 24 letters, digits, '-' or '_'")
     for key in ("datasource.name", "datasource.url", "grafana.folder", "alerts.runbook_url"):
         text(key)
+    retries = raw["alerts"]["retries"]
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        fail("alerts.retries", f"must be a whole number of 0 or more, not {retries!r}")
     tags = raw["tags"]
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         fail("tags", "must be a list of non-empty strings")

@@ -1,5 +1,219 @@
-"""Alert and recording rules (filled in by the alerts work)."""
+"""Alerts for backups and restores, written once and rendered two ways.
+
+Each alert is a PromQL value, a comparison and a threshold. Prometheus gets ``value op threshold``;
+Grafana-managed rules get the value as query A, reduced to its last value (B) and compared by a
+threshold expression (C). Thresholds and windows come from the config, aggregation from ``promql``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from crdb_dash import promql
+from crdb_dash.catalog import Metric, metric
+from crdb_dash.config import Config
+
+PREFIX = "CockroachBackup"
+GROUP = "cockroachdb-backups"
+RULES_FILE = "rules/crdb-backups.rules.yml"
+GRAFANA_FILE = "provisioning/alerting/crdb-backups.yaml"
+WHERE = "{{ $labels.cluster }}{{ with $labels.tenant }} (virtual cluster {{ . }}){{ end }}"
+VALUE = "{{VALUE}}"  # stands for the firing value, formatted by ``fmt``
 
 
-def render(cfg) -> dict[str, str]:
-    return {}
+@dataclass(frozen=True)
+class Alert:
+    name: str  # without the prefix
+    severity: str
+    value: str  # PromQL whose result is compared with ``threshold``
+    op: str  # ">" or "<"
+    threshold: float
+    summary: str
+    description: str  # may use WHERE-style label templates and VALUE
+    runbook: str  # anchor in docs/runbooks.md
+    fmt: str = "humanize"  # Prometheus template function that formats the value
+    for_: str = "0m"
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def alertname(self) -> str:
+        return PREFIX + self.name
+
+    @property
+    def expr(self) -> str:
+        return f"{self.value} {self.op} {_number(self.threshold)}"
+
+    @property
+    def variant(self) -> str:
+        """Severity and extra label values: what tells apart alerts that share a name."""
+        return ", ".join([self.severity, *(v for _, v in sorted(self.labels.items()))])
+
+    @property
+    def uid(self) -> str:
+        digest = hashlib.sha1(f"{self.alertname} {self.variant}".encode()).hexdigest()[:8]
+        return f"crdb-{self.name.lower()[:26]}-{digest}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def alerts(cfg: Config) -> list[Alert]:
+    scope = promql.rule_scope(cfg)
+    window = cfg.get("alerts.failure_window")
+    last = metric("schedules_BACKUP_last_completed_time")
+    out = [
+        *_rpo(cfg, scope, last),
+        Alert("RecoveryPointUnknown", "warning", _newest_or_zero(cfg, scope, last), "<", 1,
+              "No node reports when the last backup completed.",
+              f"No node of {WHERE} has reported a completed backup in the last {cfg.get('rpo.window')}: no "
+              "schedule has updates_cluster_last_backup_time_metric, or every node restarted since the last "
+              "backup. The recovery point cannot be checked.",
+              "recoverypointunknown", fmt="", for_=cfg.get("rpo.warning")),
+        _increase("ScheduledBackupFailed", "warning", ["schedules_BACKUP_failed"], scope, window, 0,
+                  f"Scheduled backups failed in {WHERE}.",
+                  f"{VALUE} scheduled backup(s) failed in {WHERE} in the last {window}.", "scheduledbackupfailed"),
+        _increase("JobFailed", "warning", ["jobs_backup_resume_failed"], scope, window, 0,
+                  f"Backup jobs failed in {WHERE}.",
+                  f"{VALUE} backup job(s) failed with a non-retryable error in {WHERE} in the last {window}.",
+                  "jobfailed"),
+        _increase("RestoreJobFailed", "warning", ["jobs_restore_resume_failed", "jobs_restore_fail_or_cancel_failed"],
+                  scope, window, 0, f"Restore jobs failed in {WHERE}.",
+                  f"{VALUE} restore job(s) failed in {WHERE} in the last {window}.", "restorejobfailed"),
+        _increase("JobRetrying", "info", ["jobs_backup_resume_retry_error", "jobs_backup_fail_or_cancel_retry_error"],
+                  scope, window, cfg.get("alerts.retries"), f"Backup jobs keep hitting retryable errors in {WHERE}.",
+                  f"{VALUE} retryable backup job errors in {WHERE} in the last {window}.", "jobretrying"),
+        _increase("RestoreJobRetrying", "info",
+                  ["jobs_restore_resume_retry_error", "jobs_restore_fail_or_cancel_retry_error"], scope, window,
+                  cfg.get("alerts.retries"), f"Restore jobs keep hitting retryable errors in {WHERE}.",
+                  f"{VALUE} retryable restore job errors in {WHERE} in the last {window}.", "restorejobretrying"),
+        _gauge("JobPaused", "warning", "jobs_backup_currently_paused", scope, 0,
+               f"A backup job has been paused for over {cfg.get('alerts.paused_for')} in {WHERE}.",
+               f"{VALUE} backup job(s) paused in {WHERE} for over {cfg.get('alerts.paused_for')}; a paused "
+               "backup stops the recovery point from moving.", "jobpaused", for_=cfg.get("alerts.paused_for")),
+        _gauge("RestoreJobPaused", "warning", "jobs_restore_currently_paused", scope, 0,
+               f"A restore job has been paused for over {cfg.get('alerts.paused_for')} in {WHERE}.",
+               f"{VALUE} restore job(s) paused in {WHERE} for over {cfg.get('alerts.paused_for')}.",
+               "restorejobpaused", for_=cfg.get("alerts.paused_for")),
+        _gauge("JobRunningLong", "warning", "jobs_backup_currently_running", scope, 0,
+               f"Backup jobs have been running for over {cfg.get('alerts.running_longer_than')} in {WHERE}.",
+               f"Backup jobs have run without a break for over {cfg.get('alerts.running_longer_than')} in "
+               f"{WHERE} ({VALUE} now): longer than the schedule's cadence, or stuck.", "jobrunninglong",
+               for_=cfg.get("alerts.running_longer_than")),
+        _increase("ScheduleOverlapping", "warning", ["schedules_round_reschedule_skip",
+                                                     "schedules_round_reschedule_wait"], scope, window, 0,
+                  f"Scheduled backups are skipped or delayed in {WHERE}.",
+                  f"{VALUE} schedule run(s) skipped or delayed in {WHERE} in the last {window} because the previous "
+                  "backup was still running: the cadence is shorter than the backup takes.", "scheduleoverlapping"),
+        *[_gauge("ProtectedTimestampOld", "warning", name, scope, cfg.seconds("alerts.protected_age"),
+                 f"Old protected timestamp held by {holder} in {WHERE}.",
+                 f"The oldest protected timestamp record held by {holder} in {WHERE} is {VALUE} old; it blocks "
+                 "garbage collection and grows storage.", "protectedtimestampold", fmt="humanizeDuration",
+                 for_="15m", labels={"holder": holder.replace(" ", "_")})
+          for name, holder in (("schedules_BACKUP_protected_age_sec", "backup schedules"),
+                               ("jobs_backup_protected_age_sec", "backup jobs"),
+                               ("jobs_restore_protected_age_sec", "restore jobs"))],
+        _gauge("SchedulesInError", "warning", "schedules_error", scope, 0, f"Schedules in error in {WHERE}.",
+               f"{VALUE} schedule(s) in {WHERE} did not execute successfully.", "schedulesinerror", for_="15m"),
+        _gauge("SchedulesMalformed", "warning", "schedules_malformed", scope, 0, f"Malformed schedules in {WHERE}.",
+               f"{VALUE} schedule(s) in {WHERE} cannot be parsed by the scheduler.", "schedulesmalformed", for_="15m"),
+        Alert("KMSInaccessible", "critical", promql.age(metric("backup_last_failed_time_kms_inaccessible"), scope),
+              "<", cfg.seconds("alerts.failure_window"), f"A backup failed because its KMS was unreachable in {WHERE}.",
+              f"A backup in {WHERE} failed {VALUE} ago because its KMS could not be reached.", "kmsinaccessible",
+              fmt="humanizeDuration"),
+        _increase("JobsMetricsPollerFailing", "warning", ["jobs_metrics_task_failed"], scope, window, 0,
+                  f"The jobs metrics poller is failing in {WHERE}.",
+                  f"The jobs metrics poller failed {VALUE} time(s) in {WHERE} in the last {window}: paused-job and "
+                  "protected-timestamp gauges are stale.", "jobsmetricspollerfailing"),
+    ]
+    return out
+
+
+def _rpo(cfg: Config, scope: promql.Scope, last: Metric) -> list[Alert]:
+    return [
+        Alert("RecoveryPointTooOld", severity, promql.age(last, scope), ">", cfg.seconds(f"rpo.{severity}"),
+              f"The newest backup of {WHERE} is older than the RPO.",
+              f"The newest completed backup of {WHERE} is {VALUE} old, over the {severity} RPO of "
+              f"{cfg.get(f'rpo.{severity}')}. Backups are failing, stuck or paused.", "recoverypointtooold",
+              fmt="humanizeDuration", for_="5m")
+        for severity in ("warning", "critical")
+    ]
+
+
+def _newest_or_zero(cfg: Config, scope: promql.Scope, last: Metric) -> str:
+    """Newest completion time; 0 where every node reports 0, or where a scraped cluster exports no gauge."""
+    newest = promql.newest_completion(last, scope)
+    up = f"count by ({cfg.cluster}) (up{{{scope.matchers}}})"
+    return f"({newest} or on ({cfg.cluster}) {up} * 0)"
+
+
+def _increase(name, severity, metrics, scope, window, threshold, summary, description, runbook) -> Alert:
+    value = " + ".join(promql.increase(metric(m), scope, window) for m in metrics)
+    return Alert(name, severity, value if len(metrics) == 1 else f"({value})", ">", threshold, summary, description,
+                 runbook, fmt='printf "%.0f"')
+
+
+def _gauge(name, severity, exported, scope, threshold, summary, description, runbook, **kw) -> Alert:
+    return Alert(name, severity, promql.current(metric(exported), scope), ">", threshold, summary, description,
+                 runbook, **kw)
+
+
+def annotations(alert: Alert, cfg: Config, value: str) -> dict:
+    return {
+        "summary": alert.summary,
+        "description": alert.description.replace(VALUE, value),
+        "runbook_url": f"{cfg.get('alerts.runbook_url')}#{alert.runbook}",
+    }
+
+
+def prometheus_value(alert: Alert) -> str:
+    return "{{ $value | %s }}" % alert.fmt if alert.fmt else "{{ $value }}"
+
+
+def prometheus_rules(cfg: Config) -> dict:
+    rules = [{
+        "alert": a.alertname, "expr": a.expr, "for": a.for_,
+        "labels": {"severity": a.severity, **a.labels},
+        "annotations": annotations(a, cfg, prometheus_value(a)),
+    } for a in alerts(cfg)]
+    return {"groups": [{"name": GROUP, "interval": cfg.get("alerts.evaluation_interval"), "rules": rules}]}
+
+
+def grafana_rules(cfg: Config) -> dict:
+    """The same alerts in Grafana's alert-rule file-provisioning format."""
+    window = cfg.seconds("rpo.window")
+    rules = []
+    for a in alerts(cfg):
+        value = "{{ $values.B.Value | %s }}" % a.fmt if a.fmt else "{{ $values.B.Value }}"
+        rules.append({
+            "uid": a.uid, "title": f"{a.alertname} ({a.variant})",
+            "condition": "C",
+            "data": [
+                {"refId": "A", "datasourceUid": cfg.get("datasource.uid"),
+                 "relativeTimeRange": {"from": window, "to": 0},
+                 "model": {"refId": "A", "expr": a.value, "instant": True, "range": False,
+                           "datasource": {"type": "prometheus", "uid": cfg.get("datasource.uid")}}},
+                {"refId": "B", "datasourceUid": "__expr__", "relativeTimeRange": {"from": 0, "to": 0},
+                 "model": {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last",
+                           "settings": {"mode": "dropNN"}, "datasource": {"type": "__expr__", "uid": "__expr__"}}},
+                {"refId": "C", "datasourceUid": "__expr__", "relativeTimeRange": {"from": 0, "to": 0},
+                 "model": {"refId": "C", "type": "threshold", "expression": "B",
+                           "conditions": [{"evaluator": {"type": "gt" if a.op == ">" else "lt",
+                                                         "params": [a.threshold]}}],
+                           "datasource": {"type": "__expr__", "uid": "__expr__"}}},
+            ],
+            "noDataState": "OK", "execErrState": "Error", "for": a.for_,
+            "labels": {"severity": a.severity, **a.labels},
+            "annotations": annotations(a, cfg, value),
+        })
+    return {"apiVersion": 1, "groups": [{
+        "orgId": 1, "name": GROUP, "folder": cfg.get("grafana.folder"),
+        "interval": cfg.get("alerts.evaluation_interval"), "rules": rules,
+    }]}
+
+
+def render(cfg: Config) -> dict[str, str]:
+    from crdb_dash.build import to_yaml
+
+    return {RULES_FILE: to_yaml(prometheus_rules(cfg)), GRAFANA_FILE: to_yaml(grafana_rules(cfg))}

@@ -1,0 +1,224 @@
+"""Every alert unit-tested with ``promtool test rules``, firing and not firing, on CockroachDB-shaped series.
+
+Series are per node, with CockroachDB's semantics: counters restart from 0 when a node restarts,
+the last-completed-time gauge is set only on the node that completed the backup (0 after a restart),
+poller gauges are set by whichever node holds the poller and left stale on the others.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+
+from crdb_dash import rules
+from crdb_dash.build import to_yaml
+from tests.conftest import ROOT
+
+NODE = 'job="cockroachdb", cluster="c1", instance="n{n}:8080", node_id="{n}"'
+
+
+def s(metric: str, node: int = 1, tenant: str | None = None) -> str:
+    labels = NODE.format(n=node) + (f', tenant="{tenant}"' if tenant else "")
+    return f"{metric}{{{labels}}}"
+
+
+def run(*parts: tuple[float | str, int]) -> str:
+    """promtool series notation from (value, minutes) parts, one sample a minute: run((0, 30), (1, 60))."""
+    return " ".join(f"{v}x{m - 1}" if m > 1 else f"{v}" for v, m in parts)
+
+
+def up(nodes=(1, 2, 3), minutes=600) -> dict:
+    return {s("up", n): run((1, minutes)) for n in nodes}
+
+
+@dataclass
+class Case:
+    name: str
+    series: dict
+    at: str  # evaluation time
+    fires: list[tuple[str, str, str]]  # (alert name without prefix, severity, value text) expected to fire
+    labels: dict = field(default_factory=dict)  # extra labels of the firing alerts
+    tenant: str | None = None
+
+
+# ---- cases --------------------------------------------------------------------------------------------
+LAST = "schedules_BACKUP_last_completed_time"
+T10 = 600  # a backup completed 10 minutes after the start of the series
+CASES = [
+    Case("rpo fresh backup is fine", {s(LAST, 1): run((0, 10), (T10, 120)), s(LAST, 2): run((0, 130)), **up()},
+         "1h", []),
+    Case("rpo warning after 2h", {s(LAST, 1): run((0, 10), (T10, 200)), s(LAST, 2): run((0, 210)), **up()},
+         "2h20m", [("RecoveryPointTooOld", "warning", "2h 10m 0s")]),
+    Case("rpo survives restart of the node that completed it",
+         {s(LAST, 1): run((0, 10), (T10, 50), (0, 150)), s(LAST, 2): run((0, 210)), **up()},
+         "2h20m", [("RecoveryPointTooOld", "warning", "2h 10m 0s")]),
+    Case("rpo critical after 6h",
+         {s(LAST, 1): run((0, 10), (T10, 400)), **up(minutes=410)},
+         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s")]),
+    Case("rpo newest of two schedules on two nodes wins",
+         {s(LAST, 1): run((0, 10), (T10, 200)), s(LAST, 2): run((0, 100), (6000, 110)), **up()},
+         "2h20m", []),
+    Case("rpo unknown when no schedule updates the metric",
+         {s(LAST, n): run((0, 200)) for n in (1, 2, 3)} | up(), "2h10m", [("RecoveryPointUnknown", "warning", "")]),
+    Case("rpo unknown when the gauge is absent but nodes are scraped", up(), "2h10m",
+         [("RecoveryPointUnknown", "warning", "")]),
+    Case("rpo unknown after every node restarted and the window passed",
+         {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630)), **up(minutes=630)},
+         "8h40m", [("RecoveryPointUnknown", "warning", "")]),
+    Case("rpo not unknown within the window after a restart",
+         {s(LAST, 1): run((0, 10), (T10, 20), (0, 200)), s(LAST, 2): run((0, 230)), **up()},
+         "2h10m", []),
+    Case("scheduled backup failed", {s("schedules_BACKUP_failed", 2): run((0, 30), (1, 30))}, "40m",
+         [("ScheduledBackupFailed", "warning", "1")]),
+    Case("a failure long ago does not fire forever", {s("schedules_BACKUP_failed", 2): run((0, 30), (1, 300))},
+         "4h", []),
+    Case("a node restart resetting the failed counter is not a failure",
+         {s("schedules_BACKUP_failed", 2): run((5, 30), (0, 60))}, "1h", []),
+    Case("failures on two nodes across a restart are summed",
+         {s("schedules_BACKUP_failed", 1): run((3, 10), (4, 10), (0, 10), (1, 30)),
+          s("schedules_BACKUP_failed", 2): run((0, 40), (1, 20))}, "55m",
+         [("ScheduledBackupFailed", "warning", "3")]),
+    Case("backup job failed", {s("jobs_backup_resume_failed", 3): run((0, 30), (2, 30))}, "40m",
+         [("JobFailed", "warning", "2")]),
+    Case("restore job failed", {s("jobs_restore_resume_failed", 1): run((0, 30), (1, 30)),
+                                s("jobs_restore_fail_or_cancel_failed", 1): run((0, 60))}, "40m",
+         [("RestoreJobFailed", "warning", "1")]),
+    Case("backup job retrying", {s("jobs_backup_resume_retry_error", 1): run((0, 10), (2, 10), (5, 40)),
+                                 s("jobs_backup_fail_or_cancel_retry_error", 1): run((0, 60))}, "50m",
+         [("JobRetrying", "info", "5")]),
+    Case("a few retries are fine", {s("jobs_backup_resume_retry_error", 1): run((0, 10), (2, 50)),
+                                    s("jobs_backup_fail_or_cancel_retry_error", 1): run((0, 60))}, "50m", []),
+    Case("restore job retrying", {s("jobs_restore_resume_retry_error", 1): run((0, 60)),
+                                  s("jobs_restore_fail_or_cancel_retry_error", 2): run((0, 10), (4, 50))}, "50m",
+         [("RestoreJobRetrying", "info", "4")]),
+    Case("backup paused for over an hour, poller moved and left a stale copy",
+         {s("jobs_backup_currently_paused", 1): run((0, 10), (1, 100)),
+          s("jobs_backup_currently_paused", 2): run((0, 40), (1, 70))}, "1h20m",
+         [("JobPaused", "warning", "1")]),
+    Case("backup paused briefly", {s("jobs_backup_currently_paused", 1): run((0, 10), (1, 30), (0, 60))}, "1h20m", []),
+    Case("restore paused for over an hour", {s("jobs_restore_currently_paused", 3): run((1, 100))}, "1h10m",
+         [("RestoreJobPaused", "warning", "1")]),
+    Case("backup running for over 2h on any node", {s("jobs_backup_currently_running", 2): run((1, 90), (0, 60)),
+                                                     s("jobs_backup_currently_running", 3): run((0, 80), (1, 70))},
+         "2h20m", [("JobRunningLong", "warning", "1")]),
+    Case("hourly backups taking 30m are fine",
+         {s("jobs_backup_currently_running", 1): run(*[(1, 30), (0, 30)] * 4)}, "3h50m", []),
+    Case("schedules skipped", {s("schedules_round_reschedule_skip", 1): run((0, 10), (1, 10), (2, 40)),
+                               s("schedules_round_reschedule_wait", 1): run((0, 60))}, "50m",
+         [("ScheduleOverlapping", "warning", "2")]),
+    Case("reschedule gauge reset by a restart is not an overlap",
+         {s("schedules_round_reschedule_skip", 1): run((4, 10), (0, 50)),
+          s("schedules_round_reschedule_wait", 1): run((7, 10), (0, 50))}, "50m", []),
+    *[Case(f"old protected timestamp of {holder}", {s(metric, 1): run((90000, 40))}, "30m",
+           [("ProtectedTimestampOld", "warning", "1d 1h 0m 0s")], labels={"holder": holder})
+      for metric, holder in (("schedules_BACKUP_protected_age_sec", "backup_schedules"),
+                             ("jobs_backup_protected_age_sec", "backup_jobs"),
+                             ("jobs_restore_protected_age_sec", "restore_jobs"))],
+    Case("young protected timestamps are fine", {s("jobs_backup_protected_age_sec", 1): run((3600, 40))}, "30m", []),
+    Case("schedules in error", {s("schedules_error", n): run((1, 40)) for n in (1, 2)}, "30m",
+         [("SchedulesInError", "warning", "1")]),
+    Case("schedules malformed", {s("schedules_malformed", 2): run((2, 40))}, "30m",
+         [("SchedulesMalformed", "warning", "2")]),
+    Case("healthy schedules", {s("schedules_error", 1): run((0, 40)), s("schedules_malformed", 1): run((0, 40))},
+         "30m", []),
+    Case("backup failed on an unreachable KMS",
+         {s("backup_last_failed_time_kms_inaccessible", 2): run((0, 10), (T10, 30))}, "30m",
+         [("KMSInaccessible", "critical", "20m 0s")]),
+    Case("KMS failure long ago", {s("backup_last_failed_time_kms_inaccessible", 2): run((0, 10), (T10, 130))},
+         "2h", []),
+    Case("jobs metrics poller failing", {s("jobs_metrics_task_failed", 1): run((0, 10), (3, 30))}, "30m",
+         [("JobsMetricsPollerFailing", "warning", "3")]),
+    Case("virtual cluster named in the alert",
+         {s("jobs_backup_resume_failed", 1, "app"): run((0, 30), (1, 30)),
+          s("jobs_backup_resume_failed", 1, "system"): run((0, 60))}, "40m",
+         [("JobFailed", "warning", "1")], tenant="app"),
+]
+
+
+def _where(case: Case) -> str:
+    return "c1" + (f" (virtual cluster {case.tenant})" if case.tenant else "")
+
+
+def _expected(case: Case, cfg) -> list[dict]:
+    by_key = {(a.name, a.severity, tuple(sorted(a.labels.items()))): a for a in rules.alerts(cfg)}
+    out = []
+    for name, severity, value in case.fires:
+        alert = by_key[(name, severity, tuple(sorted(case.labels.items())))]
+        labels = {"severity": severity, "cluster": "c1", **case.labels}
+        if case.tenant:
+            labels["tenant"] = case.tenant
+        notes = rules.annotations(alert, cfg, value)
+        notes = {k: v.replace(rules.WHERE, _where(case)) for k, v in notes.items()}
+        out.append((alert.alertname, {"exp_labels": labels, "exp_annotations": notes}))
+    return out
+
+
+def _test_file(case: Case, cfg) -> dict:
+    expected = _expected(case, cfg)
+    checked = {a.alertname for a in rules.alerts(cfg)}
+    alert_tests = []
+    for alertname in sorted(checked):
+        alert_tests.append({"eval_time": case.at, "alertname": alertname,
+                            "exp_alerts": [e for n, e in expected if n == alertname]})
+    return {
+        "rule_files": [str(ROOT / rules.RULES_FILE)],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m",
+                   "input_series": [{"series": k, "values": v} for k, v in case.series.items()],
+                   "alert_rule_test": alert_tests}],
+    }
+
+
+@pytest.fixture(scope="module")
+def promtool():
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.fail("promtool is missing: run 'make test' (installs Debian's prometheus package) or put it on PATH")
+    return path
+
+
+def test_rule_file_passes_promtool_check(promtool):
+    result = subprocess.run([promtool, "check", "rules", str(ROOT / rules.RULES_FILE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_alert(case, cfg, promtool, tmp_path):
+    path = tmp_path / "test.yml"
+    path.write_text(to_yaml(_test_file(case, cfg)))
+    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
+    fired = {(name, severity, tuple(sorted(c.labels.items()))) for c in CASES for name, severity, _ in c.fires}
+    every = {(a.name, a.severity, tuple(sorted(a.labels.items()))) for a in rules.alerts(cfg)}
+    assert every - fired == set(), "alerts without a firing unit test"
+    assert any(not c.fires for c in CASES)
+    # every case checks every alert, so a case with no expected firing is a not-firing test for all of them
+
+
+def test_a_wrong_expectation_fails(cfg, promtool, tmp_path):
+    """The harness can fail: a case expecting an alert that does not fire is reported by promtool."""
+    case = Case("wrong", {s("schedules_BACKUP_failed", 2): run((0, 60))}, "40m",
+                [("ScheduledBackupFailed", "warning", "1")])
+    path = tmp_path / "test.yml"
+    path.write_text(to_yaml(_test_file(case, cfg)))
+    assert subprocess.run([promtool, "test", "rules", str(path)], capture_output=True).returncode != 0
+
+
+def test_prometheus_rules_follow_mixin_conventions(cfg):
+    doc = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())
+    runbooks = (ROOT / "docs" / "runbooks.md").read_text()
+    for rule in doc["groups"][0]["rules"]:
+        assert rule["alert"].startswith(rules.PREFIX) and rule["alert"].isalnum()
+        assert rule["labels"]["severity"] in ("critical", "warning", "info")
+        assert {"summary", "description", "runbook_url"} <= set(rule["annotations"])
+        assert "$labels.cluster" in rule["annotations"]["description"]
+        anchor = rule["annotations"]["runbook_url"].split("#")[1]
+        assert f'<a id="{anchor}"></a>' in runbooks, anchor
+        assert "by (cluster, tenant)" in rule["expr"]
