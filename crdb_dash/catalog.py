@@ -206,6 +206,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("jobs.restore.expired_pts_records", "counter", Kind.COUNTER, Group.PROTECTED_TIMESTAMPS, "short",
            "Expired PTS records of restore jobs", "Protected timestamp records of restore jobs removed because "
            "they expired.", "Expired records mean jobs held data past the PTS expiration."),
+    Metric("jobs.poll_jobs_stats.currently_running", "gauge", Kind.RUNNING, Group.PROTECTED_TIMESTAMPS, "short",
+           "Jobs metrics poller running", "1 on the node running the jobs metrics poller (the POLL JOBS STATS job), "
+           "0 elsewhere: that node's paused-job and protected-timestamp gauges are the fresh ones.",
+           "No node at 1 for long means the poller is not running and those gauges are stale."),
     Metric("jobs.metrics.task_failed", "counter", Kind.COUNTER, Group.PROTECTED_TIMESTAMPS, "short",
            "Jobs metrics poller failures",
            "Failures of the poller that sets the paused and protected-timestamp gauges; while it fails they are "

@@ -23,6 +23,7 @@ class Scope:
     node_matchers: str  # the same, narrowed to the chosen nodes
     by: tuple[str, ...]  # labels a cluster-wide value keeps
     node_label: str
+    tenant_label: str
     rpo_window: str
 
     def grouping(self, m: Metric | None = None) -> str:
@@ -32,11 +33,13 @@ class Scope:
 
 def dashboard_scope(cfg: Config) -> Scope:
     base = f'{cfg["selector"]}, {cfg.cluster}="$cluster", {cfg.tenant}=~"$tenant"'
-    return Scope(base, f'{base}, {cfg.node}=~"$node"', (cfg.cluster, cfg.tenant), cfg.node, cfg.get("rpo.window"))
+    return Scope(base, f'{base}, {cfg.node}=~"$node"', (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant,
+                 cfg.get("rpo.window"))
 
 
 def rule_scope(cfg: Config) -> Scope:
-    return Scope(cfg["selector"], cfg["selector"], (cfg.cluster, cfg.tenant), cfg.node, cfg.get("rpo.window"))
+    return Scope(cfg["selector"], cfg["selector"], (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant,
+                 cfg.get("rpo.window"))
 
 
 def series(m: Metric, matchers: str) -> str:
@@ -89,9 +92,22 @@ def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
         return rate(m, scope, window) if m.unit in RATE_UNITS else increase(m, scope, window)
     if m.kind is Kind.RUNNING:
         return f"sum by ({scope.grouping(m)}) ({selector(m, scope)})"
-    if m.kind in (Kind.POLLER, Kind.SCHEDULER):
+    if m.kind is Kind.POLLER:
+        return poller_gauge(m, scope)
+    if m.kind is Kind.SCHEDULER:
         return f"max by ({scope.grouping(m)}) ({selector(m, scope)})"
     return age(m, scope)
+
+
+def poller_gauge(m: Metric, scope: Scope) -> str:
+    """The value on the node running the jobs metrics poller; the max across nodes while none reports it.
+
+    A node that ran the poller before keeps exporting the value it last set until it restarts, so a
+    plain max can show a paused job long after it was resumed.
+    """
+    running = series(metric("jobs_poll_jobs_stats_currently_running"), scope.matchers)
+    fresh = f"{selector(m, scope)} and on ({scope.node_label}, {scope.tenant_label}) ({running} > 0)"
+    return f"max by ({scope.grouping(m)}) ({fresh}) or max by ({scope.grouping(m)}) ({selector(m, scope)})"
 
 
 def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:

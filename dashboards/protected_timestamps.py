@@ -14,5 +14,5 @@ def build(ctx: Ctx):
         ("Backup schedules", [p.schedule_age(ctx), p.schedule_records(ctx)]),
         ("Backup jobs", [p.backup_age(ctx), p.backup_records(ctx), p.backup_expired(ctx)]),
         ("Restore jobs", [p.restore_age(ctx), p.restore_records(ctx), p.restore_expired(ctx)]),
-        ("Jobs metrics poller", [p.poller_failures(ctx)]),
+        ("Jobs metrics poller", [p.poller_node(ctx), p.poller_failures(ctx)]),
     ])

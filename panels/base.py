@@ -105,14 +105,14 @@ def by_node(m: Metric, ctx: Ctx) -> G.TimeSeries:
 
 def in_range(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
     """How many events a counter counted over the dashboard's time range, summed over nodes."""
-    return stat(title or m.title, f"{m.description} Total over the selected time range.",
+    return stat(title or f"{m.title} in range", f"{m.description} Total over the selected time range.",
                 promql.increase(m, ctx.scope, promql.RANGE), "short", bad_thresholds(m, ctx), decimals=0,
                 no_value="0")
 
 
 def now(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
     """The current cluster-wide value of a gauge."""
-    return stat(title or m.title, m.description, promql.current(m, ctx.scope), m.unit, bad_thresholds(m, ctx),
+    return stat(title or f"{m.title} now", m.description, promql.current(m, ctx.scope), m.unit, bad_thresholds(m, ctx),
                 decimals=0 if m.unit == "short" else None)
 
 

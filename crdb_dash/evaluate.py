@@ -1,0 +1,44 @@
+"""Run a dashboard's queries against Prometheus the way Grafana does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crdb_dash.interpolate import Vars, substitute
+from crdb_dash.promrun import Prometheus
+
+
+@dataclass
+class Result:
+    expr: str  # after substitution
+    series: list[dict]  # Prometheus result: [{metric, value}] (instant) or [{metric, values}] (range)
+    samples: int  # totalQueryableSamples read by Prometheus
+
+
+def range_seconds(model: dict) -> int:
+    """The dashboard's default time range, e.g. now-24h -> 86400."""
+    from crdb_dash.config import parse_duration
+
+    return parse_duration(model["time"]["from"].removeprefix("now-"))
+
+
+def run(prom: Prometheus, target: dict, v: Vars, at: int) -> Result:
+    """An instant query for instant targets (stat panels), else a range query over the range ending at ``at``."""
+    expr = substitute(target["expr"], v)
+    if target.get("instant"):
+        data = prom.query(expr, at, stats=True)
+    else:
+        step = v.step
+        end = at - at % step
+        data = prom.query_range(expr, end - v.range_seconds, end, step, stats=True)
+    samples = data.get("stats", {}).get("samples", {}).get("totalQueryableSamples", 0)
+    return Result(expr, data["result"], samples)
+
+
+def last_values(result: Result) -> dict[tuple, float]:
+    """Label set -> the value a stat panel would show (instant) or the last point (range)."""
+    out = {}
+    for s in result.series:
+        key = tuple(sorted(s["metric"].items()))
+        out[key] = float(s["value"][1]) if "value" in s else float(s["values"][-1][1])
+    return out

@@ -1,0 +1,158 @@
+"""Run a real Prometheus on loopback: backfill series with promtool, start it, query it, always stop it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Iterable
+
+INSTALL_HINT = "install Debian's prometheus package (apt-get install prometheus) or run 'make prometheus'"
+
+
+class PrometheusError(Exception):
+    """Prometheus is missing, would not start, or refused a query; the message is one line."""
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise PrometheusError(f"{name} is not installed: {INSTALL_HINT}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def backfill(chunks: Iterable[str], tsdb: Path) -> None:
+    """Write OpenMetrics text into a TSDB directory with ``promtool tsdb create-blocks-from openmetrics``."""
+    tsdb.mkdir(parents=True, exist_ok=True)
+    source = tsdb.parent / f"{tsdb.name}.om"
+    with source.open("w", encoding="utf-8") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+    try:
+        result = subprocess.run([binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source),
+                                 str(tsdb)], capture_output=True, text=True)
+    finally:
+        source.unlink()
+    if result.returncode != 0:
+        raise PrometheusError(f"promtool could not backfill: {result.stderr.strip().splitlines()[-1:]}")
+
+
+class Prometheus:
+    """``with Prometheus(tsdb) as prom: prom.query(...)``: a server on 127.0.0.1, stopped on exit."""
+
+    def __init__(self, tsdb: Path, config: str = "global: {}\n", port: int | None = None,
+                 ready_timeout: float = 60.0):
+        self.tsdb = tsdb
+        self.config = config
+        self.port = port
+        self.ready_timeout = ready_timeout
+        self.process: subprocess.Popen | None = None
+        self._workdir: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "Prometheus":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        exe = binary("prometheus")
+        self._workdir = tempfile.TemporaryDirectory(prefix="crdb-dash-prom-")
+        config = Path(self._workdir.name) / "prometheus.yml"
+        config.write_text(self.config)
+        for _ in range(3):
+            port = self.port or free_port()
+            log = open(Path(self._workdir.name) / "prometheus.log", "w")
+            self.process = subprocess.Popen(
+                [exe, f"--config.file={config}", f"--storage.tsdb.path={self.tsdb}",
+                 f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
+                 "--web.enable-lifecycle", "--query.lookback-delta=5m"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.port = port
+            if self._wait_ready():
+                return
+            self.stop(keep_workdir=True)
+            if self.port is not None and not _port_free(port):
+                self.port = None  # taken by someone else meanwhile: pick another
+                continue
+            break
+        tail = (Path(self._workdir.name) / "prometheus.log").read_text()[-300:].strip().splitlines()
+        self.stop()
+        raise PrometheusError(f"prometheus did not become ready: {tail[-1] if tail else 'no output'}")
+
+    def _wait_ready(self) -> bool:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
+                    if resp.status == 200:
+                        return True
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        return False
+
+    def stop(self, keep_workdir: bool = False) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self._workdir is not None and not keep_workdir:
+            self._workdir.cleanup()
+            self._workdir = None
+
+    # ---- HTTP API --------------------------------------------------------------------------------------
+    def _get(self, path: str, params: dict) -> dict:
+        data = urllib.parse.urlencode(params).encode()
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as resp:
+                body = json.load(resp)
+        except urllib.error.HTTPError as exc:
+            body = json.load(exc)
+            raise PrometheusError(f"{body.get('errorType')}: {body.get('error')} ({params.get('query')})") from None
+        return body
+
+    def query(self, expr: str, at: float, stats: bool = False) -> dict:
+        params = {"query": expr, "time": at, **({"stats": "all"} if stats else {})}
+        return self._get("/api/v1/query", params)["data"]
+
+    def query_range(self, expr: str, start: float, end: float, step: int, stats: bool = False) -> dict:
+        params = {"query": expr, "start": start, "end": end, "step": step, **({"stats": "all"} if stats else {})}
+        return self._get("/api/v1/query_range", params)["data"]
+
+    def series_count(self, match: str) -> int:
+        return len(self._get("/api/v1/series", {"match[]": match})["data"])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False

@@ -1,0 +1,435 @@
+"""A model of CockroachDB's backup, restore and schedule metrics, node by node.
+
+From a ``Scenario`` (clusters, nodes, a backup schedule, failures, pauses, restores, restarts, the
+jobs poller moving) it computes what each node would export at each scrape, with CockroachDB's
+semantics (METRICS.md):
+
+- counters have no ``_total`` suffix and start again from 0 when their node restarts;
+- ``schedules_BACKUP_last_completed_time`` is set only on the node that completed the backup, to the
+  backup's AS OF SYSTEM TIME (its start); other nodes export 0, and so does a node after a restart;
+- poller gauges (paused jobs, protected timestamps) are set by the node holding the poller; a node that
+  held it before keeps exporting its last value;
+- ``schedules_round_reschedule_*`` are gauges that only grow until their node restarts;
+- every sample carries ``node_id``; ``tenant`` exists only once a virtual cluster does.
+
+It also keeps the ground truth (what happened when) for tests to compare dashboards against.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from crdb_dash.catalog import METRICS, Kind
+
+BACKUP_WRITE_RATE = 50e6  # bytes/s a running backup writes to cloud storage
+RESTORE_READ_RATE = 80e6
+NODE_DOWN = 60  # seconds a restarting node is not scraped
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A backup schedule; offsets in seconds from the scenario's start."""
+
+    cadence: int = 3600
+    duration: int = 600
+    first: int = 300
+    fail_runs: frozenset[int] = frozenset()
+    stuck_runs: frozenset[int] = frozenset()  # never finish
+    pauses: tuple[tuple[int, int, int], ...] = ()  # (run, seconds after its start, pause length)
+    retries: tuple[tuple[int, int], ...] = ()  # (run, seconds after its start) of a retryable error
+    updates_metric: bool = True  # created WITH updates_cluster_last_backup_time_metric
+    on_previous_running: str = "skip"  # or "wait"
+    until: int | None = None  # no run starts after this offset
+
+
+@dataclass(frozen=True)
+class Restore:
+    start: int
+    duration: int
+    retries: tuple[int, ...] = ()  # seconds after start of each retryable error
+    fails: bool = False
+    pause: tuple[int, int] | None = None  # (seconds after start, length)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str | None = None  # None: no tenant label (no virtual cluster exists)
+    schedule: Schedule | None = Schedule()
+    restores: tuple[Restore, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    nodes: int = 3
+    tenants: tuple[Tenant, ...] = (Tenant(),)
+    restarts: tuple[tuple[int, int], ...] = ()  # (node, offset): the node is down NODE_DOWN s, then starts at 0
+    poller_moves: tuple[tuple[int, int], ...] = ()  # (offset, node): the poller runs there from then on
+    poller_failures: tuple[int, ...] = ()  # offsets of failed poller runs
+    schedules_error: int = 0
+    schedules_malformed: int = 0
+    kms_failure: int | None = None  # offset of a backup failure on an unreachable KMS
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    duration: int
+    clusters: tuple[Cluster, ...]
+    scrape: int = 30
+
+
+@dataclass
+class Job:
+    kind: str  # "backup" or "restore"
+    tenant: str | None
+    start: int
+    node: int
+    end: int | None  # None: still running at the end (stuck)
+    failed: bool = False
+    scheduled: bool = False
+    pauses: list[tuple[int, int]] = field(default_factory=list)  # absolute (from, to)
+    retries: list[int] = field(default_factory=list)  # absolute times
+
+    def paused(self, t: int) -> bool:
+        return any(a <= t < b for a, b in self.pauses)
+
+    def running(self, t: int) -> bool:
+        return self.start <= t and (self.end is None or t < self.end) and not self.paused(t)
+
+    def active(self, t: int) -> bool:
+        """Holds a protected timestamp: started and not finished, running or paused."""
+        return self.start <= t and (self.end is None or t < self.end)
+
+
+class ClusterModel:
+    """Jobs and events of one cluster, and each node's exported value at any time."""
+
+    def __init__(self, spec: Cluster, duration: int):
+        self.spec = spec
+        self.duration = duration
+        self.jobs: list[Job] = []
+        self.skips: list[tuple[int, int, str | None, str]] = []  # (time, node, tenant, skip|wait)
+        for tenant in spec.tenants:
+            if tenant.schedule is not None:
+                self._schedule(tenant.name, tenant.schedule)
+            for i, r in enumerate(tenant.restores):
+                self._restore(tenant.name, r, i)
+        self.restarts = {n: sorted(t for node, t in spec.restarts if node == n) for n in self.node_ids}
+        self._events: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
+        self._by_node: dict[tuple[str, str | None, int], list[int]] = {}
+
+    @property
+    def node_ids(self) -> range:
+        return range(1, self.spec.nodes + 1)
+
+    @property
+    def tenants(self) -> list[str | None]:
+        return [t.name for t in self.spec.tenants]
+
+    # ---- building the jobs ---------------------------------------------------------------------------
+    def _live_node(self, t: int, preferred: int) -> int:
+        for i in range(self.spec.nodes):
+            node = (preferred - 1 + i) % self.spec.nodes + 1
+            if self.up(node, t):
+                return node
+        return preferred
+
+    def _schedule(self, tenant: str | None, s: Schedule) -> None:
+        previous: Job | None = None
+        run = 0
+        t = s.first
+        last = min(self.duration, s.until if s.until is not None else self.duration)
+        while t <= last:
+            node = self._live_node(t, run % self.spec.nodes + 1)
+            start = t
+            if previous is not None and previous.active(t):
+                self.skips.append((t, node, tenant, s.on_previous_running))
+                if s.on_previous_running == "skip" or previous.end is None:
+                    t += s.cadence
+                    run += 1
+                    continue
+                start = previous.end
+            job = Job("backup", tenant, start, node, None, failed=run in s.fail_runs, scheduled=True)
+            length = s.duration // 2 if job.failed else s.duration
+            for r, after, pause in s.pauses:
+                if r == run:
+                    job.pauses.append((start + after, start + after + pause))
+                    length += pause
+            job.retries = [start + after for r, after in s.retries if r == run]
+            job.end = None if run in s.stuck_runs else start + length
+            self.jobs.append(job)
+            previous = job
+            t += s.cadence
+            run += 1
+
+    def _restore(self, tenant: str | None, r: Restore, index: int) -> None:
+        job = Job("restore", tenant, r.start, self._live_node(r.start, index % self.spec.nodes + 1), None,
+                  failed=r.fails)
+        length = r.duration
+        if r.pause:
+            job.pauses.append((r.start + r.pause[0], r.start + r.pause[0] + r.pause[1]))
+            length += r.pause[1]
+        job.retries = [r.start + after for after in r.retries]
+        job.end = r.start + length
+        self.jobs.append(job)
+
+    # ---- node lifecycle ------------------------------------------------------------------------------
+    def up(self, node: int, t: int) -> bool:
+        return not any(r <= t < r + NODE_DOWN for node_, r in self.spec.restarts if node_ == node)
+
+    def started(self, node: int, t: int) -> int:
+        """When the node's process last started (its counters count from here)."""
+        times = self.restarts.get(node, [])
+        i = bisect.bisect_right(times, t - NODE_DOWN)
+        return times[i - 1] + NODE_DOWN if i else -1
+
+    def holders(self) -> list[tuple[int, int, int]]:
+        """(from, to, node) of each time a node held the jobs poller; node 1 holds it first."""
+        moves = [(0, 1), *sorted(self.spec.poller_moves)]
+        ends = [at for at, _ in moves[1:]] + [self.duration + 1]
+        return [(a, b, n) for (a, n), b in zip(moves, ends)]
+
+    def poller(self, t: int) -> int:
+        return next(n for a, b, n in self.holders() if a <= t < b) if t <= self.duration else self.holders()[-1][2]
+
+    # ---- events --------------------------------------------------------------------------------------
+    def events(self, exported: str, tenant: str | None) -> list[tuple[int, int]]:
+        """(time, node) of each increment of a counter or cumulative gauge."""
+        key = (exported, tenant)
+        if key not in self._events:
+            self._events[key] = self._find_events(exported, tenant)
+        return self._events[key]
+
+    def _find_events(self, exported: str, tenant: str | None) -> list[tuple[int, int]]:
+        jobs = [j for j in self.jobs if j.tenant == tenant]
+        backups = [j for j in jobs if j.kind == "backup"]
+        restores = [j for j in jobs if j.kind == "restore"]
+        done = lambda js, failed: [(j.end, j.node) for j in js if j.end is not None and j.end <= self.duration  # noqa
+                                   and j.failed == failed]
+        table = {
+            "schedules_BACKUP_started": [(j.start, j.node) for j in backups if j.scheduled],
+            "schedules_round_jobs_started": [(j.start, j.node) for j in backups if j.scheduled],
+            "schedules_BACKUP_succeeded": done([j for j in backups if j.scheduled], False),
+            "schedules_BACKUP_failed": done([j for j in backups if j.scheduled], True),
+            "jobs_backup_resume_completed": done(backups, False),
+            "jobs_backup_resume_failed": done(backups, True),
+            "jobs_backup_fail_or_cancel_completed": done(backups, True),
+            "jobs_backup_resume_retry_error": [(t, j.node) for j in backups for t in j.retries],
+            "jobs_restore_resume_completed": done(restores, False),
+            "jobs_restore_resume_failed": done(restores, True),
+            "jobs_restore_fail_or_cancel_completed": done(restores, True),
+            "jobs_restore_resume_retry_error": [(t, j.node) for j in restores for t in j.retries],
+            "schedules_round_reschedule_skip": [(t, n) for t, n, tn, how in self.skips if tn == tenant
+                                                and how == "skip"],
+            "schedules_round_reschedule_wait": [(t, n) for t, n, tn, how in self.skips if tn == tenant
+                                                and how == "wait"],
+        }
+        if tenant == self.tenants[0]:
+            table["jobs_metrics_task_failed"] = [(t, self.poller(t)) for t in self.spec.poller_failures]
+        return sorted(table.get(exported, []))
+
+    def counter(self, exported: str, node: int, tenant: str | None, t: int) -> float:
+        key = (exported, tenant, node)
+        if key not in self._by_node:
+            self._by_node[key] = [e for e, n in self.events(exported, tenant) if n == node]
+        times = self._by_node[key]
+        return float(bisect.bisect_right(times, t) - bisect.bisect_right(times, self.started(node, t)))
+
+    # ---- values --------------------------------------------------------------------------------------
+    def completions(self, tenant: str | None) -> list[Job]:
+        """Scheduled backups that completed and so moved the last-completed-time gauge."""
+        sched = next(t.schedule for t in self.spec.tenants if t.name == tenant)
+        if sched is None or not sched.updates_metric:
+            return []
+        return self.completions_any(tenant)
+
+    def last_completed(self, node: int, tenant: str | None, t: int) -> float:
+        since = self.started(node, t)
+        mine = [j.start for j in self.completions(tenant) if j.node == node and since < j.end <= t]
+        return float(max(mine, default=0))
+
+    def poller_value(self, exported: str, tenant: str | None, t: int) -> float:
+        jobs = [j for j in self.jobs if j.tenant == tenant]
+        kind = "restore" if "restore" in exported else "backup"
+        if exported.endswith("currently_paused"):
+            return float(sum(1 for j in jobs if j.kind == kind and j.paused(t)))
+        if exported.startswith("schedules_BACKUP_protected"):
+            done = [j.start for j in self.completions_any(tenant) if j.end <= t]
+            if exported.endswith("record_count"):
+                return 1.0 if done else 0.0
+            return float(t - max(done)) if done else 0.0
+        active = [j for j in jobs if j.kind == kind and j.active(t)]
+        if exported.endswith("record_count"):
+            return float(len(active))
+        return float(t - min(j.start for j in active)) if active else 0.0
+
+    def completions_any(self, tenant: str | None) -> list[Job]:
+        return [j for j in self.jobs if j.tenant == tenant and j.scheduled and not j.failed and j.end is not None]
+
+    def value(self, exported: str, kind: Kind, node: int, tenant: str | None, t: int) -> float | None:
+        """What ``node`` exports at offset t (unix-time gauges as offsets); None when it is not scraped."""
+        if not self.up(node, t):
+            return None
+        if exported in ("cloud_write_bytes", "cloud_read_bytes"):
+            return self._bytes(exported, node, tenant, t)
+        if kind in (Kind.COUNTER, Kind.CUMULATIVE):
+            return self.counter(exported, node, tenant, t)
+        if exported == "jobs_poll_jobs_stats_currently_running":
+            return 1.0 if node == self.poller(t) else 0.0
+        if kind is Kind.RUNNING:
+            what = "backup" if "backup" in exported else "restore"
+            if exported.endswith("idle"):
+                return 0.0
+            return float(sum(1 for j in self.jobs if j.tenant == tenant and j.kind == what and j.node == node
+                             and j.running(t)))
+        if kind is Kind.POLLER:
+            return self._poller_gauge(exported, node, tenant, t)
+        if kind is Kind.SCHEDULER:
+            return float(self.spec.schedules_error if exported == "schedules_error" else self.spec.schedules_malformed)
+        if kind is Kind.LAST_COMPLETED:
+            return self.last_completed(node, tenant, t)
+        if kind is Kind.EVENT_TIME:
+            k = self.spec.kms_failure
+            return float(k) if node == 1 and k is not None and self.started(node, t) < k <= t else 0.0
+        raise AssertionError(kind)
+
+    def _poller_gauge(self, exported: str, node: int, tenant: str | None, t: int) -> float:
+        """The holder's fresh value; a former holder keeps the value it had when it lost the poller."""
+        if node == self.poller(t):
+            return self.poller_value(exported, tenant, t)
+        lost = [b for a, b, n in self.holders() if n == node and b <= t]
+        if not lost or self.started(node, t) >= lost[-1]:
+            return 0.0
+        return self.poller_value(exported, tenant, lost[-1] - 1)
+
+    def _bytes(self, exported: str, node: int, tenant: str | None, t: int) -> float:
+        kind, rate = ("backup", BACKUP_WRITE_RATE) if exported == "cloud_write_bytes" else ("restore",
+                                                                                           RESTORE_READ_RATE)
+        since = self.started(node, t)
+        total = 0.0
+        for j in self.jobs:
+            if j.tenant == tenant and j.kind == kind and j.node == node:
+                a, b = max(j.start, since), min(t, j.end if j.end is not None else t)
+                total += max(0, b - a) * rate
+        return total
+
+
+# Metrics a node exports, with the extra label some carry; the by-virtual-cluster gauge is exported by
+# the system tenant for each virtual cluster.
+EXPORTED = [m for m in METRICS if not m.by_label]
+UNIX_TIME = (Kind.LAST_COMPLETED, Kind.EVENT_TIME)
+
+
+@dataclass
+class Series:
+    name: str
+    labels: dict[str, str]
+    samples: list[tuple[int, float]]  # (unix seconds, value)
+
+
+class Simulation:
+    """All series of a scenario ending at unix time ``end``."""
+
+    def __init__(self, scenario: Scenario, end: int, job: str = "cockroachdb"):
+        self.scenario = scenario
+        self.end = end - end % scenario.scrape
+        self.start = self.end - scenario.duration
+        self.job = job
+        self.models = {c.name: ClusterModel(c, scenario.duration) for c in scenario.clusters}
+
+    def times(self) -> range:
+        return range(0, self.scenario.duration + 1, self.scenario.scrape)
+
+    def node_labels(self, cluster: str, node: int, tenant: str | None) -> dict[str, str]:
+        labels = {"node_id": str(node)}
+        if tenant is not None:
+            labels["tenant"] = tenant
+        return labels
+
+    def scrape_labels(self, cluster: str, node: int) -> dict[str, str]:
+        return {"job": self.job, "instance": f"{cluster}-n{node}:8080", "cluster": cluster}
+
+    def families(self) -> list[str]:
+        return [m.exported for m in EXPORTED] + ["schedules_BACKUP_last_completed_time_by_virtual_cluster", "up"]
+
+    def series(self, name: str) -> Iterator[Series]:
+        """Every series of one metric, as Prometheus would store them after scraping."""
+        if name == "up":
+            yield from self._up()
+        elif name == "schedules_BACKUP_last_completed_time_by_virtual_cluster":
+            yield from self._by_virtual_cluster()
+        else:
+            yield from self._node_series(next(m for m in EXPORTED if m.exported == name))
+
+    def _node_series(self, m) -> Iterator[Series]:
+        for cluster, model in self.models.items():
+            for node in model.node_ids:
+                for tenant in model.tenants:
+                    labels = {**self.scrape_labels(cluster, node), **self.node_labels(cluster, node, tenant)}
+                    samples = [(self.start + t, self._unix(v) if m.kind in UNIX_TIME else v) for t in self.times()
+                               if (v := model.value(m.exported, m.kind, node, tenant, t)) is not None]
+                    yield Series(m.exported, labels, samples)
+
+    def _up(self) -> Iterator[Series]:
+        for cluster, model in self.models.items():
+            for node in model.node_ids:
+                samples = [(self.start + t, 1.0 if model.up(node, t) else 0.0) for t in self.times()]
+                yield Series("up", self.scrape_labels(cluster, node), samples)
+
+    def _by_virtual_cluster(self) -> Iterator[Series]:
+        for cluster, model in self.models.items():
+            if model.tenants[0] is None:
+                continue
+            for node in model.node_ids:
+                for tenant_id, tenant in enumerate(model.tenants[1:], start=2):
+                    labels = {**self.scrape_labels(cluster, node), "node_id": str(node), "tenant": "system",
+                              "tenant_id": str(tenant_id)}
+                    samples = [(self.start + t, self._unix(model.last_completed(node, tenant, t)))
+                               for t in self.times() if model.up(node, t)]
+                    yield Series("schedules_BACKUP_last_completed_time_by_virtual_cluster", labels, samples)
+
+    def _unix(self, offset: float) -> float:
+        """A unix-time gauge: 0 stays 0 (never), an offset becomes a unix time."""
+        return self.start + offset if offset else 0.0
+
+    # ---- ground truth ----------------------------------------------------------------------------------
+    def truth_last_completed(self, cluster: str, tenant: str | None, at: int) -> int | None:
+        """AS OF time (unix) of the newest completed backup at unix time ``at``; None if none."""
+        model = self.models[cluster]
+        done = [j.start for j in model.completions(tenant) if j.end <= at - self.start]
+        return self.start + max(done) if done else None
+
+    def truth_count(self, cluster: str, exported: str, since: int, until: int, tenant: str | None = "*") -> int:
+        model = self.models[cluster]
+        tenants = model.tenants if tenant == "*" else [tenant]
+        return sum(1 for tn in tenants for t, _ in model.events(exported, tn)
+                   if since - self.start < t <= until - self.start)
+
+    def truth_jobs(self, cluster: str, kind: str, state: str, at: int) -> int:
+        model = self.models[cluster]
+        t = at - self.start
+        test = {"running": Job.running, "paused": Job.paused}[state]
+        return sum(1 for j in model.jobs if j.kind == kind and test(j, t))
+
+
+def openmetrics(sims: list[Simulation]) -> Iterator[str]:
+    """OpenMetrics text of several simulations for ``promtool tsdb create-blocks-from openmetrics``.
+
+    Families are declared "unknown": CockroachDB's counters lack the ``_total`` suffix OpenMetrics
+    wants, and the TSDB stores no type anyway.
+    """
+    for name in sims[0].families():
+        yield f"# TYPE {name} unknown\n"
+        for sim in sims:
+            for s in sim.series(name):
+                label_text = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+                yield "".join(f"{name}{{{label_text}}} {_num(v)} {t}\n" for t, v in s.samples)
+    yield "# EOF\n"
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(v)

@@ -1,0 +1,190 @@
+"""Every panel query on a real Prometheus, over simulated CockroachDB clusters, checked against the truth.
+
+All scenarios are backfilled into one TSDB (each scenario's clusters have their own names) and
+queried as Grafana would: variables substituted, range queries over the dashboard's default range with
+Grafana's step, instant queries for stat panels.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from crdb_dash import evaluate, promrun
+from crdb_dash.interpolate import Vars
+from crdb_dash.scenarios import SCENARIOS
+from crdb_dash.simulator import Simulation, openmetrics
+from panels.base import UNKNOWN
+
+END = int(time.time()) // 3600 * 3600 - 3600
+H = 3600
+
+
+@pytest.fixture(scope="module")
+def sims():
+    return {name: Simulation(s, END) for name, s in SCENARIOS.items()}
+
+
+@pytest.fixture(scope="module")
+def prom(sims, tmp_path_factory):
+    tsdb = tmp_path_factory.mktemp("tsdb") / "data"
+    try:
+        promrun.backfill(openmetrics(list(sims.values())), tsdb)
+        with promrun.Prometheus(tsdb) as server:
+            yield server
+    except promrun.PrometheusError as exc:
+        pytest.fail(str(exc))
+
+
+def _vars(cfg, model, cluster, **kw) -> Vars:
+    return Vars(cluster=cluster, range_seconds=evaluate.range_seconds(model),
+                scrape_seconds=SCENARIOS["healthy-hourly-backups"].scrape, **kw)
+
+
+def _panel(models, uid_key, title):
+    model = next(m for uid, m in models.items() if uid.endswith(uid_key))
+    (panel,) = [p for p in model["panels"] if p.get("title") == title]
+    return model, panel
+
+
+def _stat(prom, models, cfg, uid_key, title, cluster, at=END, **kw) -> list[float]:
+    model, panel = _panel(models, uid_key, title)
+    result = evaluate.run(prom, panel["targets"][0], _vars(cfg, model, cluster, **kw), at)
+    return sorted(evaluate.last_values(result).values())
+
+
+def test_every_query_runs_in_every_scenario_and_every_panel_has_data_when_everything_happens(prom, models, sims,
+                                                                                               cfg):
+    empty = []
+    for name, sim in sims.items():
+        cluster = sim.scenario.clusters[0].name
+        for uid, model in models.items():
+            v = _vars(cfg, model, cluster)
+            for panel in model["panels"]:
+                for target in panel.get("targets", []):
+                    result = evaluate.run(prom, target, v, END)  # raises on any query error
+                    if name == "everything-at-once" and not result.series:
+                        empty.append((uid, panel["title"], target["refId"]))
+    assert empty == []
+
+
+@pytest.mark.parametrize("name", ["healthy-hourly-backups", "failing-schedule", "stuck-backup-job", "paused-backup",
+                                  "rolling-restart", "restore-with-retries"])
+def test_rpo_is_the_true_age_of_the_last_completed_backup(prom, models, sims, cfg, name):
+    sim = sims[name]
+    cluster = sim.scenario.clusters[0].name
+    for at in (END - 7 * H, END - 3 * H, END):
+        truth = at - sim.truth_last_completed(cluster, None, at)
+        (shown,) = _stat(prom, models, cfg, "overview", "Time since last completed backup", cluster, at=at)
+        assert abs(shown - truth) <= sim.scenario.scrape, (at, shown, truth)
+
+
+@pytest.mark.parametrize("name", ["full-restart-without-backups", "no-rpo-schedule"])
+def test_rpo_is_unknown_not_decades_when_no_node_knows(prom, models, sims, cfg, name):
+    cluster = sims[name].scenario.clusters[0].name
+    assert _stat(prom, models, cfg, "overview", "Time since last completed backup", cluster) == [UNKNOWN]
+    model, panel = _panel(models, "overview", "Time since last completed backup over time")
+    result = evaluate.run(prom, panel["targets"][0], _vars(cfg, model, cluster), END)
+    points = [float(v) for s in result.series for _, v in s["values"]]
+    assert all(0 <= p < 24 * H for p in points), max(points, default=None)
+
+
+def test_rpo_after_full_restart_is_known_while_the_window_remembers(prom, models, sims, cfg):
+    sim = sims["full-restart-without-backups"]
+    at = sim.start + 5 * H  # all nodes restarted at 3h; the 6h window still holds the pre-restart value
+    truth = at - sim.truth_last_completed("restarted", None, at)
+    (shown,) = _stat(prom, models, cfg, "overview", "Time since last completed backup", "restarted", at=at)
+    assert abs(shown - truth) <= sim.scenario.scrape
+
+
+@pytest.mark.parametrize("name", ["healthy-hourly-backups", "failing-schedule", "rolling-restart",
+                                  "stuck-backup-job", "everything-at-once"])
+def test_started_succeeded_failed_in_range_equal_the_simulated_counts(prom, models, sims, cfg, name):
+    sim = sims[name]
+    cluster = sim.scenario.clusters[0].name
+    for title, exported in (("Scheduled backups started in range", "schedules_BACKUP_started"),
+                            ("Scheduled backups succeeded in range", "schedules_BACKUP_succeeded"),
+                            ("Scheduled backups failed in range", "schedules_BACKUP_failed")):
+        truth = sim.truth_count(cluster, exported, END - 24 * H, END)
+        shown = _stat(prom, models, cfg, "overview", title, cluster)
+        assert round(sum(shown)) == truth, (title, shown, truth)
+    if name == "failing-schedule":
+        assert sim.truth_count(cluster, "schedules_BACKUP_failed", END - 24 * H, END) >= 7
+
+
+def test_success_ratio(prom, models, sims, cfg):
+    sim = sims["failing-schedule"]
+    ok = sim.truth_count("failing", "schedules_BACKUP_succeeded", END - 24 * H, END)
+    bad = sim.truth_count("failing", "schedules_BACKUP_failed", END - 24 * H, END)
+    (shown,) = _stat(prom, models, cfg, "overview", "Scheduled backup success ratio", "failing")
+    assert shown == pytest.approx(ok / (ok + bad), abs=0.01)
+
+
+def test_running_and_paused_after_the_poller_moved(prom, models, sims, cfg):
+    sim = sims["paused-backup"]
+    at = sim.start + 6 * H + 30 * 60  # paused 4h07m..7h07m; the poller moved to node 2 at 6h
+    assert sim.truth_jobs("paused", "backup", "paused", at) == 1
+    assert _stat(prom, models, cfg, "overview", "Backup jobs paused now", "paused", at=at) == [1]
+    assert _stat(prom, models, cfg, "overview", "Backup jobs running now", "paused", at=at) == [0]
+    after = sim.start + 8 * H
+    assert _stat(prom, models, cfg, "overview", "Backup jobs paused now", "paused", at=after) == [0]
+
+
+def test_stuck_job_shows_running_and_skips(prom, models, sims, cfg):
+    sim = sims["stuck-backup-job"]
+    assert sim.truth_jobs("stuck", "backup", "running", END) == 1
+    assert _stat(prom, models, cfg, "overview", "Backup jobs running now", "stuck") == [1]
+    model, panel = _panel(models, "schedules", "Schedules skipped (previous run still running)")
+    result = evaluate.run(prom, panel["targets"][0], _vars(cfg, model, "stuck"), END)
+    total = sum(float(v) for s in result.series for _, v in s["values"])
+    assert total > 0
+
+
+def test_restore_counts_and_running(prom, models, sims, cfg):
+    sim = sims["restore-with-retries"]
+    assert _stat(prom, models, cfg, "restore-jobs", "Restore jobs completed in range", "restores") == [2]
+    assert _stat(prom, models, cfg, "restore-jobs", "Restore jobs failed in range", "restores") == [1]
+    at = sim.start + 8 * H + 30 * 60  # the third restore is paused
+    assert _stat(prom, models, cfg, "restore-jobs", "Restore jobs paused now", "restores", at=at) == [1]
+    at = sim.start + 2 * H + 15 * 60
+    assert _stat(prom, models, cfg, "restore-jobs", "Restore jobs running now", "restores", at=at) == [1]
+
+
+def test_protected_timestamp_ages(prom, models, sims, cfg):
+    sim = sims["paused-backup"]
+    at = sim.start + 6 * H + 30 * 60
+    job_start = sim.start + 4 * H + 5 * 60
+    (age,) = _stat(prom, models, cfg, "protected-ts", "Oldest PTS record of backup jobs now", "paused", at=at)
+    assert abs(age - (at - job_start)) <= sim.scenario.scrape
+    (schedule_age,) = _stat(prom, models, cfg, "protected-ts", "Oldest PTS record of backup schedules now", "paused",
+                            at=at)
+    assert abs(schedule_age - (at - sim.truth_last_completed("paused", None, at))) <= sim.scenario.scrape
+
+
+def test_cluster_variable_isolates_one_cluster_of_a_fleet(prom, models, sims, cfg):
+    sim = sims["fleet-of-clusters"]
+    seen = set()
+    for c in sim.scenario.clusters:
+        truth = sim.truth_count(c.name, "schedules_BACKUP_started", END - 24 * H, END)
+        assert _stat(prom, models, cfg, "overview", "Scheduled backups started in range", c.name) == [truth]
+        seen.add(truth)
+    assert len(seen) > 1, "the fleet's clusters must differ for this test to mean anything"
+
+
+def test_tenant_variable_selects_a_virtual_cluster(prom, models, sims, cfg):
+    sim = sims["virtual-cluster"]
+    both = _stat(prom, models, cfg, "overview", "Scheduled backups started in range", "tenants")
+    app = _stat(prom, models, cfg, "overview", "Scheduled backups started in range", "tenants", tenants=["app"])
+    assert app == [sim.truth_count("tenants", "schedules_BACKUP_started", END - 24 * H, END, tenant="app")]
+    assert sorted(both) == sorted([app[0], sim.truth_count("tenants", "schedules_BACKUP_started", END - 24 * H, END,
+                                                            tenant="system")])
+
+
+def test_node_variable_narrows_per_node_panels(prom, models, sims, cfg):
+    sim = sims["healthy-hourly-backups"]
+    node = "healthy-n1:8080"
+    one = _stat(prom, models, cfg, "overview", "Scheduled backups started in range", "healthy", nodes=[node])
+    every = _stat(prom, models, cfg, "overview", "Scheduled backups started in range", "healthy")
+    truth = sum(1 for t, n in sim.models["healthy"].events("schedules_BACKUP_started", None) if n == 1)
+    assert one == [truth] and every[0] > truth
