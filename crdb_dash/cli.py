@@ -27,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--check", action="store_true",
                        help="write nothing; fail with a diff if the files under --out differ from a fresh build")
     sub.add_parser("config", help="print the effective configuration as YAML")
+
+    demo = sub.add_parser("demo", help="simulated CockroachDB nodes and a local Prometheus, for trying the dashboards")
+    demo.add_argument("--scenario", default="everything-at-once", metavar="NAME|FILE",
+                      help="a named scenario (see 'crdb-dash scenarios') or a scenario YAML file")
+    demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    demo.add_argument("--out", metavar="DIR", default=".demo", help="where to write Grafana provisioning (.demo)")
+    demo.add_argument("--seconds", type=float, help="stop after this many seconds (default: at Ctrl-C)")
+    sub.add_parser("scenarios", help="list the named simulator scenarios")
     return parser
 
 
@@ -51,6 +59,14 @@ def _run(args) -> int:
         raise UsageError(str(exc)) from None
     if args.command == "build":
         return _build(cfg, Path(args.out), args.check)
+    if args.command == "demo":
+        return _demo(cfg, args)
+    if args.command == "scenarios":
+        from crdb_dash.scenarios import SCENARIOS
+
+        for name, scenario in SCENARIOS.items():
+            print(f"{name:30} {scenario.description}")
+        return 0
     if args.command == "config":
         from crdb_dash.build import to_yaml
 
@@ -78,6 +94,25 @@ def _build(cfg, out: Path, check: bool) -> int:
         print(f"wrote {rel}")
     print(f"{len(files)} files, {len(changed)} changed, under {out.resolve()}")
     return 0
+
+
+def _demo(cfg, args) -> int:
+    from crdb_dash import demo, promrun, scenarios
+
+    try:
+        path = Path(args.scenario)
+        scenario = scenarios.load(path) if path.suffix in (".yaml", ".yml") else scenarios.named(args.scenario)
+    except scenarios.ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    if args.speed <= 0:
+        raise UsageError("--speed must be above 0")
+    try:
+        promrun.binary("prometheus")
+        return demo.run(cfg, scenario, args.speed, Path(args.out), args.seconds, say=lambda s: print(s, flush=True))
+    except promrun.PrometheusError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot start the demo: {exc.strerror or exc}") from None
 
 
 if __name__ == "__main__":

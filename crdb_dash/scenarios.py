@@ -33,47 +33,51 @@ class ScenarioError(Exception):
     """An unknown scenario or a malformed scenario file; the message is one line."""
 
 
+def _scenario(name: str, description: str, duration: int, clusters: tuple[Cluster, ...]) -> Scenario:
+    return Scenario(name, duration, clusters, description=description)
+
+
 def _hourly(**kw) -> Schedule:
     return Schedule(cadence=H, duration=10 * M, first=5 * M, **kw)
 
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
-    Scenario("healthy-hourly-backups", "Hourly 10-minute backups on a 3-node cluster, all succeed.", 12 * H,
+    _scenario("healthy-hourly-backups", "Hourly 10-minute backups on a 3-node cluster, all succeed.", 12 * H,
              (Cluster("healthy", tenants=(Tenant(schedule=_hourly()),)),)),
-    Scenario("failing-schedule", "Hourly backups that start failing after the fourth run.", 12 * H,
+    _scenario("failing-schedule", "Hourly backups that start failing after the fourth run.", 12 * H,
              (Cluster("failing", tenants=(Tenant(schedule=_hourly(fail_runs=frozenset(range(4, 12)))),)),)),
-    Scenario("stuck-backup-job", "The fifth backup never finishes: later runs are skipped, nothing fails.", 12 * H,
+    _scenario("stuck-backup-job", "The fifth backup never finishes: later runs are skipped, nothing fails.", 12 * H,
              (Cluster("stuck", tenants=(Tenant(schedule=_hourly(stuck_runs=frozenset({4}))),)),)),
-    Scenario("paused-backup", "A backup paused for 3 hours while the jobs poller moves to another node.", 12 * H,
+    _scenario("paused-backup", "A backup paused for 3 hours while the jobs poller moves to another node.", 12 * H,
              (Cluster("paused", poller_moves=((6 * H, 2),),
                       tenants=(Tenant(schedule=_hourly(on_previous_running="wait", pauses=((4, 2 * M, 3 * H),))),)),)),
-    Scenario("restore-with-retries", "Restores: one retried three times then completed, one failed, one paused.",
+    _scenario("restore-with-retries", "Restores: one retried three times then completed, one failed, one paused.",
              12 * H, (Cluster("restores", tenants=(Tenant(schedule=_hourly(), restores=(
                  Restore(2 * H, 40 * M, retries=(5 * M, 10 * M, 20 * M)),
                  Restore(5 * H, 30 * M, fails=True),
                  Restore(8 * H, 20 * M, pause=(5 * M, 2 * H)),
              )),)),)),
-    Scenario("rolling-restart", "Every node restarts once, one after another; backups and failures go on.", 12 * H,
+    _scenario("rolling-restart", "Every node restarts once, one after another; backups and failures go on.", 12 * H,
              (Cluster("rolling", restarts=((1, 6 * H), (2, 6 * H + 10 * M), (3, 6 * H + 20 * M)),
                       poller_moves=((6 * H, 2), (6 * H + 10 * M, 3)),
                       tenants=(Tenant(schedule=_hourly(fail_runs=frozenset({2, 8}))),)),)),
-    Scenario("full-restart-without-backups", "Backups stop at 2h; every node restarts at 3h: the age is unknown "
+    _scenario("full-restart-without-backups", "Backups stop at 2h; every node restarts at 3h: the age is unknown "
              "once the window has passed.", 12 * H,
              (Cluster("restarted", restarts=((1, 3 * H), (2, 3 * H), (3, 3 * H)),
                       tenants=(Tenant(schedule=_hourly(until=2 * H)),)),)),
-    Scenario("no-rpo-schedule", "The schedule was created without updates_cluster_last_backup_time_metric.", 6 * H,
+    _scenario("no-rpo-schedule", "The schedule was created without updates_cluster_last_backup_time_metric.", 6 * H,
              (Cluster("nooption", tenants=(Tenant(schedule=_hourly(updates_metric=False)),)),)),
-    Scenario("fleet-of-clusters", "Five clusters with different health, to check the cluster variable.", 12 * H,
+    _scenario("fleet-of-clusters", "Five clusters with different health, to check the cluster variable.", 12 * H,
              tuple(Cluster(f"fleet-{i}", nodes=3 + i % 3,
                            tenants=(Tenant(schedule=Schedule(cadence=(i + 1) * H, duration=(5 + i) * M,
                                                              first=i * M + 60,
                                                              fail_runs=frozenset({i}))),))
                    for i in range(5))),
-    Scenario("virtual-cluster", "A system tenant and a virtual cluster 'app', each with its own schedule.", 12 * H,
+    _scenario("virtual-cluster", "A system tenant and a virtual cluster 'app', each with its own schedule.", 12 * H,
              (Cluster("tenants", tenants=(Tenant("system", _hourly()),
                                           Tenant("app", Schedule(cadence=2 * H, duration=20 * M, first=15 * M,
                                                                  fail_runs=frozenset({2})))),),)),
-    Scenario("everything-at-once", "Every kind of event, to check that every panel has data.", 12 * H,
+    _scenario("everything-at-once", "Every kind of event, to check that every panel has data.", 12 * H,
              (Cluster("everything", nodes=3, restarts=((2, 7 * H),), poller_moves=((5 * H, 3),),
                       poller_failures=(4 * H, 4 * H + 30), schedules_error=1, schedules_malformed=1,
                       kms_failure=9 * H,

@@ -76,10 +76,10 @@ class Cluster:
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    description: str
     duration: int
     clusters: tuple[Cluster, ...]
     scrape: int = 30
+    description: str = ""
 
 
 @dataclass
