@@ -35,6 +35,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", metavar="DIR", default=".demo", help="where to write Grafana provisioning (.demo)")
     demo.add_argument("--seconds", type=float, help="stop after this many seconds (default: at Ctrl-C)")
     sub.add_parser("scenarios", help="list the named simulator scenarios")
+
+    for name, text in (("deploy", "create or update the dashboards in Grafana through its HTTP API"),
+                       ("diff", "show what deploy would change, writing nothing")):
+        p = sub.add_parser(name, help=text, description=f"{text}. GRAFANA_URL and GRAFANA_TOKEN (a service-account "
+                           "token) say where and as whom.")
+        p.add_argument("--url", help="Grafana's URL (default: $GRAFANA_URL)")
+        p.add_argument("--token-file", metavar="FILE", help="read the token from FILE instead of $GRAFANA_TOKEN")
+        p.add_argument("--org-id", type=int, help="Grafana organisation id (default: the token's)")
+        p.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+        p.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
+        p.add_argument("--prune", action="store_true", help="also delete our dashboards (our folder and tags) "
+                       "that are no longer defined")
+        if name == "deploy":
+            p.add_argument("--dry-run", action="store_true", help="report and diff, writing nothing")
+            p.add_argument("--force", action="store_true", help="overwrite dashboards changed in Grafana")
     return parser
 
 
@@ -59,6 +74,8 @@ def _run(args) -> int:
         raise UsageError(str(exc)) from None
     if args.command == "build":
         return _build(cfg, Path(args.out), args.check)
+    if args.command in ("deploy", "diff"):
+        return _deploy(cfg, args)
     if args.command == "demo":
         return _demo(cfg, args)
     if args.command == "scenarios":
@@ -94,6 +111,45 @@ def _build(cfg, out: Path, check: bool) -> int:
         print(f"wrote {rel}")
     print(f"{len(files)} files, {len(changed)} changed, under {out.resolve()}")
     return 0
+
+
+def _target(args):
+    import os
+
+    from crdb_dash.grafana import Target
+
+    url = args.url or os.environ.get("GRAFANA_URL")
+    if not url:
+        raise UsageError("no Grafana URL: set GRAFANA_URL or pass --url")
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read --token-file {args.token_file}: {exc.strerror}") from None
+    else:
+        token = os.environ.get("GRAFANA_TOKEN", "").strip()
+    if not token:
+        raise UsageError("no Grafana token: set GRAFANA_TOKEN to a service-account token or pass --token-file")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be above 0")
+    return Target(url, token, args.org_id, args.insecure, args.timeout)
+
+
+def _deploy(cfg, args) -> int:
+    from crdb_dash import build, deploy
+    from crdb_dash.grafana import Grafana, GrafanaError
+
+    dry_run = args.command == "diff" or args.dry_run
+    say = lambda text: print(text, flush=True)  # noqa: E731
+    try:
+        job = deploy.Deploy(Grafana(_target(args)), cfg.get("grafana.folder_uid"), cfg.get("grafana.folder"),
+                            list(cfg["tags"]), dry_run=dry_run, force=getattr(args, "force", False),
+                            show_diff=dry_run, say=say)
+        outcomes = job.run(build.dashboards(cfg), prune=args.prune)
+    except GrafanaError as exc:
+        raise UsageError(str(exc)) from None
+    say(("dry run: " if dry_run else "") + deploy.summary(outcomes))
+    return 0 if deploy.succeeded(outcomes) else 1
 
 
 def _demo(cfg, args) -> int:

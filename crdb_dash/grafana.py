@@ -1,0 +1,168 @@
+"""The one place that talks to Grafana, through grafana-client, with retries on transient failures.
+
+Connection errors, timeouts and 5xx answers are retried with exponential backoff (tenacity); every
+other error becomes a ``GrafanaError`` with a one-line message that never contains the token.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from crdb_dash import __version__
+
+RETRY_ATTEMPTS = 6
+
+
+class GrafanaError(Exception):
+    """A refusal or failure from Grafana; ``status`` is the HTTP status (0 when none arrived)."""
+
+    def __init__(self, message: str, status: int = 0, reason: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason  # Grafana's "status" field, e.g. version-mismatch
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    token: str
+    org_id: int | None = None
+    insecure: bool = False
+    timeout: float = 5.0
+
+    def __repr__(self) -> str:  # keeps the token out of any repr that reaches a log
+        return f"Target(url={safe_url(self.url)!r}, org_id={self.org_id})"
+
+
+def safe_url(url: str) -> str:
+    """The URL without any user:password part."""
+    parsed = urlparse(url)
+    if parsed.username or parsed.password:
+        parsed = parsed._replace(netloc=parsed.hostname + (f":{parsed.port}" if parsed.port else ""))
+    return parsed.geturl()
+
+
+def check_url(url: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise GrafanaError(f"GRAFANA_URL must be an http:// or https:// URL, not {safe_url(url)!r}")
+
+
+class Grafana:
+    """Thread-safe: each thread gets its own grafana-client session."""
+
+    def __init__(self, target: Target):
+        check_url(target.url)
+        self.target = target
+        self._local = threading.local()
+
+    @property
+    def api(self):
+        if not hasattr(self._local, "api"):
+            self._local.api = self._connect()
+        return self._local.api
+
+    def _connect(self):
+        from grafana_client import GrafanaApi
+        from grafana_client.client import TokenAuth
+
+        parsed = urlparse(self.target.url)
+        prefix = parsed.path.strip("/")
+        return GrafanaApi(auth=TokenAuth(self.target.token), protocol=parsed.scheme, host=parsed.hostname,
+                          port=parsed.port, url_path_prefix=f"{prefix}/" if prefix else "",
+                          verify=not self.target.insecure, timeout=self.target.timeout,
+                          organization_id=self.target.org_id, user_agent=f"crdb-dash/{__version__}")
+
+    def call(self, what: str, fn, *args, **kwargs):
+        """Run ``fn(api, ...)`` with retries on transient failures; ``what`` names it in errors."""
+        import tenacity
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_transient), stop=tenacity.stop_after_attempt(RETRY_ATTEMPTS),
+            wait=tenacity.wait_exponential(multiplier=0.1, max=2.0), reraise=True)
+        try:
+            return retrying(fn, self.api, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+            raise _error(what, exc, self.target) from None
+
+    # ---- the calls the deploy makes ----------------------------------------------------------------
+    def health(self) -> dict:
+        return self.call("GET /api/health", lambda api: api.client.GET("/health"))
+
+    def folder(self, uid: str) -> dict | None:
+        return self._or_none(f"GET /api/folders/{uid}", lambda api: api.folder.get_folder(uid))
+
+    def create_folder(self, title: str, uid: str) -> None:
+        try:
+            self.call("POST /api/folders", lambda api: api.folder.create_folder(title, uid=uid))
+        except GrafanaError as exc:
+            if exc.status != 409:  # already there, perhaps from a retried request: fine
+                raise
+
+    def dashboard(self, uid: str) -> dict | None:
+        return self._or_none(f"GET /api/dashboards/uid/{uid}", lambda api: api.dashboard.get_dashboard(uid))
+
+    def last_version_message(self, uid: str) -> str:
+        body = self.call(f"GET /api/dashboards/uid/{uid}/versions",
+                         lambda api: api.client.GET(f"/dashboards/uid/{uid}/versions", params={"limit": 1}))
+        versions = body.get("versions", []) if isinstance(body, dict) else body  # Grafana < 11 sends a list
+        return versions[0].get("message", "") if versions else ""
+
+    def save_dashboard(self, payload: dict) -> dict:
+        return self.call("POST /api/dashboards/db", lambda api: api.dashboard.update_dashboard(payload))
+
+    def search(self, tag: str, folder_uid: str) -> list[dict]:
+        return self.call("GET /api/search", lambda api: api.client.GET(
+            "/search", params={"type": "dash-db", "tag": tag, "folderUIDs": folder_uid}))
+
+    def delete_dashboard(self, uid: str) -> None:
+        self.call(f"DELETE /api/dashboards/uid/{uid}", lambda api: api.dashboard.delete_dashboard(uid))
+
+    def _or_none(self, what: str, fn):
+        try:
+            return self.call(what, fn)
+        except GrafanaError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+
+def _transient(exc: BaseException) -> bool:
+    import niquests
+    from grafana_client.client import GrafanaException, GrafanaServerError, GrafanaTimeoutError
+
+    if isinstance(exc, (GrafanaServerError, GrafanaTimeoutError, niquests.exceptions.ConnectionError,
+                        niquests.exceptions.Timeout)):
+        return True
+    # grafana-client wraps other transport errors (a dropped connection among them) with status 0
+    return type(exc) is GrafanaException and exc.status_code == 0
+
+
+def _error(what: str, exc: Exception, target: Target) -> GrafanaError:
+    from grafana_client.client import GrafanaException
+
+    if isinstance(exc, GrafanaError):
+        return exc
+    where = safe_url(target.url)
+    if isinstance(exc, GrafanaException) and exc.status_code:
+        body = exc.response if isinstance(exc.response, dict) else {}
+        reason = body.get("status", "")
+        message = body.get("message") or str(exc)
+        hint = {401: " (is GRAFANA_TOKEN a valid service-account token?)",
+                403: " (the token's role may not write dashboards or folders)"}.get(exc.status_code, "")
+        text = f"{what} at {where} answered {exc.status_code}: {message}{hint}"
+        return GrafanaError(_redact(text, target.token), exc.status_code, reason)
+    kind = "timed out" if "imeout" in type(exc).__name__ else "could not connect"
+    return GrafanaError(_redact(f"{what} at {where} {kind} after {RETRY_ATTEMPTS} attempts: "
+                                f"{_first_line(exc)}", target.token))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def _redact(text: str, token: str) -> str:
+    return text.replace(token, "***") if token else text

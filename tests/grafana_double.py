@@ -1,0 +1,297 @@
+"""A small, truthful double of Grafana's HTTP API, for deploy tests over real HTTP.
+
+It follows the documented behaviour of Grafana's legacy ``/api`` (GRAFANA.md): Bearer service-account
+tokens (401 without a valid one, 403 for a viewer token on writes), folders (404 when missing, 409 when
+the uid exists), ``POST /api/dashboards/db`` (200 with an increasing version; 400 for a bad payload, a
+missing folder or a provisioned dashboard; 412 ``version-mismatch`` and ``name-exists``; leaving out
+``folderUid`` moves the dashboard to the root), ``GET /api/dashboards/uid/:uid`` with ``meta``
+(``folderUid``, ``version``, ``provisioned``), versions with their messages, search and delete.
+
+Faults can be injected per request, with a seeded generator: 5xx answers, slow answers and dropped
+connections, each either before the request takes effect or after (the change applied, the answer lost).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Faults:
+    rate: float = 0.0  # share of requests that get a fault
+    seed: int = 1
+    slow_seconds: float = 6.0  # longer than the client's timeout
+    latency: float = 0.0  # added to every request
+    kinds: tuple[str, ...] = ("5xx", "slow", "drop")
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self):
+        self.rng = random.Random(self.seed)
+
+
+@dataclass
+class Stored:
+    dashboard: dict
+    folder_uid: str
+    version: int
+    provisioned: bool = False
+    versions: list[dict] = field(default_factory=list)  # newest last: {version, message, createdBy}
+
+
+class GrafanaDouble:
+    def __init__(self, tokens: dict[str, str] | None = None, faults: Faults | None = None):
+        self.tokens = tokens or {"admin-token": "Admin"}  # token -> role (Admin, Editor, Viewer)
+        self.faults = faults or Faults()
+        self.folders: dict[str, dict] = {}
+        self.dashboards: dict[str, Stored] = {}
+        self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers) as received
+        self.injected = 0  # faults injected so far
+        self.lock = threading.Lock()
+        self.next_id = 1
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802
+                double._serve(self, "GET")
+
+            def do_POST(self):  # noqa: N802
+                double._serve(self, "POST")
+
+            def do_DELETE(self):  # noqa: N802
+                double._serve(self, "DELETE")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> "GrafanaDouble":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # ---- helpers for tests ---------------------------------------------------------------------------
+    def writes(self) -> list[tuple[str, str]]:
+        return [(m, p) for m, p, _ in self.requests if m in ("POST", "DELETE")]
+
+    def edit_in_ui(self, uid: str, title: str) -> None:
+        """What saving a change in Grafana's UI does: a new version with the user's (empty) message."""
+        with self.lock:
+            stored = self.dashboards[uid]
+            stored.dashboard = {**stored.dashboard, "title": title}
+            self._new_version(stored, message="", by="admin")
+
+    def provision(self, uid: str, dashboard: dict, folder_uid: str) -> None:
+        with self.lock:
+            stored = Stored(copy.deepcopy({**dashboard, "uid": uid}), folder_uid, 0, provisioned=True)
+            self._new_version(stored, message="", by="provisioning")
+            self.dashboards[uid] = stored
+
+    # ---- HTTP ----------------------------------------------------------------------------------------
+    def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        url = urlparse(handler.path)
+        self.requests.append((method, url.path, dict(handler.headers)))
+        if self.faults.latency:
+            time.sleep(self.faults.latency)
+        fault, after = self._draw()
+        if fault and not after and self._fault(handler, fault):
+            return
+        status, payload = self._route(method, url.path, parse_qs(url.query), body, handler.headers)
+        if fault and after and self._fault(handler, fault):
+            return
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _draw(self) -> tuple[str | None, bool]:
+        with self.lock:
+            if self.faults.rate <= 0 or self.faults.rng.random() >= self.faults.rate:
+                return None, False
+            self.injected += 1
+            return self.faults.rng.choice(self.faults.kinds), self.faults.rng.random() < 0.5
+
+    def _fault(self, handler, kind: str) -> bool:
+        if kind == "5xx":
+            data = b'{"message":"injected server error"}'
+            handler.send_response(503)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return True
+        if kind == "slow":
+            time.sleep(self.faults.slow_seconds)
+            return False  # answers, too late for the client
+        handler.close_connection = True
+        handler.connection.close()  # dropped: no answer at all
+        return True
+
+    def _route(self, method, path, query, body, headers) -> tuple[int, object]:
+        role = self._role(headers)
+        if role is None:
+            return 401, {"message": "Unauthorized"}
+        if method != "GET" and role == "Viewer":
+            return 403, {"message": "Permission denied"}
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            return 400, {"message": "bad request data"}
+        with self.lock:
+            for pattern, verb, action in self._routes():
+                match = re.fullmatch(pattern, path)
+                if match and verb == method:
+                    return action(data, query, *match.groups())
+        return 404, {"message": "Not found"}
+
+    def _role(self, headers) -> str | None:
+        auth = headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return None
+        return self.tokens.get(auth.removeprefix("Bearer "))
+
+    def _routes(self):
+        return [
+            (r"/api/health", "GET", lambda d, q: (200, {"database": "ok", "version": "12.2.0", "commit": "double"})),
+            (r"/api/folders", "GET", lambda d, q: (200, list(self.folders.values()))),
+            (r"/api/folders", "POST", self._create_folder),
+            (r"/api/folders/([^/]+)", "GET", self._get_folder),
+            (r"/api/dashboards/db", "POST", self._save_dashboard),
+            (r"/api/dashboards/uid/([^/]+)", "GET", self._get_dashboard),
+            (r"/api/dashboards/uid/([^/]+)", "DELETE", self._delete_dashboard),
+            (r"/api/dashboards/uid/([^/]+)/versions", "GET", self._versions),
+            (r"/api/search", "GET", self._search),
+        ]
+
+    # ---- folders -------------------------------------------------------------------------------------
+    def _create_folder(self, data, query):
+        if not isinstance(data, dict) or not data.get("title"):
+            return 400, {"message": "folder title cannot be empty"}
+        uid = data.get("uid") or f"f{self.next_id}"
+        if uid in self.folders:
+            return 409, {"message": "a folder with the same uid already exists"}
+        self.next_id += 1
+        self.folders[uid] = {"id": self.next_id, "uid": uid, "title": data["title"], "version": 1}
+        return 200, self.folders[uid]
+
+    def _get_folder(self, data, query, uid):
+        if uid not in self.folders:
+            return 404, {"message": "folder not found", "status": "not-found"}
+        return 200, self.folders[uid]
+
+    # ---- dashboards ----------------------------------------------------------------------------------
+    def _save_dashboard(self, data, query):
+        if not isinstance(data, dict) or not isinstance(data.get("dashboard"), dict):
+            return 400, {"message": "bad request data"}
+        dash = copy.deepcopy(data["dashboard"])
+        if not dash.get("title"):
+            return 400, {"message": "Dashboard title cannot be empty", "status": "empty-name"}
+        folder = data.get("folderUid") or ""
+        if folder and folder not in self.folders:
+            return 400, {"message": "folder not found", "status": "folder-not-found"}
+        uid = dash.get("uid") or f"d{self.next_id}"
+        if len(uid) > 40:
+            return 400, {"message": "uid too long, max 40 characters", "status": "bad-uid"}
+        overwrite = bool(data.get("overwrite"))
+        stored = self.dashboards.get(uid)
+        for other_uid, other in self.dashboards.items():
+            if other_uid != uid and other.folder_uid == folder and other.dashboard.get("title") == dash["title"]:
+                if not overwrite:
+                    return 412, {"message": "A dashboard with the same name in the folder already exists",
+                                 "status": "name-exists"}
+        if stored is not None:
+            if stored.provisioned:
+                return 400, {"message": "Cannot save provisioned dashboard", "status": "provisioned-dashboard"}
+            if not overwrite and dash.get("version") != stored.version:
+                return 412, {"message": "The dashboard has been changed by someone else",
+                             "status": "version-mismatch"}
+        elif dash.get("id") not in (None, 0) and not overwrite:
+            return 404, {"message": "Dashboard not found", "status": "not-found"}
+        if stored is None:
+            self.next_id += 1
+            stored = Stored({"id": self.next_id}, folder, 0)
+            self.dashboards[uid] = stored
+        stored.dashboard = {**dash, "uid": uid, "id": stored.dashboard["id"]}
+        stored.folder_uid = folder
+        self._new_version(stored, data.get("message", ""), by="service-account")
+        return 200, {"id": stored.dashboard["id"], "uid": uid, "url": f"/d/{uid}/{_slug(dash['title'])}",
+                     "status": "success", "version": stored.version, "slug": _slug(dash["title"])}
+
+    def _new_version(self, stored: Stored, message: str, by: str) -> None:
+        stored.version += 1
+        stored.dashboard["version"] = stored.version
+        stored.versions.append({"version": stored.version, "message": message, "createdBy": by,
+                                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+    def _get_dashboard(self, data, query, uid):
+        stored = self.dashboards.get(uid)
+        if stored is None:
+            return 404, {"message": "Dashboard not found"}
+        return 200, {"dashboard": copy.deepcopy(stored.dashboard), "meta": {
+            "type": "db", "slug": _slug(stored.dashboard.get("title", "")), "url": f"/d/{uid}",
+            "version": stored.version, "folderUid": stored.folder_uid, "provisioned": stored.provisioned,
+            "canSave": not stored.provisioned, "updatedBy": stored.versions[-1]["createdBy"]}}
+
+    def _delete_dashboard(self, data, query, uid):
+        stored = self.dashboards.get(uid)
+        if stored is None:
+            return 404, {"message": "Dashboard not found"}
+        if stored.provisioned:
+            return 400, {"message": "provisioned dashboard cannot be deleted", "status": "provisioned-dashboard"}
+        del self.dashboards[uid]
+        return 200, {"title": stored.dashboard.get("title"), "message": "Dashboard deleted",
+                     "id": stored.dashboard["id"]}
+
+    def _versions(self, data, query, uid):
+        stored = self.dashboards.get(uid)
+        if stored is None:
+            return 404, {"message": "Dashboard not found"}
+        limit = int(query.get("limit", ["0"])[0] or 0)
+        newest = list(reversed(stored.versions))
+        return 200, {"continueToken": "", "versions": newest[:limit] if limit else newest}
+
+    def _search(self, data, query):
+        tags = set(query.get("tag", []))
+        folders = set(",".join(query.get("folderUIDs", [])).split(",")) - {""}
+        out = []
+        for uid, stored in self.dashboards.items():
+            if tags and not tags <= set(stored.dashboard.get("tags", [])):
+                continue
+            if folders and stored.folder_uid not in folders:
+                continue
+            out.append({"uid": uid, "title": stored.dashboard.get("title"), "type": "dash-db",
+                        "tags": stored.dashboard.get("tags", []), "folderUid": stored.folder_uid})
+        return 200, sorted(out, key=lambda d: d["title"])
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # dropped connections are injected on purpose
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
