@@ -95,6 +95,8 @@ def _run(args) -> int:
 def _build(cfg, out: Path, check: bool) -> int:
     from crdb_dash import build
 
+    if not out.is_dir():
+        raise UsageError(f"output directory {out} does not exist")
     files = build.render(cfg)
     if check:
         diff = build.compare(files, out)
@@ -104,8 +106,6 @@ def _build(cfg, out: Path, check: bool) -> int:
             return 1
         print(f"{len(files)} generated files match a fresh build")
         return 0
-    if not out.is_dir():
-        raise UsageError(f"output directory {out} does not exist")
     changed = build.write(files, out)
     for rel in changed:
         print(f"wrote {rel}")

@@ -25,6 +25,10 @@ ACTIONS = ("created", "updated", "unchanged", "refused", "failed", "deleted")
 WORKERS = 8
 
 
+class FolderFailed(GrafanaError):
+    """Our folder could not be created: nothing can be saved, so the whole deploy stops."""
+
+
 @dataclass
 class Outcome:
     uid: str
@@ -69,16 +73,18 @@ class Deploy:
             self._say(text)
 
     def run(self, dashboards: dict[str, dict], prune: bool = False) -> list[Outcome]:
-        self.gf.health()
-        self._ensure_folder()
-        with ThreadPoolExecutor(max_workers=min(WORKERS, max(1, len(dashboards)))) as pool:
+        # Reading the folder first proves the URL and the token; creating it goes on while the
+        # dashboards are read, and only saving a dashboard waits for it.
+        exists = self.gf.folder(self.folder_uid) is not None
+        with ThreadPoolExecutor(max_workers=WORKERS + 1) as pool:
+            self._folder = pool.submit(self._ensure_folder, exists)
             outcomes = list(pool.map(self._one, dashboards.values()))
         if prune:
             outcomes += self._prune(set(dashboards))
         return outcomes
 
-    def _ensure_folder(self) -> None:
-        if self.gf.folder(self.folder_uid) is not None:
+    def _ensure_folder(self, exists: bool) -> None:
+        if exists:
             return
         if self.dry_run:
             self.say(f"folder {self.folder_uid}: would be created ({self.folder_title})")
@@ -90,6 +96,8 @@ class Deploy:
         uid, title = model["uid"], model["title"]
         try:
             outcome = self._plan_and_apply(model)
+        except FolderFailed:
+            raise
         except GrafanaError as exc:
             outcome = Outcome(uid, title, "failed", str(exc))
         self._report(outcome)
@@ -115,6 +123,10 @@ class Deploy:
     def _save(self, model: dict, remote: dict | None, action: str) -> Outcome:
         uid, title = model["uid"], model["title"]
         change = diff(remote["dashboard"] if remote else None, model, uid)
+        try:
+            self._folder.result()
+        except GrafanaError as exc:
+            raise FolderFailed(str(exc), exc.status, exc.reason) from None
         if self.dry_run:
             return Outcome(uid, title, action, "dry run: nothing written", change)
         version = remote["meta"].get("version") if remote else None

@@ -88,9 +88,6 @@ class Grafana:
             raise _error(what, exc, self.target) from None
 
     # ---- the calls the deploy makes ----------------------------------------------------------------
-    def health(self) -> dict:
-        return self.call("GET /api/health", lambda api: api.client.GET("/health"))
-
     def folder(self, uid: str) -> dict | None:
         return self._or_none(f"GET /api/folders/{uid}", lambda api: api.folder.get_folder(uid))
 

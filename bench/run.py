@@ -1,0 +1,182 @@
+"""Benchmarks: build and --help time, deploy time against a slow Grafana, and query cost on a fleet.
+
+    python bench/run.py [build] [deploy] [fleet] [--clusters 50] [--runs 7]
+
+Each timing is the median of several runs. Results go to bench/results.json and into README.md
+between the bench markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CLI = [sys.executable, "-m", "crdb_dash.cli"]
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def median_seconds(cmd: list[str], runs: int, env=None) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_build(runs: int) -> dict:
+    with tempfile.TemporaryDirectory() as out:
+        build = median_seconds(CLI + ["build", "--out", out], runs)
+    return {"build_s": round(build, 3), "help_s": round(median_seconds(CLI + ["--help"], runs), 3)}
+
+
+def bench_deploy(runs: int) -> dict:
+    from tests.grafana_double import Faults, GrafanaDouble
+
+    first, second, posts = [], [], []
+    for _ in range(runs):
+        with GrafanaDouble(tokens={"bench": "Admin"}, faults=Faults(latency=0.1)) as grafana:
+            env = {**os.environ, "GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": "bench"}
+            first.append(median_seconds(CLI + ["deploy"], 1, env))
+            before = len(grafana.writes())
+            second.append(median_seconds(CLI + ["deploy"], 1, env))
+            posts.append(len(grafana.writes()) - before)
+    return {"deploy_first_s": round(statistics.median(first), 3),
+            "deploy_unchanged_s": round(statistics.median(second), 3),
+            "deploy_unchanged_posts": max(posts), "latency_per_request_s": 0.1}
+
+
+def bench_fleet(clusters: int) -> dict:
+    """Backfill a fleet, then read what one full refresh of each dashboard costs with one cluster selected."""
+    from crdb_dash import build, config, evaluate, promrun
+    from crdb_dash.interpolate import Vars
+    from crdb_dash.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
+
+    cfg = config.load()
+    models = build.dashboards(cfg)
+    end = int(time.time()) // 3600 * 3600 - 3600
+    day = 24 * 3600
+
+    def fleet(n: int) -> Scenario:
+        return Scenario(f"fleet-{n}", day, tuple(
+            Cluster(f"c{i:03d}", restarts=((1 + i % 3, 6 * 3600 + i * 60),), poller_moves=((12 * 3600, 2),),
+                    tenants=(Tenant(schedule=Schedule(cadence=3600, duration=600 + i * 5, first=300 + i,
+                                                      fail_runs=frozenset({i % 24}))),))
+            for i in range(n)), scrape=30)
+
+    out = {"fleet_clusters": clusters, "fleet_nodes": clusters * 3, "fleet_hours": 24, "scrape_s": 30}
+    refresh = {}
+    for n in (1, clusters):
+        sim = Simulation(fleet(n), end)
+        with tempfile.TemporaryDirectory() as work:
+            tsdb = Path(work) / "tsdb"
+            start = time.perf_counter()
+            promrun.backfill(openmetrics([sim]), tsdb)
+            backfill_s = time.perf_counter() - start
+            with promrun.Prometheus(tsdb) as prom:
+                if n == clusters:
+                    out["fleet_backfill_s"] = round(backfill_s, 1)
+                    out["fleet_series"] = prom.series_count('{job="cockroachdb"}')
+                refresh[n] = {}
+                for uid, model in models.items():
+                    v = Vars(cluster="c000", range_seconds=evaluate.range_seconds(model), scrape_seconds=30)
+                    samples = needed = 0
+                    start = time.perf_counter()
+                    for panel in model["panels"]:
+                        for target in panel.get("targets", []):
+                            samples += evaluate.run(prom, target, v, end).samples
+                            needed += _needed(prom, target, v, end)
+                    refresh[n][uid] = {"samples": samples, "needed": needed,
+                                       "seconds": round(time.perf_counter() - start, 3)}
+    out["refresh"] = {uid: {"samples_1_cluster": refresh[1][uid]["samples"],
+                            f"samples_{clusters}_clusters": refresh[clusters][uid]["samples"],
+                            "needed": refresh[clusters][uid]["needed"],
+                            f"seconds_{clusters}_clusters": refresh[clusters][uid]["seconds"]}
+                      for uid in models}
+    return out
+
+
+def _needed(prom, target: dict, v, end: int) -> int:
+    """Samples the series a target shows need: each selected raw series read once over the range."""
+    import promql_parser
+
+    from crdb_dash.interpolate import substitute
+
+    expr = substitute(target["expr"], v)
+    selectors = set()
+
+    def walk(node):
+        if isinstance(node, promql_parser.VectorSelector):
+            selectors.add(str(node))
+        for attr in ("expr", "lhs", "rhs", "param"):
+            child = getattr(node, attr, None)
+            if isinstance(child, promql_parser.Expr):
+                walk(child)
+        for arg in getattr(node, "args", None) or []:
+            walk(arg)
+
+    walk(promql_parser.parse(expr))
+    per_series = v.range_seconds // v.scrape_seconds
+    return sum(prom.series_count(s) for s in selectors) * per_series
+
+
+def write_readme(results: dict) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    table = render(results)
+    new = re.sub(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)", lambda m: m.group(1) + table + m.group(2),
+                 text, flags=re.S)
+    readme.write_text(new)
+
+
+def render(r: dict) -> str:
+    lines = ["| measure | median |", "|---|---|"]
+    if "build_s" in r:
+        lines += [f"| `crdb-dash build` | {r['build_s']} s |", f"| `crdb-dash --help` | {r['help_s']} s |"]
+    if "deploy_first_s" in r:
+        lines += [f"| first deploy, 5 dashboards, {r['latency_per_request_s']} s per request | {r['deploy_first_s']} s |",
+                  f"| second deploy (nothing changed) | {r['deploy_unchanged_s']} s, "
+                  f"{r['deploy_unchanged_posts']} POSTs |"]
+    if "refresh" in r:
+        n = r["fleet_clusters"]
+        lines += [f"| backfill {n} clusters x 3 nodes x 24 h at 30 s ({r['fleet_series']} series) | "
+                  f"{r['fleet_backfill_s']} s |", "",
+                  f"Samples one full refresh reads (one cluster selected, 24 h range):", "",
+                  f"| dashboard | 1-cluster fleet | {n}-cluster fleet | samples the shown series need | "
+                  f"refresh time, {n} clusters |", "|---|---|---|---|---|"]
+        for uid, d in r["refresh"].items():
+            lines.append(f"| {uid} | {d['samples_1_cluster']} | {d[f'samples_{n}_clusters']} | {d['needed']} | "
+                         f"{d[f'seconds_{n}_clusters']} s |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("parts", nargs="*", default=["build", "deploy", "fleet"])
+    parser.add_argument("--clusters", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if "build" in args.parts:
+        results.update(bench_build(args.runs))
+    if "deploy" in args.parts:
+        results.update(bench_deploy(max(3, args.runs // 2)))
+    if "fleet" in args.parts:
+        results.update(bench_fleet(args.clusters))
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    write_readme(results)
+    print(render(results), end="")
+
+
+if __name__ == "__main__":
+    main()
