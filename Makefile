@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CLI    := $(VENV)/bin/crdb-dash
 STAMP  := $(VENV)/.installed
+# CONFIG=my.yaml overrides the built-in defaults for build, deploy, diff and demo.
+DASH   := $(CLI) $(if $(CONFIG),--config $(CONFIG))
 
 .PHONY: install build golden check test prometheus bench deploy diff demo clean
 
@@ -16,7 +18,7 @@ install: $(STAMP)
 
 ## Build dashboards, provisioning files and rules into the working tree.
 build: install
-	$(CLI) build
+	$(DASH) build
 
 ## Refresh the committed snapshots (the same as build; read the diff before committing).
 golden: build
@@ -24,7 +26,7 @@ golden: build
 
 ## Fail if the committed generated files differ from a fresh build.
 check: install
-	$(CLI) build --check
+	$(DASH) build --check
 
 prometheus:
 	@scripts/install-prometheus
@@ -36,13 +38,13 @@ bench: install prometheus
 	$(PY) bench/run.py
 
 deploy: install
-	$(CLI) deploy
+	$(DASH) deploy
 
 diff: install
-	$(CLI) diff
+	$(DASH) diff
 
 demo: install prometheus
-	$(CLI) demo
+	$(DASH) demo
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -108,26 +108,11 @@ def bench_fleet(clusters: int) -> dict:
 
 def _needed(prom, target: dict, v, end: int) -> int:
     """Samples the series a target shows need: each selected raw series read once over the range."""
-    import promql_parser
-
+    from crdb_dash.evaluate import selectors
     from crdb_dash.interpolate import substitute
 
-    expr = substitute(target["expr"], v)
-    selectors = set()
-
-    def walk(node):
-        if isinstance(node, promql_parser.VectorSelector):
-            selectors.add(str(node))
-        for attr in ("expr", "lhs", "rhs", "param"):
-            child = getattr(node, attr, None)
-            if isinstance(child, promql_parser.Expr):
-                walk(child)
-        for arg in getattr(node, "args", None) or []:
-            walk(arg)
-
-    walk(promql_parser.parse(expr))
     per_series = v.range_seconds // v.scrape_seconds
-    return sum(prom.series_count(s) for s in selectors) * per_series
+    return sum(prom.series_count(s) for s in selectors(substitute(target["expr"], v))) * per_series
 
 
 def write_readme(results: dict) -> None:

@@ -123,7 +123,10 @@ def _validate(raw: dict, source: str) -> None:
         value = _dig(raw, key)
         if not isinstance(value, str) or not _DURATION.match(value):
             fail(key, f"must be a Prometheus duration such as 90m or 2h, not {value!r}")
-        seconds = parse_duration(value)
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            seconds = 0
         if seconds <= 0:
             fail(key, "must be a positive duration")
         return seconds

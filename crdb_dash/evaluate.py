@@ -35,6 +35,30 @@ def run(prom: Prometheus, target: dict, v: Vars, at: int) -> Result:
     return Result(expr, data["result"], samples)
 
 
+def walk(node, visit, inside: str | None = None) -> None:
+    """Call ``visit(node, inside)`` on every node of a promql_parser AST; ``inside`` is the enclosing function."""
+    import promql_parser
+
+    visit(node, inside)
+    name = node.func.name if isinstance(node, promql_parser.Call) else inside
+    for attr in ("expr", "lhs", "rhs", "param", "vector_selector"):
+        child = getattr(node, attr, None)
+        if isinstance(child, promql_parser.Expr):
+            walk(child, visit, name)
+    for arg in getattr(node, "args", None) or []:
+        walk(arg, visit, name)
+
+
+def selectors(expr: str) -> set[str]:
+    """The series selectors of a PromQL expression, as text."""
+    import promql_parser
+
+    found: set[str] = set()
+    walk(promql_parser.parse(expr),
+         lambda node, _: found.add(str(node)) if isinstance(node, promql_parser.VectorSelector) else None)
+    return found
+
+
 def last_values(result: Result) -> dict[tuple, float]:
     """Label set -> the value a stat panel would show (instant) or the last point (range)."""
     out = {}

@@ -6,6 +6,7 @@ other error becomes a ``GrafanaError`` with a one-line message that never contai
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -130,6 +131,8 @@ def _transient(exc: BaseException) -> bool:
     import niquests
     from grafana_client.client import GrafanaException, GrafanaServerError, GrafanaTimeoutError
 
+    if isinstance(exc, niquests.exceptions.SSLError):
+        return False  # a certificate does not get better by asking again
     if isinstance(exc, (GrafanaServerError, GrafanaTimeoutError, niquests.exceptions.ConnectionError,
                         niquests.exceptions.Timeout)):
         return True
@@ -151,15 +154,27 @@ def _error(what: str, exc: Exception, target: Target) -> GrafanaError:
                 403: " (the token's role may not write dashboards or folders)"}.get(exc.status_code, "")
         text = f"{what} at {where} answered {exc.status_code}: {message}{hint}"
         return GrafanaError(_redact(text, target.token), exc.status_code, reason)
+    import niquests
+
+    if isinstance(exc, niquests.exceptions.SSLError):
+        return GrafanaError(_redact(f"{what} at {where}: TLS certificate check failed ({_first_line(exc)}); "
+                                    "--insecure skips the check", target.token))
     kind = "timed out" if "imeout" in type(exc).__name__ else "could not connect"
     return GrafanaError(_redact(f"{what} at {where} {kind} after {RETRY_ATTEMPTS} attempts: "
                                 f"{_first_line(exc)}", target.token))
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
+    """The reason of a transport error, without the pool and object names around it."""
+    text = str(exc)
+    for pattern in (r"\[Errno -?\d+\] ([^'\")\]]+)", r"(Failed to resolve '[^']+')", r"object at 0x\w+>: ([^'\"(]+)"):
+        found = re.search(pattern, text)
+        if found:
+            return found.group(1).strip().rstrip(".")
+    lines = text.strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:160]
 
 
 def _redact(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text
+    # Nothing built here includes the token; this guards what the libraries' messages might carry.
+    return text.replace(token, "***") if len(token) >= 8 else text

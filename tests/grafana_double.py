@@ -17,6 +17,7 @@ import copy
 import json
 import random
 import re
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,7 +48,8 @@ class Stored:
 
 
 class GrafanaDouble:
-    def __init__(self, tokens: dict[str, str] | None = None, faults: Faults | None = None):
+    def __init__(self, tokens: dict[str, str] | None = None, faults: Faults | None = None,
+                 tls: tuple[str, str] | None = None):
         self.tokens = tokens or {"admin-token": "Admin"}  # token -> role (Admin, Editor, Viewer)
         self.faults = faults or Faults()
         self.folders: dict[str, dict] = {}
@@ -74,11 +76,17 @@ class GrafanaDouble:
                 pass
 
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:  # (certificate file, key file): serve HTTPS
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> "GrafanaDouble":
         self.thread.start()

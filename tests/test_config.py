@@ -31,6 +31,8 @@ def test_override_merges_with_defaults(tmp_path):
     ("rpo: {warning: 8h}\n", "'rpo.warning'"),
     ("rpo: {window: 5s}\n", "'rpo.window'"),
     ("alerts: {failure_window: 20s}\n", "'alerts.failure_window'"),
+    ("alerts: {retries: -1}\n", "'alerts.retries'"),
+    ("alerts: {protected_age: 0s}\n", "'alerts.protected_age'"),
     ("schema_version: 12\n", "'schema_version'"),
     ("schema_version: true\n", "'schema_version'"),
     ("labels: {cluster: 'bad label'}\n", "'labels.cluster'"),

@@ -8,6 +8,7 @@ import promql_parser
 import pytest
 
 from crdb_dash import catalog
+from crdb_dash.evaluate import walk
 from crdb_dash.interpolate import Vars, substitute
 from crdb_dash.normalize import DATASOURCE
 
@@ -156,17 +157,6 @@ def _exprs(panels):
             yield uid, panel, t["expr"]
 
 
-def _walk(node, visit, inside=None):
-    visit(node, inside)
-    name = node.func.name if isinstance(node, promql_parser.Call) else inside
-    for attr in ("expr", "lhs", "rhs", "param"):
-        child = getattr(node, attr, None)
-        if isinstance(child, promql_parser.Expr):
-            _walk(child, visit, name)
-    for arg in getattr(node, "args", None) or []:
-        _walk(arg, visit, name)
-
-
 def test_every_expression_parses_after_substitution(panels, cfg):
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=cfg.seconds("scrape_interval"))
     count = 0
@@ -196,14 +186,14 @@ def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
                 bad.append(node.name)
 
     for uid, panel, expr in _exprs(panels):
-        _walk(promql_parser.parse(substitute(expr, v)), visit)
+        walk(promql_parser.parse(substitute(expr, v)), visit)
         assert not bad, (uid, panel["title"], expr)
 
 
 def test_lint_catches_a_raw_counter():
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     seen = []
-    _walk(promql_parser.parse(substitute('sum(schedules_BACKUP_failed{cluster="$cluster"}) > 0', v)),
+    walk(promql_parser.parse(substitute('sum(schedules_BACKUP_failed{cluster="$cluster"}) > 0', v)),
           lambda node, inside: seen.append(inside) if isinstance(node, promql_parser.VectorSelector) else None)
     assert seen == [None]
 

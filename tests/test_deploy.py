@@ -188,3 +188,17 @@ def test_converges_with_30_percent_injected_faults_and_no_duplicates(ours):
         faults.rate = 0.0
         again = crdb_dash(grafana.url, "deploy")
         assert "5 unchanged" in again.stdout
+
+
+def test_https_certificates_are_verified_unless_insecure(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    with GrafanaDouble(tokens={CANARY: "Admin"}, tls=(str(cert), str(key))) as grafana:
+        refused = crdb_dash(grafana.url, "deploy", "--timeout", "2")
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert "certificate" in refused.stderr.lower() and grafana.dashboards == {}
+        insecure = crdb_dash(grafana.url, "deploy", "--insecure")
+        assert insecure.returncode == 0, insecure.stderr
+        assert len(grafana.dashboards) == 5
