@@ -74,27 +74,28 @@ class Prometheus:
         self.stop()
 
     def start(self) -> None:
+        """Start on the given port, or on a free one (trying another if it is taken meanwhile)."""
         exe = binary("prometheus")
         self._workdir = tempfile.TemporaryDirectory(prefix="crdb-dash-prom-")
-        config = Path(self._workdir.name) / "prometheus.yml"
-        config.write_text(self.config)
-        for _ in range(3):
-            port = self.port or free_port()
-            log = open(Path(self._workdir.name) / "prometheus.log", "w")
-            self.process = subprocess.Popen(
-                [exe, f"--config.file={config}", f"--storage.tsdb.path={self.tsdb}",
-                 f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
-                 "--web.enable-lifecycle", "--query.lookback-delta=5m"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        work = Path(self._workdir.name)
+        (work / "prometheus.yml").write_text(self.config)
+        fixed = self.port is not None
+        for _ in range(1 if fixed else 3):
+            port = self.port if fixed else free_port()
+            if fixed and not _port_free(port):
+                self.stop()
+                raise PrometheusError(f"port {port} is in use: pick another")
+            with open(work / "prometheus.log", "w") as log:
+                self.process = subprocess.Popen(
+                    [exe, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={self.tsdb}",
+                     f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
+                     "--query.lookback-delta=5m"],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             self.port = port
             if self._wait_ready():
                 return
             self.stop(keep_workdir=True)
-            if self.port is not None and not _port_free(port):
-                self.port = None  # taken by someone else meanwhile: pick another
-                continue
-            break
-        tail = (Path(self._workdir.name) / "prometheus.log").read_text()[-300:].strip().splitlines()
+        tail = (work / "prometheus.log").read_text()[-300:].strip().splitlines()
         self.stop()
         raise PrometheusError(f"prometheus did not become ready: {tail[-1] if tail else 'no output'}")
 

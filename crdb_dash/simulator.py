@@ -208,8 +208,10 @@ class ClusterModel:
         jobs = [j for j in self.jobs if j.tenant == tenant]
         backups = [j for j in jobs if j.kind == "backup"]
         restores = [j for j in jobs if j.kind == "restore"]
-        done = lambda js, failed: [(j.end, j.node) for j in js if j.end is not None and j.end <= self.duration  # noqa
-                                   and j.failed == failed]
+
+        def done(js: list[Job], failed: bool) -> list[tuple[int, int]]:
+            return [(j.end, j.node) for j in js if j.end is not None and j.end <= self.duration and j.failed == failed]
+
         table = {
             "schedules_BACKUP_started": [(j.start, j.node) for j in backups if j.scheduled],
             "schedules_round_jobs_started": [(j.start, j.node) for j in backups if j.scheduled],

@@ -123,3 +123,24 @@ def test_scenario_file_loads(tmp_path):
 def test_prometheus_missing_is_one_line(tmp_path):
     env = {**os.environ, "PATH": str(tmp_path)}
     assert "apt-get install prometheus" in _fails(["demo", "--seconds", "1"], env=env)
+
+
+def test_a_port_in_use_is_named(tmp_path):
+    from crdb_dash import promrun
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(promrun.PrometheusError, match=f"port {port} is in use"):
+            promrun.Prometheus(tmp_path / "tsdb", port=port).start()
+
+
+def test_prometheus_helper_starts_on_a_free_port_and_always_stops(tmp_path):
+    from crdb_dash import promrun
+
+    with promrun.Prometheus(tmp_path / "tsdb") as prom:
+        port = prom.port
+        assert prom.query("1 + 1", at=time.time())["result"][1] == "2"
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
