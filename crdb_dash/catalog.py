@@ -23,6 +23,9 @@ class Kind(Enum):
     EVENT_TIME = "event_time"  # unix time of the last such event on a node, 0 if never: max
 
 
+COUNTING = (Kind.COUNTER, Kind.CUMULATIVE)  # read only through increase / rate
+
+
 class Group(Enum):
     SCHEDULES = "schedules"
     BACKUP_JOBS = "backup_jobs"
@@ -53,7 +56,7 @@ class Metric:
     @property
     def per_node(self) -> bool:
         """True when each node reports its own share, so a per-node breakdown finds the node at fault."""
-        return self.kind in (Kind.COUNTER, Kind.CUMULATIVE, Kind.RUNNING)
+        return self.kind in (*COUNTING, Kind.RUNNING)
 
     @property
     def description(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crdb_dash.catalog import Kind, Metric, metric
+from crdb_dash.catalog import COUNTING, Kind, Metric, metric
 from crdb_dash.config import Config
 
 RATE_INTERVAL = "$__rate_interval"
@@ -88,7 +88,7 @@ def age(m: Metric, scope: Scope) -> str:
 
 def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     """The cluster-wide value of ``m`` as a time series, by its kind."""
-    if m.kind in (Kind.COUNTER, Kind.CUMULATIVE):
+    if m.kind in COUNTING:
         return rate(m, scope, window) if m.unit in RATE_UNITS else increase(m, scope, window)
     if m.kind is Kind.RUNNING:
         return f"sum by ({scope.grouping(m)}) ({selector(m, scope)})"
@@ -113,7 +113,7 @@ def poller_gauge(m: Metric, scope: Scope) -> str:
 def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     """The same value split by node, for metrics each node reports its own share of."""
     label = scope.node_label
-    if m.kind in (Kind.COUNTER, Kind.CUMULATIVE):
+    if m.kind in COUNTING:
         if m.unit in RATE_UNITS:
             return rate(m, scope, window, by=label)
         return increase(m, scope, window, by=label)

@@ -21,7 +21,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from crdb_dash.catalog import METRICS, Kind
+from crdb_dash.catalog import COUNTING, METRICS, Kind
 
 BACKUP_WRITE_RATE = 50e6  # bytes/s a running backup writes to cloud storage
 RESTORE_READ_RATE = 80e6
@@ -278,7 +278,7 @@ class ClusterModel:
             return None
         if exported in ("cloud_write_bytes", "cloud_read_bytes"):
             return self._bytes(exported, node, tenant, t)
-        if kind in (Kind.COUNTER, Kind.CUMULATIVE):
+        if kind in COUNTING:
             return self.counter(exported, node, tenant, t)
         if exported == "jobs_poll_jobs_stats_currently_running":
             return 1.0 if node == self.poller(t) else 0.0

@@ -12,7 +12,7 @@ from typing import Callable
 from grafanalib import core as G
 
 from crdb_dash import promql
-from crdb_dash.catalog import Metric, metric
+from crdb_dash.catalog import COUNTING, Kind, Metric, metric
 from crdb_dash.config import Config
 
 STAT = (4, 4)  # width, height in grid units
@@ -82,14 +82,14 @@ def timeseries(title: str, description: str, targets: list[G.Target], unit: str,
 def _window_note(m: Metric) -> str:
     if m.unit in promql.RATE_UNITS:
         return " Shown as a per-second rate."
-    if m.per_node and m.kind.value in ("counter", "cumulative"):
+    if m.kind in COUNTING:
         return " Shown as the count in each $__rate_interval window."
     return ""
 
 
 def graph(m: Metric, ctx: Ctx) -> G.TimeSeries:
     """The cluster-wide value of one metric over time."""
-    counts = m.kind.value in ("counter", "cumulative") and m.unit not in promql.RATE_UNITS
+    counts = m.kind in COUNTING and m.unit not in promql.RATE_UNITS
     return timeseries(m.title, m.description + _window_note(m),
                       [target(promql.current(m, ctx.scope), ctx.legend)], m.unit,
                       steps=bad_thresholds(m, ctx), bars=counts)
@@ -100,7 +100,7 @@ def by_node(m: Metric, ctx: Ctx) -> G.TimeSeries:
     label = ctx.scope.node_label
     return timeseries(f"{m.title} by node", m.description + _window_note(m) + " One series per node.",
                       [target(promql.by_node(m, ctx.scope), "{{%s}}" % label)], m.unit,
-                      steps=bad_thresholds(m, ctx), bars=m.kind.value in ("counter", "cumulative"))
+                      steps=bad_thresholds(m, ctx), bars=m.kind in COUNTING)
 
 
 def in_range(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
@@ -111,9 +111,10 @@ def in_range(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
 
 
 def now(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
-    """The current cluster-wide value of a gauge."""
-    return stat(title or f"{m.title} now", m.description, promql.current(m, ctx.scope), m.unit, bad_thresholds(m, ctx),
-                decimals=0 if m.unit == "short" else None)
+    """The current cluster-wide value of a gauge; for the time of an event, how long ago it was ("Never")."""
+    return stat(title or f"{m.title} now", m.description, promql.current(m, ctx.scope), m.unit,
+                bad_thresholds(m, ctx), decimals=0 if m.unit == "short" else None,
+                no_value="Never" if m.kind is Kind.EVENT_TIME else "No data")
 
 
 def combined(title: str, description: str, metrics: list[Metric], ctx: Ctx, unit: str = "short") -> G.TimeSeries:

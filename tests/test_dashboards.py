@@ -176,7 +176,7 @@ def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cf
 
 
 def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
-    counters = {m.exported for m in catalog.METRICS if m.kind in (catalog.Kind.COUNTER, catalog.Kind.CUMULATIVE)}
+    counters = {m.exported for m in catalog.METRICS if m.kind in catalog.COUNTING}
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     bad = []
 
