@@ -42,7 +42,8 @@ class Alert:
 
     @property
     def expr(self) -> str:
-        return f"{self.value} {self.op} {_number(self.threshold)}"
+        # Parenthesised: comparison binds tighter than or/and/unless inside the value.
+        return f"({self.value}) {self.op} {_number(self.threshold)}"
 
     @property
     def variant(self) -> str:
@@ -145,13 +146,12 @@ def _newest_or_zero(cfg: Config, scope: promql.Scope, last: Metric) -> str:
     """Newest completion time; 0 where every node reports 0, or where a scraped cluster exports no gauge."""
     newest = promql.newest_completion(last, scope)
     up = f"count by ({cfg.cluster}) (up{{{scope.matchers}}})"
-    return f"({newest} or on ({cfg.cluster}) {up} * 0)"
+    return f"{newest} or on ({cfg.cluster}) {up} * 0"
 
 
 def _increase(name, severity, metrics, scope, window, threshold, summary, description, runbook) -> Alert:
     value = " + ".join(promql.increase(metric(m), scope, window) for m in metrics)
-    return Alert(name, severity, value if len(metrics) == 1 else f"({value})", ">", threshold, summary, description,
-                 runbook, fmt='printf "%.0f"')
+    return Alert(name, severity, value, ">", threshold, summary, description, runbook, fmt='printf "%.0f"')
 
 
 def _gauge(name, severity, exported, scope, threshold, summary, description, runbook, **kw) -> Alert:

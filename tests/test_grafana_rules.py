@@ -50,6 +50,6 @@ def test_each_grafana_rule_matches_its_prometheus_rule(cfg):
         (cond,) = next(d for d in g["data"] if d["refId"] == "C")["model"]["conditions"]
         op = {"gt": ">", "lt": "<"}[cond["evaluator"]["type"]]
         threshold = cond["evaluator"]["params"][0]
-        assert p["expr"] == f"{query} {op} {rules._number(threshold)}"
+        assert p["expr"] == f"({query}) {op} {rules._number(threshold)}"
         assert p["for"] == g["for"] and p["labels"] == g["labels"]
         assert p["annotations"]["runbook_url"] == g["annotations"]["runbook_url"]
