@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -12,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 INSTALL_HINT = "install Debian's prometheus package (apt-get install prometheus) or run 'make prometheus'"
 
@@ -48,6 +49,16 @@ def backfill(chunks: Iterable[str], tsdb: Path) -> None:
         source.unlink()
     if result.returncode != 0:
         raise PrometheusError(f"promtool could not backfill: {result.stderr.strip().splitlines()[-1:]}")
+
+
+@contextlib.contextmanager
+def serve(chunks: Iterable[str]) -> Iterator["Prometheus"]:
+    """Backfill OpenMetrics text into a temporary TSDB and serve it; everything is gone on exit."""
+    with tempfile.TemporaryDirectory(prefix="crdb-dash-tsdb-") as work:
+        tsdb = Path(work) / "tsdb"
+        backfill(chunks, tsdb)
+        with Prometheus(tsdb) as prom:
+            yield prom
 
 
 class Prometheus:

@@ -27,11 +27,9 @@ def sims():
 
 
 @pytest.fixture(scope="module")
-def prom(sims, tmp_path_factory):
-    tsdb = tmp_path_factory.mktemp("tsdb") / "data"
+def prom(sims):
     try:
-        promrun.backfill(openmetrics(list(sims.values())), tsdb)
-        with promrun.Prometheus(tsdb) as server:
+        with promrun.serve(openmetrics(list(sims.values()))) as server:
             yield server
     except promrun.PrometheusError as exc:
         pytest.fail(str(exc))
@@ -188,3 +186,36 @@ def test_node_variable_narrows_per_node_panels(prom, models, sims, cfg):
     every = _stat(prom, models, cfg, "overview", "Scheduled backups started in range", "healthy")
     truth = sum(1 for t, n in sim.models["healthy"].events("schedules_BACKUP_started", None) if n == 1)
     assert one == [truth] and every[0] > truth
+
+
+ALERTS_AT_END = {
+    "healthy-hourly-backups": set(),
+    "failing-schedule": {("RecoveryPointTooOld", "warning", ""), ("RecoveryPointTooOld", "critical", ""),
+                         ("ScheduledBackupFailed", "warning", ""), ("JobFailed", "warning", "")},
+    "stuck-backup-job": {("RecoveryPointTooOld", "warning", ""), ("RecoveryPointTooOld", "critical", ""),
+                         ("JobRunningLong", "warning", ""), ("ScheduleOverlapping", "warning", "")},
+    "paused-backup": set(),
+    "restore-with-retries": set(),
+    "rolling-restart": set(),
+    "full-restart-without-backups": {("RecoveryPointUnknown", "warning", "")},
+    "no-rpo-schedule": {("RecoveryPointUnknown", "warning", "")},
+    "virtual-cluster": set(),
+    "everything-at-once": {("RecoveryPointTooOld", "warning", "system"), ("JobRunningLong", "warning", "system"),
+                           ("ScheduleOverlapping", "warning", "system"), ("RestoreJobPaused", "warning", "system"),
+                           ("SchedulesInError", "warning", "system"), ("SchedulesInError", "warning", "app"),
+                           ("SchedulesMalformed", "warning", "system"), ("SchedulesMalformed", "warning", "app")},
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALERTS_AT_END))
+def test_alert_conditions_at_the_end_of_each_scenario(prom, sims, cfg, name):
+    """Each alert's condition (its `for` aside) on the scenario's history, on a real Prometheus."""
+    from crdb_dash import rules
+
+    cluster = sims[name].scenario.clusters[0].name
+    true = set()
+    for alert in rules.alerts(cfg):
+        for series in prom.query(alert.expr, END)["result"]:
+            if series["metric"].get("cluster") == cluster:
+                true.add((alert.name, alert.severity, series["metric"].get("tenant", "")))
+    assert true == ALERTS_AT_END[name]
