@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # CONFIG=my.yaml overrides the built-in defaults for build, deploy, diff and demo.
 DASH   := $(CLI) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: install build golden check test prometheus bench deploy diff demo clean
+.PHONY: install build golden check lint test prometheus bench deploy diff demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,10 @@ check: install
 prometheus:
 	@scripts/install-prometheus
 
-test: install prometheus
+lint: install
+	$(VENV)/bin/ruff check crdb_dash panels dashboards tests bench
+
+test: install prometheus lint
 	$(PY) -m pytest
 
 bench: install prometheus

@@ -125,7 +125,8 @@ def render(r: dict) -> str:
     if "build_s" in r:
         lines += [f"| `crdb-dash build` | {r['build_s']} s |", f"| `crdb-dash --help` | {r['help_s']} s |"]
     if "deploy_first_s" in r:
-        lines += [f"| first deploy, 5 dashboards, {r['latency_per_request_s']} s per request | {r['deploy_first_s']} s |",
+        lines += [f"| first deploy, 5 dashboards, {r['latency_per_request_s']} s per request | "
+                  f"{r['deploy_first_s']} s |",
                   f"| second deploy (nothing changed) | {r['deploy_unchanged_s']} s, "
                   f"{r['deploy_unchanged_posts']} POSTs |"]
     if "refresh" in r:

@@ -163,7 +163,8 @@ class Deploy:
         return outcomes
 
     def _report(self, o: Outcome) -> None:
-        verb = o.action if not self.dry_run or o.action in ("unchanged", "refused", "failed") else f"would be {o.action}"
+        as_is = not self.dry_run or o.action in ("unchanged", "refused", "failed")
+        verb = o.action if as_is else f"would be {o.action}"
         text = f"{o.uid}: {verb}" + (f" ({o.detail})" if o.detail and o.detail != "dry run: nothing written" else "")
         if o.diff and (self.show_diff or o.action == "refused"):
             text += "\n" + o.diff.rstrip("\n")

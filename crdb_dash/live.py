@@ -86,7 +86,7 @@ class Node:
     def address(self) -> str:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> "Node":
+    def start(self) -> Node:
         self.thread.start()
         return self
 

@@ -74,7 +74,7 @@ def _row(row: dict) -> dict:
 def _panel(panel: dict) -> dict:
     out = _keep(panel, PANEL_KEYS)
     out["datasource"] = DATASOURCE
-    out["targets"] = [_target(t, ref) for t, ref in zip(panel["targets"], string.ascii_uppercase)]
+    out["targets"] = [_target(t, ref) for t, ref in zip(panel["targets"], string.ascii_uppercase, strict=False)]
     out["fieldConfig"] = _field_config(panel["fieldConfig"], panel["type"])
     out["options"] = _with_defaults(panel["options"], OPTION_DEFAULTS[panel["type"]])
     if "interval" in out and not out["interval"]:

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 INSTALL_HINT = "install Debian's prometheus package (apt-get install prometheus) or run 'make prometheus'"
 
@@ -52,7 +52,7 @@ def backfill(chunks: Iterable[str], tsdb: Path) -> None:
 
 
 @contextlib.contextmanager
-def serve(chunks: Iterable[str]) -> Iterator["Prometheus"]:
+def serve(chunks: Iterable[str]) -> Iterator[Prometheus]:
     """Backfill OpenMetrics text into a temporary TSDB and serve it; everything is gone on exit."""
     with tempfile.TemporaryDirectory(prefix="crdb-dash-tsdb-") as work:
         tsdb = Path(work) / "tsdb"
@@ -77,7 +77,7 @@ class Prometheus:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "Prometheus":
+    def __enter__(self) -> Prometheus:
         self.start()
         return self
 

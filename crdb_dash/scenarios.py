@@ -148,7 +148,7 @@ def _value(hint, value, where: str):
         if origin is tuple and len(args) > 1 and args[1] is not Ellipsis:
             if len(value) != len(args):
                 raise ScenarioError(f"key '{where}' must be a list of {len(args)} values")
-            return tuple(_value(a, v, where) for a, v in zip(args, value))
+            return tuple(_value(a, v, where) for a, v in zip(args, value, strict=True))
         return origin(_value(item, v, f"{where}[{i}]") for i, v in enumerate(value))
     if hint is int:
         return _seconds(value, where)

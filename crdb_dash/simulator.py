@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
 from crdb_dash.catalog import COUNTING, METRICS, Kind
 
@@ -191,7 +191,7 @@ class ClusterModel:
         """(from, to, node) of each time a node held the jobs poller; node 1 holds it first."""
         moves = [(0, 1), *sorted(self.spec.poller_moves)]
         ends = [at for at, _ in moves[1:]] + [self.duration + 1]
-        return [(a, b, n) for (a, n), b in zip(moves, ends)]
+        return [(a, b, n) for (a, n), b in zip(moves, ends, strict=True)]
 
     def poller(self, t: int) -> int:
         return next(n for a, b, n in self.holders() if a <= t < b) if t <= self.duration else self.holders()[-1][2]

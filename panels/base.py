@@ -7,7 +7,7 @@ into Grafana's current JSON model, so nothing here works around grafanalib's out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from grafanalib import core as G
 
@@ -28,7 +28,7 @@ class Ctx:
     scope: promql.Scope
 
     @classmethod
-    def for_dashboards(cls, cfg: Config) -> "Ctx":
+    def for_dashboards(cls, cfg: Config) -> Ctx:
         return cls(cfg, promql.dashboard_scope(cfg))
 
     @property

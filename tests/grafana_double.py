@@ -88,7 +88,7 @@ class GrafanaDouble:
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "GrafanaDouble":
+    def __enter__(self) -> GrafanaDouble:
         self.thread.start()
         return self
 
@@ -225,10 +225,10 @@ class GrafanaDouble:
         overwrite = bool(data.get("overwrite"))
         stored = self.dashboards.get(uid)
         for other_uid, other in self.dashboards.items():
-            if other_uid != uid and other.folder_uid == folder and other.dashboard.get("title") == dash["title"]:
-                if not overwrite:
-                    return 412, {"message": "A dashboard with the same name in the folder already exists",
-                                 "status": "name-exists"}
+            same_name = other.folder_uid == folder and other.dashboard.get("title") == dash["title"]
+            if other_uid != uid and same_name and not overwrite:
+                return 412, {"message": "A dashboard with the same name in the folder already exists",
+                             "status": "name-exists"}
         if stored is not None:
             if stored.provisioned:
                 return 400, {"message": "Cannot save provisioned dashboard", "status": "provisioned-dashboard"}

@@ -25,7 +25,7 @@ def test_each_rule_is_complete_and_its_condition_names_a_refid(cfg):
     group = _doc()["groups"][0]
     uids, titles = set(), set()
     for rule in group["rules"]:
-        assert RULE_FIELDS <= set(rule), rule["title"]
+        assert set(rule) >= RULE_FIELDS, rule["title"]
         refs = [d["refId"] for d in rule["data"]]
         assert rule["condition"] in refs and len(refs) == len(set(refs))
         for d in rule["data"]:
@@ -45,7 +45,7 @@ def test_each_rule_is_complete_and_its_condition_names_a_refid(cfg):
 def test_each_grafana_rule_matches_its_prometheus_rule(cfg):
     prom = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())["groups"][0]["rules"]
     grafana = _doc()["groups"][0]["rules"]
-    for p, g in zip(prom, grafana):
+    for p, g in zip(prom, grafana, strict=True):
         query = next(d for d in g["data"] if d["refId"] == "A")["model"]["expr"]
         (cond,) = next(d for d in g["data"] if d["refId"] == "C")["model"]["conditions"]
         op = {"gt": ">", "lt": "<"}[cond["evaluator"]["type"]]
