@@ -16,6 +16,14 @@ def uid(ctx: Ctx, key: str) -> str:
     return f"{ctx.cfg.get('grafana.uid_prefix')}-{key}"
 
 
+def linked(panel: G.Panel, ctx: Ctx, key: str, title: str) -> G.Panel:
+    """The panel with a link to another of our dashboards, keeping the time range and variables."""
+    panel.links = [{"title": title, "type": "link", "url": f"/d/{uid(ctx, key)}", "icon": "dashboard",
+                    "tooltip": "", "tags": [], "asDropdown": False, "targetBlank": False, "includeVars": True,
+                    "keepTime": True}]
+    return panel
+
+
 def _query(ctx: Ctx, label: str, narrowed: bool = True) -> str:
     matchers = ctx.cfg["selector"] + (f', {ctx.cfg.cluster}="$cluster"' if narrowed else "")
     return f"label_values({_PRESENCE}{{{matchers}}}, {label})"

@@ -1,7 +1,11 @@
 """CockroachDB Backups / Overview: the page an on-call engineer opens first."""
 
 from crdb_dash.catalog import metric
-from dashboards.common import dashboard
+from dashboards import backup_jobs as backup_dashboard
+from dashboards import protected_timestamps as pts_dashboard
+from dashboards import restore_jobs as restore_dashboard
+from dashboards import schedules as schedules_dashboard
+from dashboards.common import dashboard, linked
 from panels import backup_jobs, protected_timestamps, restore_jobs, schedules
 from panels.base import Ctx, combined
 
@@ -15,12 +19,17 @@ def build(ctx: Ctx):
         "jobs_restore_resume_failed", "jobs_restore_resume_retry_error")]
     return dashboard(ctx, KEY, TITLE, "Are backups running, succeeding and recent enough for the RPO?", [
         ("Recovery point and scheduled backups", [
-            schedules.last_completed(ctx), schedules.success_ratio(ctx), schedules.started_in_range(ctx),
-            schedules.succeeded_in_range(ctx), schedules.failed_in_range(ctx),
+            linked(schedules.last_completed(ctx), ctx, schedules_dashboard.KEY, "Backup schedules"),
+            schedules.success_ratio(ctx), schedules.started_in_range(ctx), schedules.succeeded_in_range(ctx),
+            linked(schedules.failed_in_range(ctx), ctx, schedules_dashboard.KEY, "Backup schedules"),
         ]),
         ("Jobs now", [
-            backup_jobs.running_now(ctx), backup_jobs.paused_now(ctx), backup_jobs.failed_in_range(ctx),
-            restore_jobs.running_now(ctx), restore_jobs.paused_now(ctx), protected_timestamps.schedule_age_now(ctx),
+            linked(backup_jobs.running_now(ctx), ctx, backup_dashboard.KEY, "Backup jobs"),
+            linked(backup_jobs.paused_now(ctx), ctx, backup_dashboard.KEY, "Backup jobs"),
+            linked(backup_jobs.failed_in_range(ctx), ctx, backup_dashboard.KEY, "Backup jobs"),
+            linked(restore_jobs.running_now(ctx), ctx, restore_dashboard.KEY, "Restore jobs"),
+            linked(restore_jobs.paused_now(ctx), ctx, restore_dashboard.KEY, "Restore jobs"),
+            linked(protected_timestamps.schedule_age_now(ctx), ctx, pts_dashboard.KEY, "Protected timestamps"),
         ]),
         ("Trends", [
             schedules.last_completed_over_time(ctx),

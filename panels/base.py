@@ -61,7 +61,7 @@ def stat(title: str, description: str, expr: str, unit: str, steps: list[G.Thres
     return G.Stat(
         title=title, description=description, targets=[target(expr, legend, instant=True)], format=unit,
         thresholds=steps, decimals=decimals, mappings=mappings or [], noValue=no_value,
-        colorMode="background", graphMode="none", reduceCalc="lastNotNull", textMode="value",
+        colorMode="background", graphMode="none", reduceCalc="lastNotNull", textMode="auto",
         gridPos=G.GridPos(h=size[1], w=size[0], x=0, y=0),
     )
 
@@ -107,14 +107,14 @@ def in_range(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
     """How many events a counter counted over the dashboard's time range, summed over nodes."""
     return stat(title or f"{m.title} in range", f"{m.description} Total over the selected time range.",
                 promql.increase(m, ctx.scope, promql.RANGE), "short", bad_thresholds(m, ctx), decimals=0,
-                no_value="0")
+                no_value="0", legend=ctx.legend)
 
 
 def now(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
     """The current cluster-wide value of a gauge; for the time of an event, how long ago it was ("Never")."""
     return stat(title or f"{m.title} now", m.description, promql.current(m, ctx.scope), m.unit,
                 bad_thresholds(m, ctx), decimals=0 if m.unit == "short" else None,
-                no_value="Never" if m.kind is Kind.EVENT_TIME else "No data")
+                no_value="Never" if m.kind is Kind.EVENT_TIME else "No data", legend=ctx.legend)
 
 
 def combined(title: str, description: str, metrics: list[Metric], ctx: Ctx, unit: str = "short") -> G.TimeSeries:

@@ -39,7 +39,7 @@ def last_completed(ctx: Ctx) -> G.Stat:
     unknown = {"type": "value", "options": {str(UNKNOWN): {"text": "Unknown", "color": "orange", "index": 0}}}
     return stat(LAST_COMPLETED.title, LAST_COMPLETED.description + _rpo_note(ctx),
                 promql.rpo_status(LAST_COMPLETED, ctx.scope), LAST_COMPLETED.unit, _rpo_steps(ctx),
-                mappings=[unknown], size=(6, 4))
+                mappings=[unknown], size=(6, 4), legend=ctx.legend)
 
 
 def last_completed_over_time(ctx: Ctx) -> G.TimeSeries:
@@ -60,4 +60,4 @@ def success_ratio(ctx: Ctx) -> G.Stat:
                 "Succeeded / (succeeded + failed) scheduled backups over the selected time range. "
                 "Below 100%: look at the failures in SHOW JOBS. No data: no scheduled backup finished in the range.",
                 promql.success_ratio(ctx.scope, promql.RANGE), "percentunit",
-                thresholds(("red", None), ("yellow", 0.9), ("green", 1)), size=(4, 4))
+                thresholds(("red", None), ("yellow", 0.9), ("green", 1)), size=(4, 4), legend=ctx.legend)

@@ -234,3 +234,9 @@ def test_overview_links_to_detail_dashboards(models, cfg):
     assert link["includeVars"] and link["keepTime"]
     for model in models.values():
         assert set(cfg["tags"]) <= set(model["tags"])
+
+
+def test_panel_links_point_at_our_dashboards(models, cfg):
+    overview = models[f"{cfg.get('grafana.uid_prefix')}-overview"]
+    targets = [link["url"].removeprefix("/d/") for p in overview["panels"] for link in p.get("links", [])]
+    assert len(targets) >= 5 and set(targets) <= set(models) and len(set(targets)) == 4
