@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from enum import Enum
 
 
@@ -49,7 +50,7 @@ class Metric:
     versions: str = ""
     by_label: str = ""  # a label the cluster-wide value is also split by
 
-    @property
+    @cached_property
     def exported(self) -> str:
         return re.sub(r"[^a-zA-Z0-9_:]", "_", self.name)
 

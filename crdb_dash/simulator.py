@@ -111,6 +111,8 @@ class ClusterModel:
     def __init__(self, spec: Cluster, duration: int):
         self.spec = spec
         self.duration = duration
+        self.restarts = {n: sorted(t for node, t in spec.restarts if node == n) for n in self.node_ids}
+        self._holders = self._find_holders()
         self.jobs: list[Job] = []
         self.skips: list[tuple[int, int, str | None, str]] = []  # (time, node, tenant, skip|wait)
         for tenant in spec.tenants:
@@ -118,7 +120,6 @@ class ClusterModel:
                 self._schedule(tenant.name, tenant.schedule)
             for i, r in enumerate(tenant.restores):
                 self._restore(tenant.name, r, i)
-        self.restarts = {n: sorted(t for node, t in spec.restarts if node == n) for n in self.node_ids}
         self._events: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
         self._by_node: dict[tuple[str, str | None, int], list[int]] = {}
 
@@ -179,7 +180,7 @@ class ClusterModel:
 
     # ---- node lifecycle ------------------------------------------------------------------------------
     def up(self, node: int, t: int) -> bool:
-        return not any(r <= t < r + NODE_DOWN for node_, r in self.spec.restarts if node_ == node)
+        return not any(r <= t < r + NODE_DOWN for r in self.restarts.get(node, ()))
 
     def started(self, node: int, t: int) -> int:
         """When the node's process last started (its counters count from here)."""
@@ -189,6 +190,9 @@ class ClusterModel:
 
     def holders(self) -> list[tuple[int, int, int]]:
         """(from, to, node) of each time a node held the jobs poller; node 1 holds it first."""
+        return self._holders
+
+    def _find_holders(self) -> list[tuple[int, int, int]]:
         moves = [(0, 1), *sorted(self.spec.poller_moves)]
         ends = [at for at, _ in moves[1:]] + [self.duration + 1]
         return [(a, b, n) for (a, n), b in zip(moves, ends, strict=True)]
