@@ -131,7 +131,7 @@ def render(r: dict) -> str:
                   f"{r['deploy_unchanged_posts']} POSTs |"]
     if "refresh" in r:
         n = r["fleet_clusters"]
-        lines += [f"| backfill {n} clusters x 3 nodes x 24 h at 30 s ({r['fleet_series']} series) | "
+        lines += [f"| simulate and backfill {n} clusters x 3 nodes x 24 h at 30 s ({r['fleet_series']} series) | "
                   f"{r['fleet_backfill_s']} s |", "",
                   "Samples one full refresh reads (one cluster selected, 24 h range):", "",
                   f"| dashboard | 1-cluster fleet | {n}-cluster fleet | samples the shown series need | "
