@@ -57,49 +57,62 @@ def bench_deploy(runs: int) -> dict:
 
 
 def bench_fleet(clusters: int) -> dict:
-    """Backfill a fleet, then read what one full refresh of each dashboard costs with one cluster selected."""
-    from crdb_dash import build, config, evaluate, promrun
-    from crdb_dash.interpolate import Vars
-    from crdb_dash.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
+    """Backfill a fleet, then read what one full refresh of each dashboard costs with one cluster selected.
+
+    Measured twice on the same data: dashboards reading raw series (the default) and dashboards built
+    with ``rpo.recorded: true``, with the recording rules evaluated over the history by promtool.
+    """
+    from crdb_dash import build, config, promrun, rules
+    from crdb_dash.simulator import Simulation, openmetrics
 
     cfg = config.load()
-    models = build.dashboards(cfg)
+    recorded = config.Config({**cfg.raw, "rpo": {**cfg.raw["rpo"], "recorded": True}}, "bench")
+    modes = {"raw": build.dashboards(cfg), "recorded": build.dashboards(recorded)}
     end = int(time.time()) // 3600 * 3600 - 3600
-    day = 24 * 3600
-
-    def fleet(n: int) -> Scenario:
-        return Scenario(f"fleet-{n}", day, tuple(
-            Cluster(f"c{i:03d}", restarts=((1 + i % 3, 6 * 3600 + i * 60),), poller_moves=((12 * 3600, 2),),
-                    tenants=(Tenant(schedule=Schedule(cadence=3600, duration=600 + i * 5, first=300 + i,
-                                                      fail_runs=frozenset({i % 24}))),))
-            for i in range(n)), scrape=30)
-
     out = {"fleet_clusters": clusters, "fleet_nodes": clusters * 3, "fleet_hours": 24, "scrape_s": 30}
     refresh = {}
     for n in (1, clusters):
-        sim = Simulation(fleet(n), end)
+        sim = Simulation(_fleet(n), end)
         start = time.perf_counter()
-        with promrun.serve(openmetrics([sim])) as prom:
+        with promrun.serve(openmetrics([sim]), rules.render(cfg)[rules.RULES_FILE], (sim.start, end)) as prom:
             if n == clusters:
                 out["fleet_backfill_s"] = round(time.perf_counter() - start, 1)
                 out["fleet_series"] = prom.series_count('{job="cockroachdb"}')
-            refresh[n] = {}
-            for uid, model in models.items():
-                v = Vars(cluster="c000", range_seconds=evaluate.range_seconds(model), scrape_seconds=30)
-                samples = needed = 0
-                start = time.perf_counter()
-                for panel in model["panels"]:
-                    for target in panel.get("targets", []):
-                        samples += evaluate.run(prom, target, v, end).samples
-                        needed += _needed(prom, target, v, end)
-                refresh[n][uid] = {"samples": samples, "needed": needed,
-                                   "seconds": round(time.perf_counter() - start, 3)}
-    out["refresh"] = {uid: {"samples_1_cluster": refresh[1][uid]["samples"],
-                            f"samples_{clusters}_clusters": refresh[clusters][uid]["samples"],
-                            "needed": refresh[clusters][uid]["needed"],
-                            f"seconds_{clusters}_clusters": refresh[clusters][uid]["seconds"]}
-                      for uid in models}
+            refresh[n] = {mode: {uid: _refresh(prom, model, end) for uid, model in models.items()}
+                          for mode, models in modes.items()}
+    out["refresh"] = {uid: {"samples_1_cluster": refresh[1]["raw"][uid]["samples"],
+                            f"samples_{clusters}_clusters": refresh[clusters]["raw"][uid]["samples"],
+                            "recorded_1_cluster": refresh[1]["recorded"][uid]["samples"],
+                            f"recorded_{clusters}_clusters": refresh[clusters]["recorded"][uid]["samples"],
+                            "needed": refresh[clusters]["raw"][uid]["needed"],
+                            f"seconds_{clusters}_clusters": refresh[clusters]["raw"][uid]["seconds"]}
+                      for uid in modes["raw"]}
     return out
+
+
+def _fleet(n: int):
+    from crdb_dash.simulator import Cluster, Scenario, Schedule, Tenant
+
+    return Scenario(f"fleet-{n}", 24 * 3600, tuple(
+        Cluster(f"c{i:03d}", restarts=((1 + i % 3, 6 * 3600 + i * 60),), poller_moves=((12 * 3600, 2),),
+                tenants=(Tenant(schedule=Schedule(cadence=3600, duration=600 + i * 5, first=300 + i,
+                                                  fail_runs=frozenset({i % 24}))),))
+        for i in range(n)), scrape=30)
+
+
+def _refresh(prom, model: dict, end: int) -> dict:
+    """Samples read by every query of one dashboard refresh, the samples its series need, and the time."""
+    from crdb_dash import evaluate
+    from crdb_dash.interpolate import Vars
+
+    v = Vars(cluster="c000", range_seconds=evaluate.range_seconds(model), scrape_seconds=30)
+    samples = needed = 0
+    start = time.perf_counter()
+    for panel in model["panels"]:
+        for target in panel.get("targets", []):
+            samples += evaluate.run(prom, target, v, end).samples
+            needed += _needed(prom, target, v, end)
+    return {"samples": samples, "needed": needed, "seconds": round(time.perf_counter() - start, 3)}
 
 
 def _needed(prom, target: dict, v, end: int) -> int:
@@ -131,14 +144,15 @@ def render(r: dict) -> str:
                   f"{r['deploy_unchanged_posts']} POSTs |"]
     if "refresh" in r:
         n = r["fleet_clusters"]
-        lines += [f"| simulate and backfill {n} clusters x 3 nodes x 24 h at 30 s ({r['fleet_series']} series) | "
-                  f"{r['fleet_backfill_s']} s |", "",
+        lines += [f"| simulate and backfill (series, then rules) {n} clusters x 3 nodes x 24 h at 30 s "
+                  f"({r['fleet_series']} series) | {r['fleet_backfill_s']} s |", "",
                   "Samples one full refresh reads (one cluster selected, 24 h range):", "",
-                  f"| dashboard | 1-cluster fleet | {n}-cluster fleet | samples the shown series need | "
-                  f"refresh time, {n} clusters |", "|---|---|---|---|---|"]
+                  f"| dashboard | 1-cluster fleet | {n}-cluster fleet | with `rpo.recorded`, 1 / {n} clusters | "
+                  f"samples the shown series need | refresh time, {n} clusters |", "|---|---|---|---|---|---|"]
         for uid, d in r["refresh"].items():
-            lines.append(f"| {uid} | {d['samples_1_cluster']} | {d[f'samples_{n}_clusters']} | {d['needed']} | "
-                         f"{d[f'seconds_{n}_clusters']} s |")
+            lines.append(f"| {uid} | {d['samples_1_cluster']} | {d[f'samples_{n}_clusters']} | "
+                         f"{d.get('recorded_1_cluster', '-')} / {d.get(f'recorded_{n}_clusters', '-')} | "
+                         f"{d['needed']} | {d[f'seconds_{n}_clusters']} s |")
     return "\n".join(lines) + "\n"
 
 

@@ -17,7 +17,8 @@ DEFAULTS: dict = {
     "selector": 'job="cockroachdb"',
     "labels": {"cluster": "cluster", "node": "instance", "tenant": "tenant"},
     "scrape_interval": "10s",
-    "rpo": {"warning": "2h", "critical": "6h", "window": "6h"},
+    # recorded: dashboards read the recording rule below instead of max_over_time at every step
+    "rpo": {"warning": "2h", "critical": "6h", "window": "6h", "recorded": False},
     "alerts": {
         "failure_window": "1h",
         "paused_for": "1h",
@@ -157,6 +158,8 @@ def _validate(raw: dict, source: str) -> None:
     text("grafana.uid_prefix", re.compile(r"^[a-zA-Z0-9_-]{1,24}$"), "1 to 24 letters, digits, '-' or '_'")
     for key in ("datasource.name", "datasource.url", "grafana.folder", "alerts.runbook_url"):
         text(key)
+    if not isinstance(raw["rpo"]["recorded"], bool):
+        fail("rpo.recorded", f"must be true or false, not {raw['rpo']['recorded']!r}")
     retries = raw["alerts"]["retries"]
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         fail("alerts.retries", f"must be a whole number of 0 or more, not {retries!r}")

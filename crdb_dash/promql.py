@@ -15,6 +15,8 @@ from crdb_dash.config import Config
 RATE_INTERVAL = "$__rate_interval"
 RANGE = "$__range"
 RATE_UNITS = {"Bps": "bytes"}  # counters shown as a per-second rate; the rest as counts per window
+# Recording rule: each cluster's newest backup completion over the RPO window (see newest_completion).
+RPO_RECORD = "cluster_tenant:schedules_BACKUP_last_completed_time:max_over_window"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Scope:
     node_label: str
     tenant_label: str
     rpo_window: str
+    recorded: str = ""  # matchers on RPO_RECORD when dashboards read the recording rule; "" reads raw series
 
     def grouping(self, m: Metric | None = None) -> str:
         labels = self.by + ((m.by_label,) if m is not None and m.by_label else ())
@@ -33,8 +36,9 @@ class Scope:
 
 def dashboard_scope(cfg: Config) -> Scope:
     base = f'{cfg["selector"]}, {cfg.cluster}="$cluster", {cfg.tenant}=~"$tenant"'
+    recorded = f'{cfg.cluster}="$cluster", {cfg.tenant}=~"$tenant"' if cfg.get("rpo.recorded") else ""
     return Scope(base, f'{base}, {cfg.node}=~"$node"', (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant,
-                 cfg.get("rpo.window"))
+                 cfg.get("rpo.window"), recorded)
 
 
 def rule_scope(cfg: Config) -> Scope:
@@ -70,6 +74,8 @@ def latest_completion(m: Metric, scope: Scope) -> str:
 
 
 def newest_completion(m: Metric, scope: Scope) -> str:
+    if scope.recorded and not m.by_label:
+        return f"max by ({scope.grouping(m)}) ({RPO_RECORD}{{{scope.recorded}}})"
     return f"max by ({scope.grouping(m)}) (max_over_time({selector(m, scope)}[{scope.rpo_window}]))"
 
 

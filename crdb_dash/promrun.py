@@ -52,13 +52,34 @@ def backfill(chunks: Iterable[str], tsdb: Path) -> None:
 
 
 @contextlib.contextmanager
-def serve(chunks: Iterable[str]) -> Iterator[Prometheus]:
-    """Backfill OpenMetrics text into a temporary TSDB and serve it; everything is gone on exit."""
+def serve(chunks: Iterable[str], recording_rules: str = "", span: tuple[int, int] | None = None
+          ) -> Iterator[Prometheus]:
+    """Backfill OpenMetrics text into a temporary TSDB and serve it; everything is gone on exit.
+
+    With ``recording_rules`` (a rule file's text), the rules are also evaluated over ``span``
+    (start, end unix seconds) of the stored history, as if Prometheus had run them all along.
+    """
     with tempfile.TemporaryDirectory(prefix="crdb-dash-tsdb-") as work:
         tsdb = Path(work) / "tsdb"
         backfill(chunks, tsdb)
         with Prometheus(tsdb) as prom:
+            if recording_rules:
+                backfill_rules(prom, recording_rules, span, Path(work))
+                prom.restart()
             yield prom
+
+
+def backfill_rules(prom: Prometheus, text: str, span: tuple[int, int], work: Path) -> None:
+    """Evaluate recording rules over stored history with ``promtool tsdb create-blocks-from rules``."""
+    rule_file, out = work / "records.yml", work / "rule-blocks"
+    rule_file.write_text(text)
+    result = subprocess.run([binary("promtool"), "tsdb", "create-blocks-from", "rules", f"--start={span[0]}",
+                             f"--end={span[1]}", f"--url={prom.url}", f"--output-dir={out}", "--quiet",
+                             str(rule_file)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PrometheusError(f"promtool could not backfill rules: {result.stderr.strip().splitlines()[-1:]}")
+    for block in out.iterdir():
+        block.rename(prom.tsdb / block.name)
 
 
 class Prometheus:
@@ -83,6 +104,11 @@ class Prometheus:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port, e.g. to load blocks added to the TSDB."""
+        self.stop()
+        self.start()
 
     def start(self) -> None:
         """Start on the given port, or on a free one (trying another if it is taken meanwhile)."""
@@ -162,7 +188,9 @@ class Prometheus:
 
 
 def _port_free(port: int) -> bool:
+    """Whether a server could listen there (connections lingering in TIME_WAIT do not count)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
             return True

@@ -213,6 +213,22 @@ def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
     # every case checks every alert, so a case with no expected firing is a not-firing test for all of them
 
 
+def test_recording_rule_keeps_the_last_completion_across_a_restart(cfg, promtool, tmp_path):
+    from crdb_dash import promql
+
+    series = {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630))}
+    labels = f'{promql.RPO_RECORD}{{cluster="c1"}}'
+    checks = [{"expr": promql.RPO_RECORD, "eval_time": at, "exp_samples": [{"labels": labels, "value": value}]}
+              for at, value in (("2h", T10), ("8h", 0))]  # known 1h30m after the restart, not 6h later
+    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
+        "promql_expr_test": checks}]}
+    path = tmp_path / "test.yml"
+    path.write_text(to_yaml(test))
+    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
+
+
 def test_a_wrong_expectation_fails(cfg, promtool, tmp_path):
     """The harness can fail: a case expecting an alert that does not fire is reported by promtool."""
     case = Case("wrong", {s("schedules_BACKUP_failed", 2): run((0, 60))}, "40m",
@@ -225,7 +241,9 @@ def test_a_wrong_expectation_fails(cfg, promtool, tmp_path):
 def test_prometheus_rules_follow_mixin_conventions(cfg):
     doc = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())
     runbooks = (ROOT / "docs" / "runbooks.md").read_text()
-    for rule in doc["groups"][0]["rules"]:
+    alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
+    assert len(alerts) == len(rules.alerts(cfg))
+    for rule in alerts:
         assert rule["alert"].startswith(rules.PREFIX) and rule["alert"].isalnum()
         assert rule["labels"]["severity"] in ("critical", "warning", "info")
         assert {"summary", "description", "runbook_url"} <= set(rule["annotations"])

@@ -32,6 +32,7 @@ def test_override_merges_with_defaults(tmp_path):
     ("rpo: {window: 5s}\n", "'rpo.window'"),
     ("alerts: {failure_window: 20s}\n", "'alerts.failure_window'"),
     ("alerts: {retries: -1}\n", "'alerts.retries'"),
+    ("rpo: {recorded: yes please}\n", "'rpo.recorded'"),
     ("alerts: {protected_age: 0s}\n", "'alerts.protected_age'"),
     ("schema_version: 12\n", "'schema_version'"),
     ("schema_version: true\n", "'schema_version'"),

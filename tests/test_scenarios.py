@@ -27,9 +27,13 @@ def sims():
 
 
 @pytest.fixture(scope="module")
-def prom(sims):
+def prom(sims, cfg):
+    """One Prometheus with every scenario, and the recording rules evaluated over their history."""
+    from crdb_dash import rules
+
+    span = (min(s.start for s in sims.values()), END)
     try:
-        with promrun.serve(openmetrics(list(sims.values()))) as server:
+        with promrun.serve(openmetrics(list(sims.values())), rules.render(cfg)[rules.RULES_FILE], span) as server:
             yield server
     except promrun.PrometheusError as exc:
         pytest.fail(str(exc))
@@ -219,3 +223,34 @@ def test_alert_conditions_at_the_end_of_each_scenario(prom, sims, cfg, name):
             if series["metric"].get("cluster") == cluster:
                 true.add((alert.name, alert.severity, series["metric"].get("tenant", "")))
     assert true == ALERTS_AT_END[name]
+
+
+@pytest.fixture(scope="module")
+def recorded_models():
+    """The dashboards as built with rpo.recorded: true."""
+    from crdb_dash import build, config
+
+    raw = config.load().raw
+    return build.dashboards(config.Config({**raw, "rpo": {**raw["rpo"], "recorded": True}}, "test"))
+
+
+@pytest.mark.parametrize("name", ["healthy-hourly-backups", "rolling-restart", "full-restart-without-backups",
+                                  "failing-schedule", "no-rpo-schedule"])
+def test_recording_rule_mode_shows_the_same_recovery_point(prom, models, recorded_models, sims, cfg, name):
+    """The same answer as the raw query (checked against the truth above), up to one rule evaluation."""
+    from crdb_dash import promql
+
+    sim = sims[name]
+    cluster = sim.scenario.clusters[0].name
+    title = "Time since last completed backup"
+    _, panel = _panel(recorded_models, "overview", title)
+    assert promql.RPO_RECORD in panel["targets"][0]["expr"] and "max_over_time" not in panel["targets"][0]["expr"]
+    for at in (END - 5 * H, END - 5 * H // 2, END):
+        (raw,) = _stat(prom, models, cfg, "overview", title, cluster, at=at)
+        (recorded,) = _stat(prom, recorded_models, cfg, "overview", title, cluster, at=at)
+        if raw == UNKNOWN:
+            assert recorded == UNKNOWN, at
+        else:
+            assert abs(recorded - raw) <= sim.scenario.scrape + 60, (at, recorded, raw)
+    if name in ("full-restart-without-backups", "no-rpo-schedule"):
+        assert recorded == UNKNOWN
