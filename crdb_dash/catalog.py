@@ -236,7 +236,3 @@ def metric(exported: str) -> Metric:
 
 def seed() -> list[Metric]:
     return [m for m in METRICS if m.seed]
-
-
-def in_group(group: Group) -> list[Metric]:
-    return [m for m in METRICS if m.group is group]
