@@ -167,8 +167,9 @@ def annotations(alert: Alert, cfg: Config, value: str) -> dict:
     }
 
 
-def prometheus_value(alert: Alert) -> str:
-    return "{{ $value | %s }}" % alert.fmt if alert.fmt else "{{ $value }}"
+def value_template(variable: str, alert: Alert) -> str:
+    """How the firing value reads in a description: ``$value`` in Prometheus, ``$values.B.Value`` in Grafana."""
+    return "{{ %s | %s }}" % (variable, alert.fmt) if alert.fmt else "{{ %s }}" % variable
 
 
 def recording_rules(cfg: Config) -> list[dict]:
@@ -181,7 +182,7 @@ def prometheus_rules(cfg: Config) -> dict:
     rules = [{
         "alert": a.alertname, "expr": a.expr, "for": a.for_,
         "labels": {"severity": a.severity, **a.labels},
-        "annotations": annotations(a, cfg, prometheus_value(a)),
+        "annotations": annotations(a, cfg, value_template("$value", a)),
     } for a in alerts(cfg)]
     interval = cfg.get("alerts.evaluation_interval")
     return {"groups": [{"name": f"{GROUP}-records", "interval": interval, "rules": recording_rules(cfg)},
@@ -193,7 +194,6 @@ def grafana_rules(cfg: Config) -> dict:
     window = cfg.seconds("rpo.window")
     rules = []
     for a in alerts(cfg):
-        value = "{{ $values.B.Value | %s }}" % a.fmt if a.fmt else "{{ $values.B.Value }}"
         rules.append({
             "uid": a.uid, "title": f"{a.alertname} ({a.variant})",
             "condition": "C",
@@ -213,7 +213,7 @@ def grafana_rules(cfg: Config) -> dict:
             ],
             "noDataState": "OK", "execErrState": "Error", "for": a.for_,
             "labels": {"severity": a.severity, **a.labels},
-            "annotations": annotations(a, cfg, value),
+            "annotations": annotations(a, cfg, value_template("$values.B.Value", a)),
         })
     return {"apiVersion": 1, "groups": [{
         "orgId": 1, "name": GROUP, "folder": cfg.get("grafana.folder"),

@@ -350,7 +350,7 @@ class Simulation:
     def times(self) -> range:
         return range(0, self.scenario.duration + 1, self.scenario.scrape)
 
-    def node_labels(self, cluster: str, node: int, tenant: str | None) -> dict[str, str]:
+    def node_labels(self, node: int, tenant: str | None) -> dict[str, str]:
         labels = {"node_id": str(node)}
         if tenant is not None:
             labels["tenant"] = tenant
@@ -375,7 +375,7 @@ class Simulation:
         for cluster, model in self.models.items():
             for node in model.node_ids:
                 for tenant in model.tenants:
-                    labels = {**self.scrape_labels(cluster, node), **self.node_labels(cluster, node, tenant)}
+                    labels = {**self.scrape_labels(cluster, node), **self.node_labels(node, tenant)}
                     samples = [(self.start + t, self._unix(v) if m.kind in UNIX_TIME else v) for t in self.times()
                                if (v := model.value(m.exported, m.kind, node, tenant, t)) is not None]
                     yield Series(m.exported, labels, samples)
@@ -392,7 +392,7 @@ class Simulation:
                 continue
             for node in model.node_ids:
                 for tenant_id, tenant in enumerate(model.tenants[1:], start=2):
-                    labels = {**self.scrape_labels(cluster, node), "node_id": str(node), "tenant": "system",
+                    labels = {**self.scrape_labels(cluster, node), **self.node_labels(node, "system"),
                               "tenant_id": str(tenant_id)}
                     samples = [(self.start + t, self._unix(model.last_completed(node, tenant, t)))
                                for t in self.times() if model.up(node, t)]

@@ -136,5 +136,4 @@ def panel_for(exported: str, shape: Callable[[Metric, Ctx], G.Panel] = graph) ->
 
     build.__name__ = exported
     build.__doc__ = f"{m.title}: {m.meaning}"
-    build.metric = m
     return build

@@ -39,7 +39,7 @@ def prom(sims, cfg):
         pytest.fail(str(exc))
 
 
-def _vars(cfg, model, cluster, **kw) -> Vars:
+def _vars(model, cluster, **kw) -> Vars:
     return Vars(cluster=cluster, range_seconds=evaluate.range_seconds(model),
                 scrape_seconds=SCENARIOS["healthy-hourly-backups"].scrape, **kw)
 
@@ -52,7 +52,7 @@ def _panel(models, uid_key, title):
 
 def _stat(prom, models, cfg, uid_key, title, cluster, at=END, **kw) -> list[float]:
     model, panel = _panel(models, uid_key, title)
-    result = evaluate.run(prom, panel["targets"][0], _vars(cfg, model, cluster, **kw), at)
+    result = evaluate.run(prom, panel["targets"][0], _vars(model, cluster, **kw), at)
     return sorted(evaluate.last_values(result).values())
 
 
@@ -62,7 +62,7 @@ def test_every_query_runs_in_every_scenario_and_every_panel_has_data_when_everyt
     for name, sim in sims.items():
         cluster = sim.scenario.clusters[0].name
         for uid, model in models.items():
-            v = _vars(cfg, model, cluster)
+            v = _vars(model, cluster)
             for panel in model["panels"]:
                 for target in panel.get("targets", []):
                     result = evaluate.run(prom, target, v, END)  # raises on any query error
@@ -87,7 +87,7 @@ def test_rpo_is_unknown_not_decades_when_no_node_knows(prom, models, sims, cfg, 
     cluster = sims[name].scenario.clusters[0].name
     assert _stat(prom, models, cfg, "overview", "Time since last completed backup", cluster) == [UNKNOWN]
     model, panel = _panel(models, "overview", "Time since last completed backup over time")
-    result = evaluate.run(prom, panel["targets"][0], _vars(cfg, model, cluster), END)
+    result = evaluate.run(prom, panel["targets"][0], _vars(model, cluster), END)
     points = [float(v) for s in result.series for _, v in s["values"]]
     assert all(0 <= p < 24 * H for p in points), max(points, default=None)
 
@@ -138,7 +138,7 @@ def test_stuck_job_shows_running_and_skips(prom, models, sims, cfg):
     assert sim.truth_jobs("stuck", "backup", "running", END) == 1
     assert _stat(prom, models, cfg, "overview", "Backup jobs running now", "stuck") == [1]
     model, panel = _panel(models, "schedules", "Schedules skipped (previous run still running)")
-    result = evaluate.run(prom, panel["targets"][0], _vars(cfg, model, "stuck"), END)
+    result = evaluate.run(prom, panel["targets"][0], _vars(model, "stuck"), END)
     total = sum(float(v) for s in result.series for _, v in s["values"])
     assert total > 0
 
