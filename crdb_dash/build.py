@@ -8,19 +8,18 @@ Paths are relative to the output root (the project's top directory by default).
     provisioning/datasources/crdb-backups.yaml       the Prometheus datasource, with the configured uid
     provisioning/alerting/crdb-backups.yaml          Grafana-managed alert rules
     rules/crdb-backups.rules.yml                     Prometheus alerting and recording rules
+    kubernetes/*.yaml                                the same for kube-prometheus-stack (see crdb_dash.kubernetes)
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from crdb_dash import normalize
 from crdb_dash.config import Config
+from crdb_dash.serialize import to_json, to_yaml
 
 PROVIDER = "crdb-backups"
 MOUNT = "/etc/grafana/provisioning"
@@ -41,14 +40,6 @@ def dashboards(cfg: Config) -> dict[str, dict]:
     return out
 
 
-def to_json(obj) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def to_yaml(obj) -> str:
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True, width=120)
-
-
 def provisioning(cfg: Config) -> dict[str, str]:
     provider = {"apiVersion": 1, "providers": [{
         "name": PROVIDER, "orgId": 1, "folder": cfg.get("grafana.folder"), "folderUid": cfg.get("grafana.folder_uid"),
@@ -66,11 +57,13 @@ def provisioning(cfg: Config) -> dict[str, str]:
 
 def render(cfg: Config) -> dict[str, str]:
     """Relative path -> file text, for every generated file."""
-    from crdb_dash import rules
+    from crdb_dash import kubernetes, rules
 
-    files = {f"{DASHBOARD_DIR}/{uid}.json": to_json(model) for uid, model in dashboards(cfg).items()}
+    models = dashboards(cfg)
+    files = {f"{DASHBOARD_DIR}/{uid}.json": to_json(model) for uid, model in models.items()}
     files.update(provisioning(cfg))
     files.update(rules.render(cfg))
+    files.update(kubernetes.render(cfg, models, rules.prometheus_rules(cfg)["groups"]))
     return files
 
 

@@ -85,7 +85,7 @@ def _run(args) -> int:
             print(f"{name:30} {scenario.description}")
         return 0
     if args.command == "config":
-        from crdb_dash.build import to_yaml
+        from crdb_dash.serialize import to_yaml
 
         print(to_yaml(cfg.raw), end="")
         return 0
@@ -97,7 +97,10 @@ def _build(cfg, out: Path, check: bool) -> int:
 
     if not out.is_dir():
         raise UsageError(f"output directory {out} does not exist")
-    files = build.render(cfg)
+    try:
+        files = build.render(cfg)
+    except ValueError as exc:  # e.g. a dashboard too large for a Kubernetes ConfigMap
+        raise UsageError(str(exc)) from None
     if check:
         diff = build.compare(files, out)
         if diff:

@@ -32,7 +32,22 @@ DEFAULTS: dict = {
     "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups"},
     "tags": ["cockroachdb", "backups"],
     "schema_version": 41,
+    # kubernetes/: Prometheus Operator and Grafana sidecar objects (kube-prometheus-stack's defaults)
+    "kubernetes": {
+        "namespace": "monitoring",
+        "labels": {"release": "kube-prometheus-stack"},
+        "dashboard_labels": {"grafana_dashboard": "1"},
+        "folder_annotation": "grafana_folder",
+        "service_selector": {"app.kubernetes.io/name": "cockroachdb"},
+        "service_namespaces": [],
+        "port": "http",
+        "scheme": "https",
+        "tls_skip_verify": True,
+    },
 }
+
+# Mappings a config file replaces whole: their keys are the user's own (Kubernetes labels).
+FREE_MAPPINGS = {"kubernetes.labels", "kubernetes.dashboard_labels", "kubernetes.service_selector"}
 
 SCHEMA_VERSIONS = range(39, 43)
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -111,6 +126,9 @@ def _merge(base: dict, override: dict, source: str, prefix: str) -> None:
         if isinstance(base[key], dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: key '{dotted}' must be a mapping")
+            if dotted in FREE_MAPPINGS:
+                base[key] = value
+                continue
             _merge(base[key], value, source, prefix=f"{dotted}.")
         else:
             base[key] = value
@@ -166,9 +184,36 @@ def _validate(raw: dict, source: str) -> None:
     tags = raw["tags"]
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         fail("tags", "must be a list of non-empty strings")
+    _validate_kubernetes(raw, fail, text)
     version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_VERSIONS:
         fail("schema_version", f"must be one of 39, 40, 41, 42, not {version!r}")
+
+
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_K8S_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_K8S_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def _validate_kubernetes(raw: dict, fail, text) -> None:
+    text("kubernetes.namespace", _K8S_NAME, "a Kubernetes namespace name")
+    spaces = raw["kubernetes"]["service_namespaces"]
+    if not isinstance(spaces, list) or not all(isinstance(v, str) and _K8S_NAME.match(v) for v in spaces):
+        fail("kubernetes.service_namespaces", "must be a list of Kubernetes namespace names")
+    for name in ("labels", "dashboard_labels", "service_selector"):
+        for key, value in raw["kubernetes"][name].items():
+            if not isinstance(key, str) or not _K8S_KEY.match(key):
+                fail(f"kubernetes.{name}", f"has {key!r}, not a Kubernetes label key")
+            if not isinstance(value, str) or not _K8S_VALUE.match(value):
+                fail(f"kubernetes.{name}", f"has {key}: {value!r}; label values are quoted strings such as '1'")
+    if not raw["kubernetes"]["service_selector"]:
+        fail("kubernetes.service_selector", "must name at least one label of CockroachDB's Service")
+    text("kubernetes.folder_annotation", _K8S_KEY, "a Kubernetes annotation key")
+    text("kubernetes.port", re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$"), "a port name such as http")
+    if raw["kubernetes"]["scheme"] not in ("http", "https"):
+        fail("kubernetes.scheme", f"must be http or https, not {raw['kubernetes']['scheme']!r}")
+    if not isinstance(raw["kubernetes"]["tls_skip_verify"], bool):
+        fail("kubernetes.tls_skip_verify", "must be true or false")
 
 
 def _check_selector(selector: str, source: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from crdb_dash import promql
 from crdb_dash.catalog import Metric, metric
 from crdb_dash.config import Config
+from crdb_dash.serialize import to_yaml
 
 PREFIX = "CockroachBackup"
 GROUP = "cockroachdb-backups"
@@ -222,6 +223,4 @@ def grafana_rules(cfg: Config) -> dict:
 
 
 def render(cfg: Config) -> dict[str, str]:
-    from crdb_dash.build import to_yaml
-
     return {RULES_FILE: to_yaml(prometheus_rules(cfg)), GRAFANA_FILE: to_yaml(grafana_rules(cfg))}
