@@ -36,6 +36,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, help="stop after this many seconds (default: at Ctrl-C)")
     sub.add_parser("scenarios", help="list the named simulator scenarios")
 
+    doctor = sub.add_parser("doctor", help="check that Prometheus' data fits the config, with the fix for each "
+                            "finding", description="Reads Prometheus' HTTP API only (names, series, labels, a few "
+                            "instant queries). Exit 0: the dashboards will show true data; 1: they would not.")
+    where = doctor.add_mutually_exclusive_group(required=True)
+    where.add_argument("--prometheus", metavar="URL", help="Prometheus' URL, e.g. http://prometheus:9090")
+    where.add_argument("--grafana", action="store_true", help="read through Grafana's proxy for the configured "
+                       "datasource (GRAFANA_URL and GRAFANA_TOKEN, as for deploy)")
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.add_argument("--write-config", metavar="FILE", help="write a config that fits the data (keeping the "
+                        "other settings of --config)")
+    doctor.add_argument("--url", help=argparse.SUPPRESS)
+    doctor.add_argument("--token-file", metavar="FILE", help="with --grafana: read the token from FILE")
+    doctor.add_argument("--org-id", type=int, help=argparse.SUPPRESS)
+    doctor.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+
     for name, text in (("deploy", "create or update the dashboards in Grafana through its HTTP API"),
                        ("diff", "show what deploy would change, writing nothing")):
         p = sub.add_parser(name, help=text, description=f"{text}. GRAFANA_URL and GRAFANA_TOKEN (a service-account "
@@ -76,6 +92,8 @@ def _run(args) -> int:
         return _build(cfg, Path(args.out), args.check)
     if args.command in ("deploy", "diff"):
         return _deploy(cfg, args)
+    if args.command == "doctor":
+        return _doctor(cfg, args)
     if args.command == "demo":
         return _demo(cfg, args)
     if args.command == "scenarios":
@@ -153,6 +171,39 @@ def _deploy(cfg, args) -> int:
         raise UsageError(str(exc)) from None
     say(("dry run: " if dry_run else "") + deploy.summary(outcomes))
     return 0 if deploy.succeeded(outcomes) else 1
+
+
+def _doctor(cfg, args) -> int:
+    from crdb_dash import config, doctor
+
+    def progress(text: str) -> None:
+        if sys.stderr.isatty():
+            print(f"{PROG} doctor: {text}...", file=sys.stderr, flush=True)
+
+    try:
+        if args.grafana:
+            from crdb_dash.grafana import Grafana, GrafanaError
+
+            try:
+                api = doctor.GrafanaProxyApi(Grafana(_target(args)), cfg.get("datasource.uid"))
+            except GrafanaError as exc:
+                raise UsageError(str(exc)) from None
+        else:
+            api = doctor.PrometheusApi(args.prometheus, args.timeout)
+        report = doctor.Doctor(api, cfg, progress).run()
+        if args.write_config:
+            doctor.write_config(report, args.config, Path(args.write_config))
+    except doctor.DoctorError as exc:
+        raise UsageError(str(exc)) from None
+    except config.ConfigError as exc:
+        raise UsageError(f"--write-config: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.write_config}: {exc.strerror}") from None
+    print(report.as_json() if args.json else report.as_text())
+    if args.write_config and not args.json:
+        print(f"wrote {args.write_config}: preset {report.suggested.get('preset')}; run doctor with "
+              f"--config {args.write_config} to check it")
+    return 0 if report.healthy else 1
 
 
 def _demo(cfg, args) -> int:

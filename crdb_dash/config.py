@@ -30,6 +30,8 @@ DEFAULTS: dict = {
     },
     "datasource": {"uid": "prometheus", "name": "Prometheus", "url": "http://prometheus:9090"},
     "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups"},
+    "preset": "self-hosted",  # see PRESETS; a config file's own keys override the preset's
+    "naming": {"prefix": "", "lower_case": False, "static_labels": False},
     "tags": ["cockroachdb", "backups"],
     "schema_version": 41,
     # kubernetes/: Prometheus Operator and Grafana sidecar objects (kube-prometheus-stack's defaults)
@@ -44,6 +46,18 @@ DEFAULTS: dict = {
         "scheme": "https",
         "tls_skip_verify": True,
     },
+}
+
+# How the metrics reach Prometheus in common setups (NAMING.md): names, labels and the selector.
+PRESETS: dict[str, dict] = {
+    "self-hosted": {},
+    "metrics-endpoint": {"naming": {"static_labels": True}},
+    "cloud": {"naming": {"prefix": "crdb_cloud_"}, "selector": 'cluster!=""', "labels": {"node": "node_id"}},
+    "dedicated": {"naming": {"prefix": "crdb_dedicated_", "lower_case": True}, "selector": 'cluster!=""',
+                  "labels": {"node": "node_id"}},
+    # The chart's discovery Service is named after the release and ends in "cockroachdb"; its -public
+    # Service selects the same pods, so matching the job keeps one scrape of each pod.
+    "helm": {"selector": 'job=~".*cockroachdb"', "labels": {"cluster": "job", "node": "pod"}},
 }
 
 # Mappings a config file replaces whole: their keys are the user's own (Kubernetes labels).
@@ -81,6 +95,12 @@ class Config:
         return _dig(self.raw, dotted)
 
     @property
+    def naming(self):
+        from crdb_dash.naming import Naming
+
+        return Naming(**self.raw["naming"])
+
+    @property
     def cluster(self) -> str:
         return self.raw["labels"]["cluster"]
 
@@ -113,9 +133,16 @@ def load(path: str | Path | None = None) -> Config:
             data = {}
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: the top level must be a mapping of keys")
+        _apply_preset(raw, data.get("preset", raw["preset"]), source)
         _merge(raw, data, source, prefix="")
     _validate(raw, source)
     return Config(raw, source)
+
+
+def _apply_preset(raw: dict, name, source: str) -> None:
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ConfigError(f"{source}: key 'preset' must be one of {', '.join(PRESETS)}, not {name!r}")
+    _merge(raw, PRESETS[name], f"preset {name}", prefix="")
 
 
 def _merge(base: dict, override: dict, source: str, prefix: str) -> None:
@@ -176,6 +203,12 @@ def _validate(raw: dict, source: str) -> None:
     text("grafana.uid_prefix", re.compile(r"^[a-zA-Z0-9_-]{1,24}$"), "1 to 24 letters, digits, '-' or '_'")
     for key in ("datasource.name", "datasource.url", "grafana.folder", "alerts.runbook_url"):
         text(key)
+    prefix = raw["naming"]["prefix"]
+    if not isinstance(prefix, str) or not re.fullmatch(r"([a-zA-Z_][a-zA-Z0-9_]*)?", prefix):
+        fail("naming.prefix", f"must be empty or a metric-name prefix such as crdb_cloud_, not {prefix!r}")
+    for key in ("lower_case", "static_labels"):
+        if not isinstance(raw["naming"][key], bool):
+            fail(f"naming.{key}", f"must be true or false, not {raw['naming'][key]!r}")
     if not isinstance(raw["rpo"]["recorded"], bool):
         fail("rpo.recorded", f"must be true or false, not {raw['rpo']['recorded']!r}")
     retries = raw["alerts"]["retries"]
