@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crdb_dash import normalize
@@ -67,24 +68,61 @@ def render(cfg: Config) -> dict[str, str]:
     return files
 
 
-def write(files: dict[str, str], out_dir: Path) -> list[str]:
-    """Write ``files`` under ``out_dir`` atomically; remove generated files no longer produced.
+@dataclass
+class Written:
+    written: list[str] = field(default_factory=list)  # new or changed
+    removed: list[str] = field(default_factory=list)  # generated before, no longer produced
 
-    Returns the paths that changed.
+
+def unparsable_query(cfg: Config) -> str | None:
+    """The first shipped PromQL expression that does not parse, else None.
+
+    The configured selector and label names are composed into every query; config checks them
+    alone, this checks them in place, in each dashboard query and alert rule.
     """
-    changed = []
+    import promql_parser
+
+    from crdb_dash import rules
+    from crdb_dash.interpolate import Vars, substitute
+
+    v = Vars(cluster="x", range_seconds=86400, scrape_seconds=cfg.seconds("scrape_interval"))
+    exprs = [substitute(e, v) for e in _exprs(dashboards(cfg))]
+    exprs += list(_exprs([rules.prometheus_rules(cfg), rules.grafana_rules(cfg)]))
+    for expr in exprs:
+        try:
+            promql_parser.parse(expr)
+        except ValueError:
+            return expr
+    return None
+
+
+def _exprs(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "expr" and isinstance(value, str):
+                yield value
+            else:
+                yield from _exprs(value)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from _exprs(item)
+
+
+def write(files: dict[str, str], out_dir: Path) -> Written:
+    """Write ``files`` under ``out_dir`` atomically; remove generated dashboards no longer produced."""
+    result = Written()
     for rel, text in sorted(files.items()):
         path = out_dir / rel
         if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         write_atomic(path, text)
-        changed.append(rel)
+        result.written.append(rel)
     for stale in sorted((out_dir / DASHBOARD_DIR).glob("*.json")):
         rel = stale.relative_to(out_dir).as_posix()
         if rel not in files:
             stale.unlink()
-            changed.append(rel)
-    return changed
+            result.removed.append(rel)
+    return result
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -19,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Grafana dashboards and alert rules for "
                                      "CockroachDB backups, restores and backup schedules.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--config", metavar="FILE", help="YAML config overriding the built-in defaults")
+    _add_global_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = sub.add_parser("build", help="write dashboards, provisioning files and rules")
@@ -66,19 +68,36 @@ def _parser() -> argparse.ArgumentParser:
         if name == "deploy":
             p.add_argument("--dry-run", action="store_true", help="report and diff, writing nothing")
             p.add_argument("--force", action="store_true", help="overwrite dashboards changed in Grafana")
+    for command in sub.choices.values():
+        _add_global_options(command, default=argparse.SUPPRESS)
     return parser
 
 
+def _add_global_options(parser: argparse.ArgumentParser, default) -> None:
+    """Options accepted before or after the subcommand; a subcommand's SUPPRESS default keeps an earlier value."""
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="YAML config overriding the built-in defaults")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        return _run(_parser().parse_args(argv))
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of our output went away (``crdb-dash diff | head``): stop quietly, as a tool killed by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _run(args) -> int:
@@ -88,6 +107,10 @@ def _run(args) -> int:
         cfg = config.load(args.config)
     except config.ConfigError as exc:
         raise UsageError(str(exc)) from None
+    for warning in cfg.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    if args.command in ("build", "deploy", "diff", "demo"):
+        _check_queries(cfg)
     if args.command == "build":
         return _build(cfg, Path(args.out), args.check)
     if args.command in ("deploy", "diff"):
@@ -110,16 +133,24 @@ def _run(args) -> int:
     raise AssertionError(args.command)
 
 
+def _check_queries(cfg) -> None:
+    from crdb_dash import build
+
+    bad = build.unparsable_query(cfg)
+    if bad is not None:
+        raise UsageError(f"{cfg.source}: the selector and label names give a query that does not parse: {bad[:160]}")
+
+
 def _build(cfg, out: Path, check: bool) -> int:
     from crdb_dash import build
 
-    if not out.is_dir():
-        raise UsageError(f"output directory {out} does not exist")
     try:
         files = build.render(cfg)
     except ValueError as exc:  # e.g. a dashboard too large for a Kubernetes ConfigMap
         raise UsageError(str(exc)) from None
     if check:
+        if not out.is_dir():
+            raise UsageError(f"output directory {out} does not exist")
         diff = build.compare(files, out)
         if diff:
             print(diff, end="")
@@ -127,11 +158,32 @@ def _build(cfg, out: Path, check: bool) -> int:
             return 1
         print(f"{len(files)} generated files match a fresh build")
         return 0
-    changed = build.write(files, out)
-    for rel in changed:
+    _refuse_to_replace_the_defaults(cfg, out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output directory {out} is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        result = build.write(files, out)
+    except OSError as exc:
+        raise UsageError(f"cannot write under {out}: {exc.strerror or exc}") from None
+    for rel in result.written:
         print(f"wrote {rel}")
-    print(f"{len(files)} files, {len(changed)} changed, under {out.resolve()}")
+    for rel in result.removed:
+        print(f"removed {rel}")
+    unchanged = len(files) - len(result.written)
+    print(f"{len(files)} files under {out.resolve()}: {len(result.written)} written, {len(result.removed)} removed, "
+          f"{unchanged} unchanged")
     return 0
+
+
+def _refuse_to_replace_the_defaults(cfg, out: Path) -> None:
+    """The project's own checkout holds the committed default build; a custom config builds elsewhere."""
+    from crdb_dash import config
+
+    project = Path(__file__).resolve().parent.parent
+    if cfg.raw != config.DEFAULTS and (project / ".git").exists() and out.resolve() == project:
+        raise UsageError(f"{project} holds the committed default files; build {cfg.source} elsewhere with "
+                         "--out DIR (make build CONFIG=... writes to dist/)")
 
 
 def _target(args):

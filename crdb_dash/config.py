@@ -10,6 +10,7 @@ import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -84,6 +85,7 @@ def parse_duration(text: str) -> int:
 class Config:
     raw: dict
     source: str
+    warnings: tuple[str, ...] = ()  # legal but risky values, one line each
 
     def __getitem__(self, key: str):
         return self.raw[key]
@@ -119,24 +121,62 @@ def load(path: str | Path | None = None) -> Config:
     source = "built-in defaults"
     if path is not None:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{source}: cannot read config file: {exc.strerror}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{source}: not valid YAML{where}") from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: the top level must be a mapping of keys")
+        data = _read(Path(path), source)
         _apply_preset(raw, data.get("preset", raw["preset"]), source)
         _merge(raw, data, source, prefix="")
-    _validate(raw, source)
-    return Config(raw, source)
+    warnings = _validate(raw, source)
+    return Config(raw, source, tuple(warnings))
+
+
+def _read(path: Path, source: str) -> dict:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read config file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+                          "save the file as UTF-8") from None
+    try:
+        duplicate = _duplicate_key(yaml.compose(text, Loader=yaml.SafeLoader))
+        if duplicate:
+            raise ConfigError(f"{source}: {duplicate}")
+        mapping = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{source}: not valid YAML{where}") from None
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    return mapping
+
+
+def _duplicate_key(node, prefix: str = "") -> str | None:
+    """'key X appears twice (lines A and B)' for the first key given twice in one mapping, else None.
+
+    PyYAML keeps the last of duplicate keys silently; a merge key (<<) is not a duplicate of what it merges.
+    """
+    if isinstance(node, yaml.SequenceNode):
+        return next(filter(None, (_duplicate_key(item, f"{prefix}{i}.") for i, item in enumerate(node.value))), None)
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    seen: dict[tuple, int] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+            continue
+        dotted, line = f"{prefix}{key_node.value}", key_node.start_mark.line + 1
+        key = (key_node.tag, key_node.value)
+        if key in seen:
+            return f"key '{dotted}' appears twice (lines {seen[key]} and {line})"
+        seen[key] = line
+        found = _duplicate_key(value_node, f"{dotted}.")
+        if found:
+            return found
+    return None
 
 
 def _apply_preset(raw: dict, name, source: str) -> None:
@@ -161,9 +201,15 @@ def _merge(base: dict, override: dict, source: str, prefix: str) -> None:
             base[key] = value
 
 
-def _validate(raw: dict, source: str) -> None:
+def _validate(raw: dict, source: str) -> list[str]:
+    """Raises ConfigError for a value that cannot work; returns warnings for legal but risky ones."""
+    warnings = []
+
     def fail(key: str, why: str):
         raise ConfigError(f"{source}: key '{key}' {why}")
+
+    def warn(key: str, why: str):
+        warnings.append(f"{source}: key '{key}' {why}")
 
     def duration(key: str) -> int:
         value = _dig(raw, key)
@@ -194,10 +240,11 @@ def _validate(raw: dict, source: str) -> None:
         fail("rpo.warning", "must not be above rpo.critical")
     if duration("alerts.failure_window") < 4 * scrape:
         fail("alerts.failure_window", "must cover at least 4 scrape intervals")
-    text("selector")
-    _check_selector(raw["selector"], source)
+    _check_windows(raw, duration, fail, warn)
     for key in ("labels.cluster", "labels.node", "labels.tenant"):
         text(key, _LABEL, "a Prometheus label name")
+    text("selector")
+    _check_selector(raw["selector"], raw["labels"]["cluster"], source)
     for key in ("datasource.uid", "grafana.folder_uid"):
         text(key, _UID, "1 to 40 letters, digits, '-' or '_'")
     text("grafana.uid_prefix", re.compile(r"^[a-zA-Z0-9_-]{1,24}$"), "1 to 24 letters, digits, '-' or '_'")
@@ -209,6 +256,9 @@ def _validate(raw: dict, source: str) -> None:
     for key in ("lower_case", "static_labels"):
         if not isinstance(raw["naming"][key], bool):
             fail(f"naming.{key}", f"must be true or false, not {raw['naming'][key]!r}")
+    url = urlsplit(raw["alerts"]["runbook_url"])
+    if url.scheme not in ("http", "https") or not url.hostname or any(c.isspace() for c in url.geturl()):
+        fail("alerts.runbook_url", f"must be an http:// or https:// URL, not {raw['alerts']['runbook_url']!r}")
     if not isinstance(raw["rpo"]["recorded"], bool):
         fail("rpo.recorded", f"must be true or false, not {raw['rpo']['recorded']!r}")
     retries = raw["alerts"]["retries"]
@@ -221,6 +271,7 @@ def _validate(raw: dict, source: str) -> None:
     version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_VERSIONS:
         fail("schema_version", f"must be one of 39, 40, 41, 42, not {version!r}")
+    return warnings
 
 
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -249,13 +300,52 @@ def _validate_kubernetes(raw: dict, fail, text) -> None:
         fail("kubernetes.tls_skip_verify", "must be true or false")
 
 
-def _check_selector(selector: str, source: str) -> None:
+def _check_windows(raw: dict, duration, fail, warn) -> None:
+    """Windows that must cover one another for the alerts to see what they are meant to."""
+    failure, evaluation, scrape = (duration(k) for k in ("alerts.failure_window", "alerts.evaluation_interval",
+                                                         "scrape_interval"))
+    alerts, rpo = raw["alerts"], raw["rpo"]
+    if failure < evaluation:
+        fail("alerts.failure_window", f"({alerts['failure_window']}) must not be shorter than "
+             f"alerts.evaluation_interval ({alerts['evaluation_interval']}): failures between two evaluations "
+             "would never alert")
+    elif failure < evaluation + scrape:
+        warn("alerts.failure_window", f"({alerts['failure_window']}) is less than alerts.evaluation_interval plus "
+             f"scrape_interval: a failure counted between two evaluations' windows can be missed")
+    window, warning, critical = (duration(f"rpo.{k}") for k in ("window", "warning", "critical"))
+    if window < warning:
+        fail("rpo.window", f"({rpo['window']}) must not be shorter than rpo.warning ({rpo['warning']}), the longest "
+             "gap between backups that threshold implies: a node restart between two backups would make the "
+             "recovery point unknown")
+    elif window < critical:
+        warn("rpo.window", f"({rpo['window']}) is shorter than rpo.critical ({rpo['critical']}): after the node that "
+             "completed the newest backup restarts, the recovery point becomes unknown before the critical alert "
+             "can fire")
+
+
+def _check_selector(selector: str, cluster_label: str, source: str) -> None:
+    """The selector must stay one list of label matchers in every query it is composed into.
+
+    Queries read ``metric{SELECTOR}`` and ``metric{SELECTOR, cluster="..."}``; both must parse as a
+    single series selector with the selector's own matchers, so a trailing comma, an ``or`` or a closing
+    brace that smuggles in another expression is refused here rather than in Prometheus or Grafana.
+    """
     import promql_parser
 
-    try:
-        promql_parser.parse("up{" + selector + "}")
-    except ValueError:
-        raise ConfigError(f"{source}: key 'selector' is not a PromQL label matcher list: {selector!r}") from None
+    def parsed(query: str):
+        try:
+            node = promql_parser.parse(query)
+        except ValueError:
+            return None
+        if not isinstance(node, promql_parser.VectorSelector) or node.name != "up" or node.matchers.or_matchers:
+            return None
+        return node.matchers.matchers
+
+    alone = parsed("up{" + selector + "}")
+    composed = parsed("up{" + selector + f', {cluster_label}="x"}}')
+    if not alone or composed is None or len(composed) != len(alone) + 1:
+        raise ConfigError(f"{source}: key 'selector' is not a PromQL label matcher list such as "
+                          f"'job=\"cockroachdb\"': {selector!r}")
 
 
 def _dig(raw: dict, dotted: str):
