@@ -25,11 +25,16 @@ DEFAULTS: dict = {
         "running_longer_than": "2h",
         "protected_age": "24h",
         "retries": 3,
-        "runbook_url": "https://github.com/cockroachdb-backup-dashboards/crdb-backup-dashboards/blob/main/docs/runbooks.md",
+        # empty: link to the runbooks dashboard when grafana.url is set, else to docs/runbooks.md
+        "runbook_url": "",
         "evaluation_interval": "1m",
+        # false: Prometheus evaluates the alerts (rules/); true: Grafana does (provisioning/alerting/), never both
+        "grafana_managed": False,
     },
-    "datasource": {"uid": "prometheus", "name": "Prometheus", "url": "http://prometheus:9090"},
-    "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups"},
+    "datasource": {"uid": "crdb-backups-prometheus", "name": "Prometheus (CockroachDB backups)",
+                   "url": "http://prometheus:9090", "provision": True},
+    "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups",
+                "url": ""},
     "tags": ["cockroachdb", "backups"],
     "schema_version": 41,
 }
@@ -37,6 +42,7 @@ DEFAULTS: dict = {
 SCHEMA_VERSIONS = range(39, 43)
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _UID = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
+_WEB_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
 
@@ -156,8 +162,15 @@ def _validate(raw: dict, source: str) -> None:
     for key in ("datasource.uid", "grafana.folder_uid"):
         text(key, _UID, "1 to 40 letters, digits, '-' or '_'")
     text("grafana.uid_prefix", re.compile(r"^[a-zA-Z0-9_-]{1,24}$"), "1 to 24 letters, digits, '-' or '_'")
-    for key in ("datasource.name", "datasource.url", "grafana.folder", "alerts.runbook_url"):
+    for key in ("datasource.name", "datasource.url", "grafana.folder"):
         text(key)
+    for key in ("alerts.grafana_managed", "datasource.provision"):
+        if not isinstance(_dig(raw, key), bool):
+            fail(key, f"must be true or false, not {_dig(raw, key)!r}")
+    for key in ("alerts.runbook_url", "grafana.url"):
+        value = _dig(raw, key)
+        if not isinstance(value, str) or (value and not _WEB_URL.match(value)):
+            fail(key, f"must be empty or an http(s) URL, not {value!r}")
     if not isinstance(raw["rpo"]["recorded"], bool):
         fail("rpo.recorded", f"must be true or false, not {raw['rpo']['recorded']!r}")
     retries = raw["alerts"]["retries"]

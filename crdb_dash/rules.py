@@ -163,8 +163,22 @@ def annotations(alert: Alert, cfg: Config, value: str) -> dict:
     return {
         "summary": alert.summary,
         "description": alert.description.replace(VALUE, value),
-        "runbook_url": f"{cfg.get('alerts.runbook_url')}#{alert.runbook}",
+        "runbook_url": runbook_url(alert, cfg),
     }
+
+
+def runbook_url(alert: Alert, cfg: Config) -> str:
+    """Where the alert's runbook is: the configured copy, else the runbooks dashboard, else docs/runbooks.md.
+
+    The last is a path in this project (there is no public copy to link to); set grafana.url to get links.
+    """
+    from dashboards import runbooks
+
+    if cfg.get("alerts.runbook_url"):
+        return f"{cfg.get('alerts.runbook_url')}#{alert.runbook}"
+    if cfg.get("grafana.url"):
+        return runbooks.url(cfg.get("grafana.url"), runbooks.dashboard_uid(cfg), alert.runbook)
+    return f"{runbooks.RELATIVE_SOURCE}#{alert.runbook}"
 
 
 def value_template(variable: str, alert: Alert) -> str:
@@ -195,7 +209,8 @@ def grafana_rules(cfg: Config) -> dict:
     rules = []
     for a in alerts(cfg):
         rules.append({
-            "uid": a.uid, "title": f"{a.alertname} ({a.variant})",
+            # Grafana makes the title the alertname label: the Prometheus name, so routes and silences match.
+            "uid": a.uid, "title": a.alertname,
             "condition": "C",
             "data": [
                 {"refId": "A", "datasourceUid": cfg.get("datasource.uid"),
@@ -222,6 +237,14 @@ def grafana_rules(cfg: Config) -> dict:
 
 
 def render(cfg: Config) -> dict[str, str]:
+    """The rule files; the alerts go to exactly one evaluator, so that none fires twice.
+
+    With ``alerts.grafana_managed`` Grafana evaluates them and Prometheus keeps only the recording rules.
+    """
     from crdb_dash.build import to_yaml
 
-    return {RULES_FILE: to_yaml(prometheus_rules(cfg)), GRAFANA_FILE: to_yaml(grafana_rules(cfg))}
+    prometheus = prometheus_rules(cfg)
+    if not cfg.get("alerts.grafana_managed"):
+        return {RULES_FILE: to_yaml(prometheus)}
+    records = [g for g in prometheus["groups"] if not any("alert" in r for r in g["rules"])]
+    return {RULES_FILE: to_yaml({"groups": records}), GRAFANA_FILE: to_yaml(grafana_rules(cfg))}
