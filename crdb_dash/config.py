@@ -182,6 +182,11 @@ def _validate(raw: dict, source: str) -> None:
     version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_VERSIONS:
         fail("schema_version", f"must be one of 39, 40, 41, 42, not {version!r}")
+    if raw["alerts"]["grafana_managed"] and version < 41:
+        # Grafana-managed rules are titled with the alert names, which repeat (one per severity or holder):
+        # Grafana allows that in one folder only from 12.0.
+        fail("alerts.grafana_managed", f"needs Grafana 12.0 or later, but schema_version {version} is for an "
+             "older Grafana (rule titles must be unique in a folder before 12.0)")
 
 
 def _check_selector(selector: str, source: str) -> None:

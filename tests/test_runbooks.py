@@ -80,6 +80,7 @@ def test_runbook_url_prefers_a_configured_copy_and_falls_back_to_the_doc(cfg):
     ("alerts: {runbook_url: 'not a url'}\n", "'alerts.runbook_url'"),
     ("alerts: {grafana_managed: 'yes'}\n", "'alerts.grafana_managed'"),
     ("datasource: {provision: 1}\n", "'datasource.provision'"),
+    ("alerts: {grafana_managed: true}\nschema_version: 40\n", "'alerts.grafana_managed'.*Grafana 12"),
 ])
 def test_bad_delivery_settings_name_the_key(tmp_path, text, key):
     path = tmp_path / "c.yaml"
