@@ -51,9 +51,9 @@ def panel_id(anchor: str) -> int:
     return anchors.index(anchor) + 2
 
 
-def url(grafana_url: str, ctx_uid: str, anchor: str) -> str:
+def url(grafana_url: str, dashboard: str, anchor: str) -> str:
     """The runbook of one alert, opened as a single panel (``viewPanel`` works in classic and scenes Grafana)."""
-    return f"{grafana_url.rstrip('/')}/d/{ctx_uid}?viewPanel={panel_id(anchor)}"
+    return f"{grafana_url.rstrip('/')}/d/{dashboard}?viewPanel={panel_id(anchor)}"
 
 
 def dashboard_uid(cfg) -> str:
