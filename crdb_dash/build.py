@@ -6,8 +6,10 @@ Paths are relative to the output root (the project's top directory by default).
     provisioning/dashboards/crdb-backups.yaml        dashboard provider
     provisioning/dashboards/crdb-backups/<uid>.json  the dashboards
     provisioning/datasources/crdb-backups.yaml       the Prometheus datasource, with the configured uid
-    provisioning/alerting/crdb-backups.yaml          Grafana-managed alert rules
-    rules/crdb-backups.rules.yml                     Prometheus alerting and recording rules
+                                                     (unless datasource.provision is false)
+    provisioning/alerting/crdb-backups.yaml          Grafana-managed alert rules (alerts.grafana_managed only)
+    rules/crdb-backups.rules.yml                     Prometheus recording rules, and alerting rules unless
+                                                     alerts.grafana_managed
     kubernetes/*.yaml                                the same for kube-prometheus-stack (see crdb_dash.kubernetes)
 """
 
@@ -26,6 +28,11 @@ PROVIDER = "crdb-backups"
 MOUNT = "/etc/grafana/provisioning"
 GRAFANA_DIR = "provisioning"
 DASHBOARD_DIR = f"{GRAFANA_DIR}/dashboards/{PROVIDER}"
+DASHBOARD_PROVIDER_FILE = f"{GRAFANA_DIR}/dashboards/{PROVIDER}.yaml"
+DATASOURCE_FILE = f"{GRAFANA_DIR}/datasources/{PROVIDER}.yaml"
+ALERTING_FILE = f"{GRAFANA_DIR}/alerting/{PROVIDER}.yaml"
+# Written only in some configurations: removed when a build no longer produces them.
+OPTIONAL_FILES = (DATASOURCE_FILE, ALERTING_FILE)
 
 
 def dashboards(cfg: Config) -> dict[str, dict]:
@@ -42,18 +49,26 @@ def dashboards(cfg: Config) -> dict[str, dict]:
 
 
 def provisioning(cfg: Config) -> dict[str, str]:
-    provider = {"apiVersion": 1, "providers": [{
-        "name": PROVIDER, "orgId": 1, "folder": cfg.get("grafana.folder"), "folderUid": cfg.get("grafana.folder_uid"),
-        "type": "file", "disableDeletion": False, "updateIntervalSeconds": 30, "allowUiUpdates": False,
+    """The dashboard provider, and the datasource unless ``datasource.provision`` is false."""
+    provider = {
+        "name": PROVIDER, "orgId": 1, "folder": cfg.get("grafana.folder"), "type": "file",
+        "disableDeletion": False, "updateIntervalSeconds": 30, "allowUiUpdates": False,
         "options": {"path": f"{MOUNT}/dashboards/{PROVIDER}", "foldersFromFilesStructure": False},
-    }]}
-    datasource = {"apiVersion": 1, "datasources": [{
-        "name": cfg.get("datasource.name"), "type": "prometheus", "uid": cfg.get("datasource.uid"),
-        "access": "proxy", "url": cfg.get("datasource.url"),
-        "jsonData": {"httpMethod": "POST", "timeInterval": cfg["scrape_interval"]},
-    }]}
-    return {f"{GRAFANA_DIR}/dashboards/{PROVIDER}.yaml": to_yaml(provider),
-            f"{GRAFANA_DIR}/datasources/{PROVIDER}.yaml": to_yaml(datasource)}
+    }
+    # Grafana provisions alert rules before dashboards and finds their folder by title only (creating it
+    # with a random uid). A provider with folderUid would then create a second folder of the same title;
+    # with alert rules provisioned, the provider finds the folder by title too, so both share one folder.
+    if not cfg.get("alerts.grafana_managed"):
+        provider["folderUid"] = cfg.get("grafana.folder_uid")
+    files = {DASHBOARD_PROVIDER_FILE: to_yaml({"apiVersion": 1, "providers": [provider]})}
+    if cfg.get("datasource.provision"):
+        datasource = {"apiVersion": 1, "datasources": [{
+            "name": cfg.get("datasource.name"), "type": "prometheus", "uid": cfg.get("datasource.uid"),
+            "access": "proxy", "url": cfg.get("datasource.url"),
+            "jsonData": {"httpMethod": "POST", "timeInterval": cfg["scrape_interval"]},
+        }]}
+        files[DATASOURCE_FILE] = to_yaml(datasource)
+    return files
 
 
 def render(cfg: Config) -> dict[str, str]:
@@ -64,7 +79,7 @@ def render(cfg: Config) -> dict[str, str]:
     files = {f"{DASHBOARD_DIR}/{uid}.json": to_json(model) for uid, model in models.items()}
     files.update(provisioning(cfg))
     files.update(rules.render(cfg))
-    files.update(kubernetes.render(cfg, models, rules.prometheus_rules(cfg)["groups"]))
+    files.update(kubernetes.render(cfg, models, rules.prometheus_groups(cfg)))
     return files
 
 
@@ -117,12 +132,17 @@ def write(files: dict[str, str], out_dir: Path) -> Written:
             continue
         write_atomic(path, text)
         result.written.append(rel)
-    for stale in sorted((out_dir / DASHBOARD_DIR).glob("*.json")):
-        rel = stale.relative_to(out_dir).as_posix()
+    for rel in _generated(out_dir):
         if rel not in files:
-            stale.unlink()
+            (out_dir / rel).unlink()
             result.removed.append(rel)
     return result
+
+
+def _generated(out_dir: Path) -> list[str]:
+    """Files under ``out_dir`` that a build writes in some configuration."""
+    found = [p.relative_to(out_dir).as_posix() for p in sorted((out_dir / DASHBOARD_DIR).glob("*.json"))]
+    return found + [rel for rel in OPTIONAL_FILES if (out_dir / rel).is_file()]
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -143,8 +163,7 @@ def compare(files: dict[str, str], out_dir: Path) -> str:
     import difflib
 
     chunks = []
-    present = {p.relative_to(out_dir).as_posix() for p in (out_dir / DASHBOARD_DIR).glob("*.json")}
-    for rel in sorted(set(files) | present):
+    for rel in sorted(set(files) | set(_generated(out_dir))):
         path = out_dir / rel
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         new = files.get(rel, "")

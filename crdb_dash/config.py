@@ -10,7 +10,6 @@ import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import yaml
 
@@ -26,11 +25,16 @@ DEFAULTS: dict = {
         "running_longer_than": "2h",
         "protected_age": "24h",
         "retries": 3,
-        "runbook_url": "https://github.com/cockroachdb-backup-dashboards/crdb-backup-dashboards/blob/main/docs/runbooks.md",
+        # empty: link to the runbooks dashboard when grafana.url is set, else to docs/runbooks.md
+        "runbook_url": "",
         "evaluation_interval": "1m",
+        # false: Prometheus evaluates the alerts (rules/); true: Grafana does (provisioning/alerting/), never both
+        "grafana_managed": False,
     },
-    "datasource": {"uid": "prometheus", "name": "Prometheus", "url": "http://prometheus:9090"},
-    "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups"},
+    "datasource": {"uid": "crdb-backups-prometheus", "name": "Prometheus (CockroachDB backups)",
+                   "url": "http://prometheus:9090", "provision": True},
+    "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups",
+                "url": ""},
     "preset": "self-hosted",  # see PRESETS; a config file's own keys override the preset's
     "naming": {"prefix": "", "lower_case": False, "static_labels": False},
     "tags": ["cockroachdb", "backups"],
@@ -67,6 +71,7 @@ FREE_MAPPINGS = {"kubernetes.labels", "kubernetes.dashboard_labels", "kubernetes
 SCHEMA_VERSIONS = range(39, 43)
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _UID = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
+_WEB_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
 
@@ -248,7 +253,7 @@ def _validate(raw: dict, source: str) -> list[str]:
     for key in ("datasource.uid", "grafana.folder_uid"):
         text(key, _UID, "1 to 40 letters, digits, '-' or '_'")
     text("grafana.uid_prefix", re.compile(r"^[a-zA-Z0-9_-]{1,24}$"), "1 to 24 letters, digits, '-' or '_'")
-    for key in ("datasource.name", "datasource.url", "grafana.folder", "alerts.runbook_url"):
+    for key in ("datasource.name", "datasource.url", "grafana.folder"):
         text(key)
     prefix = raw["naming"]["prefix"]
     if not isinstance(prefix, str) or not re.fullmatch(r"([a-zA-Z_][a-zA-Z0-9_]*)?", prefix):
@@ -256,9 +261,13 @@ def _validate(raw: dict, source: str) -> list[str]:
     for key in ("lower_case", "static_labels"):
         if not isinstance(raw["naming"][key], bool):
             fail(f"naming.{key}", f"must be true or false, not {raw['naming'][key]!r}")
-    url = urlsplit(raw["alerts"]["runbook_url"])
-    if url.scheme not in ("http", "https") or not url.hostname or any(c.isspace() for c in url.geturl()):
-        fail("alerts.runbook_url", f"must be an http:// or https:// URL, not {raw['alerts']['runbook_url']!r}")
+    for key in ("alerts.grafana_managed", "datasource.provision"):
+        if not isinstance(_dig(raw, key), bool):
+            fail(key, f"must be true or false, not {_dig(raw, key)!r}")
+    for key in ("alerts.runbook_url", "grafana.url"):
+        value = _dig(raw, key)
+        if not isinstance(value, str) or (value and not _WEB_URL.match(value)):
+            fail(key, f"must be empty or an http(s) URL, not {value!r}")
     if not isinstance(raw["rpo"]["recorded"], bool):
         fail("rpo.recorded", f"must be true or false, not {raw['rpo']['recorded']!r}")
     retries = raw["alerts"]["retries"]
@@ -271,6 +280,11 @@ def _validate(raw: dict, source: str) -> list[str]:
     version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_VERSIONS:
         fail("schema_version", f"must be one of 39, 40, 41, 42, not {version!r}")
+    if raw["alerts"]["grafana_managed"] and version < 41:
+        # Grafana-managed rules are titled with the alert names, which repeat (one per severity or holder):
+        # Grafana allows that in one folder only from 12.0.
+        fail("alerts.grafana_managed", f"needs Grafana 12.0 or later, but schema_version {version} is for an "
+             "older Grafana (rule titles must be unique in a folder before 12.0)")
     return warnings
 
 

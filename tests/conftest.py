@@ -18,7 +18,10 @@ def cfg():
 
 @pytest.fixture(scope="session")
 def models(cfg):
-    return build.dashboards(cfg)
+    """The metric dashboards (the runbooks dashboard, text only, has its own tests)."""
+    from dashboards import runbooks
+
+    return {uid: m for uid, m in build.dashboards(cfg).items() if uid != runbooks.dashboard_uid(cfg)}
 
 
 @pytest.fixture(scope="session")
