@@ -132,5 +132,5 @@ def test_switching_grafana_managed_off_removes_the_rule_file(tmp_path, managed, 
     build.write(files, tmp_path)
     assert (tmp_path / rules.GRAFANA_FILE).is_file()
     changed = build.write(build.render(cfg), tmp_path)
-    assert rules.GRAFANA_FILE in changed and not (tmp_path / rules.GRAFANA_FILE).exists()
+    assert rules.GRAFANA_FILE in changed.removed and not (tmp_path / rules.GRAFANA_FILE).exists()
     assert build.compare(build.render(cfg), tmp_path) == ""
