@@ -31,6 +31,8 @@ DEFAULTS: dict = {
     "datasource": {"uid": "prometheus", "name": "Prometheus", "url": "http://prometheus:9090"},
     "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups"},
     "tags": ["cockroachdb", "backups"],
+    # CockroachDB's DB Console, e.g. https://crdb.example.com:8080 (may use ${cluster}); "" adds no link
+    "db_console_url": "",
     "schema_version": 41,
 }
 
@@ -166,6 +168,10 @@ def _validate(raw: dict, source: str) -> None:
     tags = raw["tags"]
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         fail("tags", "must be a list of non-empty strings")
+    console = raw["db_console_url"]
+    if not isinstance(console, str) or (console and not re.match(r"^https?://[^\s/]+[^\s]*$", console)):
+        fail("db_console_url", f"must be empty or an http(s) URL such as https://crdb.example.com:8080, "
+                               f"not {console!r}")
     version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_VERSIONS:
         fail("schema_version", f"must be one of 39, 40, 41, 42, not {version!r}")

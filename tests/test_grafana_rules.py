@@ -1,6 +1,7 @@
 """Grafana-managed alert rules: the provisioning file's structure, and that each matches its Prometheus twin."""
 
 import promql_parser
+import pytest
 import yaml
 
 from crdb_dash import rules
@@ -54,3 +55,21 @@ def test_each_grafana_rule_matches_its_prometheus_rule(cfg):
         assert p["expr"] == f"({query}) {op} {rules._number(threshold)}"
         assert p["for"] == g["for"] and p["labels"] == g["labels"]
         assert p["annotations"]["runbook_url"] == g["annotations"]["runbook_url"]
+
+
+@pytest.mark.parametrize("recorded", [False, True])
+def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
+    from crdb_dash import build, config
+    from crdb_dash.catalog import METRICS
+
+    cfg = config.Config({**cfg.raw, "rpo": {**cfg.raw["rpo"], "recorded": recorded}}, "test")
+    models = build.dashboards(cfg)
+    for rule in rules.grafana_rules(cfg)["groups"][0]["rules"]:
+        annotations = rule["annotations"]
+        assert annotations["__dashboardUid__"] == rule["dashboardUid"], rule["title"]
+        assert annotations["__panelId__"] == str(rule["panelId"]), rule["title"]
+        (panel,) = [p for p in models[rule["dashboardUid"]]["panels"] if p["id"] == rule["panelId"]]
+        expr = next(d for d in rule["data"] if d["refId"] == "A")["model"]["expr"]
+        first = min((expr.index(m.exported + "{"), m.exported) for m in METRICS if m.exported + "{" in expr)[1]
+        assert any(first in t["expr"] for t in panel["targets"]), (rule["title"], panel["title"])
+        assert panel["type"] == "timeseries" or "now" in panel["title"], (rule["title"], panel["title"])
