@@ -84,12 +84,13 @@ def timeseries(title: str, description: str, targets: list[G.Target], unit: str,
                steps: list[G.Threshold] | None = None, bars: bool = False, show_thresholds: bool = False,
                color: dict | None = None, overrides: list[dict] | None = None,
                size: tuple[int, int] = GRAPH) -> G.TimeSeries:
-    """A graph; bars stand left of their point, over the step whose events they count."""
+    """A graph; bars stand left of their point, over the step whose events they count, stacked (not overlapping)."""
     return G.TimeSeries(
         title=title, description=description, targets=targets, unit=unit,
         thresholds=steps or thresholds(("green", None)), thresholdsStyleMode="dashed" if show_thresholds else "off",
         drawStyle="bars" if bars else "line", barAlignment=-1 if bars else 0, fillOpacity=80 if bars else 10,
         lineWidth=1, showPoints="never", overrides=overrides or [],
+        stacking={"group": "A", "mode": "normal"} if bars else {},
         legendDisplayMode="table", legendPlacement="bottom", legendCalcs=["lastNotNull", "max"],
         tooltipMode="multi", tooltipSort="desc", valueMin=0,
         extraJson={"fieldConfig": {"defaults": {"color": color}}} if color else None,

@@ -403,3 +403,13 @@ def test_dashboards_link_to_the_db_console_jobs_page_when_configured(cfg):
     for model in build.dashboards(with_console).values():
         (console,) = [link for link in model["links"] if link["type"] == "link"]
         assert console["url"] == "https://${cluster}.crdb.example.com:8080/#/jobs" and console["targetBlank"]
+
+
+def test_bars_of_events_stand_over_their_step_and_stack_instead_of_overlapping(panels):
+    bars = [p for _, p in panels if p["type"] == "timeseries"
+            and p["fieldConfig"]["defaults"]["custom"]["drawStyle"] == "bars"]
+    assert len(bars) >= 20
+    for panel in bars:
+        custom = panel["fieldConfig"]["defaults"]["custom"]
+        assert custom["barAlignment"] == -1 and custom["stacking"]["mode"] == "normal", panel["title"]
+        assert all("${__interval_ms}ms" in t["expr"] and "increase(" not in t["expr"] for t in panel["targets"])
