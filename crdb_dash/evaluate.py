@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from crdb_dash.interpolate import Vars, substitute
@@ -62,8 +63,12 @@ def selectors(expr: str) -> set[str]:
     import promql_parser
 
     found: set[str] = set()
-    walk(promql_parser.parse(expr),
-         lambda node, _: found.add(str(node)) if isinstance(node, promql_parser.VectorSelector) else None)
+
+    def visit(node, _) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            found.add(re.sub(r" offset \S+$", "", str(node)))  # the same series, read earlier
+
+    walk(promql_parser.parse(expr), visit)
     return found
 
 

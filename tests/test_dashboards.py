@@ -413,3 +413,14 @@ def test_bars_of_events_stand_over_their_step_and_stack_instead_of_overlapping(p
         custom = panel["fieldConfig"]["defaults"]["custom"]
         assert custom["barAlignment"] == -1 and custom["stacking"]["mode"] == "normal", panel["title"]
         assert all("${__interval_ms}ms" in t["expr"] and "increase(" not in t["expr"] for t in panel["targets"])
+
+
+def test_selectors_of_a_per_step_count_are_its_one_series_selector_without_offset(cfg):
+    """The benchmark asks Prometheus' series API for them, which refuses an offset."""
+    from crdb_dash.evaluate import selectors
+
+    scope = promql.dashboard_scope(cfg)
+    m = catalog.metric("schedules_BACKUP_failed")
+    v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
+    (found,) = selectors(substitute(promql.per_step(m, scope), v))
+    assert found == str(promql_parser.parse(substitute(promql.selector(m, scope), v)))
