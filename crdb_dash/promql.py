@@ -102,8 +102,23 @@ def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     sample, as ``increase`` would.
     """
     now = selector(m, scope)
-    delta = f"{now} - {now} offset {STEP}"
+    delta = f"{now} - {_offset(now, m, STEP)}"
     return f"sum by ({scope.grouping(m) if by is None else by}) (({delta}) >= 0 or {now} and ({delta}) < 0)"
+
+
+def _offset(expr: str, m: Metric, by: str) -> str:
+    """``expr`` with its selector of ``m`` read ``by`` earlier.
+
+    The offset goes right after the selector's braces, so it stays valid inside a function such as label_replace.
+    """
+    start = expr.index(m.exported + "{") + len(m.exported)
+    quoted = False
+    for i in range(start, len(expr)):
+        if expr[i] == '"' and expr[i - 1] != "\\":
+            quoted = not quoted
+        elif expr[i] == "}" and not quoted:
+            return f"{expr[:i + 1]} offset {by}{expr[i + 1:]}"
+    raise ValueError(f"no selector of {m.exported} in {expr!r}")
 
 
 def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
