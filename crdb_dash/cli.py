@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
         p.add_argument("--prune", action="store_true", help="also delete dashboards deploy created (our uid prefix "
                        "and version message, in our folder) that are no longer defined")
-        p.add_argument("--full", action="store_true", help="show the whole JSON of new dashboards too, not a summary")
+        p.add_argument("--full", action="store_true",
+                       help="with diff or --dry-run: show new dashboards' whole JSON, not a one-line summary")
         if name == "deploy":
             p.add_argument("--dry-run", action="store_true", help="report and diff, writing nothing")
             p.add_argument("--force", action="store_true", help="overwrite dashboards changed in Grafana")

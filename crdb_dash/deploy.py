@@ -104,6 +104,7 @@ class Deploy:
         with ThreadPoolExecutor(max_workers=WORKERS + 1) as pool:
             self._folder = pool.submit(self._ensure_folder, exists)
             outcomes = list(pool.map(self._one, dashboards.values()))
+        self._wait_for_folder()  # its failure counts even when no dashboard needed saving
         for outcome in outcomes:
             self._report(outcome)
         skipped = sum(1 for o in outcomes if o.action == "skipped")
@@ -170,12 +171,7 @@ class Deploy:
     def _save(self, model: dict, remote: dict | None, action: str) -> Outcome:
         uid, title = model["uid"], model["title"]
         change = diff(remote["dashboard"] if remote else None, model, uid)
-        try:
-            self._folder.result()
-        except Forbidden:
-            raise
-        except GrafanaError as exc:
-            raise FolderFailed(str(exc), exc.status, exc.reason) from None
+        self._wait_for_folder()
         if self.dry_run:
             return Outcome(uid, title, action, "dry run: nothing written", change)
         version = remote["meta"].get("version") if remote else None
@@ -191,6 +187,14 @@ class Deploy:
             if exc.status != 412 or not self._landed(model):
                 return Outcome(uid, title, "refused" if exc.status == 412 else "failed", str(exc), change)
         return Outcome(uid, title, action, "", change)
+
+    def _wait_for_folder(self) -> None:
+        try:
+            self._folder.result()
+        except Forbidden:
+            raise
+        except GrafanaError as exc:
+            raise FolderFailed(str(exc), exc.status, exc.reason) from None
 
     def _landed(self, model: dict) -> bool:
         """After a 412: did an earlier attempt whose answer was lost already save exactly this?"""
