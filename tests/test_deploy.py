@@ -17,10 +17,11 @@ from tests.grafana_double import Faults, GrafanaDouble
 CANARY = "glsa_CANARY_7d1f0c2e9b_do_not_print"
 PASSWORD = "pw-CANARY-3e8a51-do-not-print"
 FOLDER = "crdb-backups"
+NO_BASIC_AUTH = {"GRAFANA_USER": "", "GRAFANA_PASSWORD": ""}  # whatever the developer's shell has
 
 
 def crdb_dash(double_url: str, *args: str, token: str = CANARY, config: str | None = None, env: dict | None = None):
-    env = {**os.environ, "GRAFANA_URL": double_url, "GRAFANA_TOKEN": token, **(env or {})}
+    env = {**os.environ, **NO_BASIC_AUTH, "GRAFANA_URL": double_url, "GRAFANA_TOKEN": token, **(env or {})}
     cmd = [sys.executable, "-m", "crdb_dash.cli"] + (["--config", config] if config else []) + list(args)
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert CANARY not in result.stdout + result.stderr, "the token reached the output"
@@ -279,7 +280,7 @@ def test_unreachable_grafana_is_one_line_and_nonzero():
     ({"GRAFANA_URL": "ftp://x"}, "must be an http:// or https:// URL"),
 ])
 def test_missing_settings(env, message):
-    full = {**os.environ, "GRAFANA_URL": "http://127.0.0.1:9", "GRAFANA_TOKEN": CANARY, **env}
+    full = {**os.environ, **NO_BASIC_AUTH, "GRAFANA_URL": "http://127.0.0.1:9", "GRAFANA_TOKEN": CANARY, **env}
     result = subprocess.run([sys.executable, "-m", "crdb_dash.cli", "deploy"], capture_output=True, text=True,
                             env=full)
     assert result.returncode == 2 and message in result.stderr and CANARY not in result.stderr
