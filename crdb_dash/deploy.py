@@ -62,6 +62,11 @@ def message(dashboard: dict) -> str:
     return f"crdb-dash {__version__} sha256:{fingerprint(dashboard)}"
 
 
+def slug(title: str) -> str:
+    """Grafana's slug of a title, as far as titles we compare need: it tells two titles apart."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
 def panel_count(dashboard: dict) -> int:
     """Panels a user sees, rows not counted, collapsed rows' panels counted."""
     count = 0
@@ -91,6 +96,8 @@ class Deploy:
         self.full = full
         self._say = say
         self._lock = threading.Lock()
+        self._listing: dict[str, str] | None = None
+        self._listing_lock = threading.Lock()
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -144,11 +151,11 @@ class Deploy:
     def _plan_and_apply(self, model: dict) -> Outcome:
         uid, title = model["uid"], model["title"]
         remote = self.gf.dashboard(uid)
+        clash = self._title_taken(model, remote)
+        if clash:
+            return Outcome(uid, title, "refused", f"{title!r} is already the title of {clash} in folder "
+                           f"{self.folder_uid}, and Grafana allows one per folder: delete or rename {clash} first")
         if remote is None:
-            clash = self._same_title(model)
-            if clash:
-                return Outcome(uid, title, "refused", f"{title!r} is already the title of {clash} in folder "
-                               f"{self.folder_uid}, and Grafana allows one per folder: delete or rename {clash} first")
             return self._save(model, None, "created")
         meta, theirs = remote.get("meta", {}), remote["dashboard"]
         if meta.get("provisioned"):
@@ -161,12 +168,27 @@ class Deploy:
                            diff(theirs, model, uid))
         return self._save(model, remote, "updated")
 
-    def _same_title(self, model: dict) -> str:
-        """The uid of another dashboard in our folder with this title (Grafana allows one per folder), or ''."""
-        for hit in self.gf.search(self.folder_uid, query=model["title"]):
-            if hit.get("title") == model["title"] and hit["uid"] != model["uid"]:
-                return hit["uid"]
-        return ""
+    def _title_taken(self, model: dict, remote: dict | None) -> str:
+        """The uid of another dashboard in our folder whose title Grafana takes for ours, or ''.
+
+        Grafana allows one title (compared as a slug) per folder: without overwrite it refuses a second one;
+        with overwrite (--force) it would replace the other dashboard, taking its uid. So a clash is refused
+        here, before anything is posted. Only a new title or folder can clash."""
+        if remote is not None and slug(remote["dashboard"].get("title", "")) == slug(model["title"]) \
+                and remote.get("meta", {}).get("folderUid", "") == self.folder_uid:
+            return ""
+        other = self._titles_in_folder().get(slug(model["title"]), model["uid"])
+        return other if other != model["uid"] else ""
+
+    def _titles_in_folder(self) -> dict[str, str]:
+        """Slug of the title -> uid, for every dashboard in our folder; read once, when first needed."""
+        with self._listing_lock:
+            if self._listing is None:
+                listing: dict[str, str] = {}
+                for hit in self.gf.search(self.folder_uid):
+                    listing.setdefault(slug(hit.get("title", "")), hit["uid"])
+                self._listing = listing
+            return self._listing
 
     def _save(self, model: dict, remote: dict | None, action: str) -> Outcome:
         uid, title = model["uid"], model["title"]

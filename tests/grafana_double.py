@@ -1,9 +1,11 @@
 """A small, truthful double of Grafana's HTTP API, for deploy tests over real HTTP.
 
 It follows the documented behaviour of Grafana's legacy ``/api`` (GRAFANA.md): Bearer service-account
-tokens and basic auth (401 without valid credentials, 403 for a Viewer on writes), folders (404 when missing, 409 when
-the uid exists), ``POST /api/dashboards/db`` (200 with an increasing version; 400 for a bad payload, a
-missing folder or a provisioned dashboard; 412 ``version-mismatch`` and ``name-exists``; leaving out
+tokens and basic auth (401 without valid credentials, 403 for a Viewer on writes), folders (404 when
+missing, 409 when the uid exists), ``POST /api/dashboards/db`` (200 with an increasing version; 400 for a
+bad payload, a missing folder or a provisioned dashboard; 412 ``version-mismatch``, and ``name-exists``
+when another dashboard in the folder has the title's slug; with ``overwrite``, a save whose name is taken
+replaces the dashboard holding it, keeping that one's uid, as Grafana's dashboard store does; leaving out
 ``folderUid`` moves the dashboard to the root), ``GET /api/dashboards/uid/:uid`` with ``meta``
 (``folderUid``, ``version``, ``provisioned``), versions with their messages, search (sorted by title,
 paged by ``limit``, default 1000 and at most 5000, and ``page``, from 1) and delete.
@@ -256,12 +258,15 @@ class GrafanaDouble:
         if len(uid) > 40:
             return 400, {"message": "uid too long, max 40 characters", "status": "bad-uid"}
         overwrite = bool(data.get("overwrite"))
-        stored = self.dashboards.get(uid)
         for other_uid, other in self.dashboards.items():
-            same_name = other.folder_uid == folder and other.dashboard.get("title") == dash["title"]
-            if other_uid != uid and same_name and not overwrite:
-                return 412, {"message": "A dashboard with the same name in the folder already exists",
-                             "status": "name-exists"}
+            same_name = other.folder_uid == folder and _slug(other.dashboard.get("title", "")) == _slug(dash["title"])
+            if other_uid != uid and same_name:
+                if not overwrite:
+                    return 412, {"message": "A dashboard with the same name in the folder already exists",
+                                 "status": "name-exists"}
+                uid = other_uid  # Grafana replaces the dashboard holding that name, keeping its uid
+                break
+        stored = self.dashboards.get(uid)
         if stored is not None:
             if stored.provisioned:
                 return 400, {"message": "Cannot save provisioned dashboard", "status": "provisioned-dashboard"}

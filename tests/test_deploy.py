@@ -189,6 +189,25 @@ def test_prune_after_a_uid_prefix_change_deletes_nothing(grafana, ours, tmp_path
     assert set(grafana.dashboards) == set(ours)
 
 
+def test_force_never_takes_over_another_dashboard_with_our_title(grafana, ours):
+    grafana.folders[FOLDER] = {"uid": FOLDER, "title": "x", "id": 1}
+    theirs = {"uid": "theirs", "title": "CockroachDB Backups / Overview", "panels": []}
+    grafana.store(theirs, FOLDER)  # Grafana would replace it, uid and all, on a save with overwrite
+    result = crdb_dash(grafana.url, "deploy", "--force")
+    assert result.returncode == 1
+    assert "crdb-backups-overview: refused ('CockroachDB Backups / Overview' is already the title of theirs" \
+        in result.stdout
+    assert grafana.dashboards["theirs"].dashboard["panels"] == [] and "crdb-backups-overview" not in grafana.dashboards
+    grafana.dashboards.pop("theirs")
+    crdb_dash(grafana.url, "deploy")
+    grafana.edit_in_ui("crdb-backups-schedules", "Renamed")  # frees the title, which a user then takes
+    grafana.store({**theirs, "uid": "theirs2", "title": "CockroachDB backups: schedules"}, FOLDER)
+    result = crdb_dash(grafana.url, "deploy", "--force")
+    assert "crdb-backups-schedules: refused ('CockroachDB Backups / Schedules' is already the title of theirs2" \
+        in result.stdout
+    assert grafana.dashboards["theirs2"].dashboard["panels"] == []
+
+
 def test_prune_keeps_everything_when_a_save_failed(grafana, ours):
     crdb_dash(grafana.url, "deploy")
     add_ours(grafana, ours, "crdb-backups-gone", "Gone")
