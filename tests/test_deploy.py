@@ -114,7 +114,7 @@ def test_a_provisioned_copy_is_skipped_once_not_fought(grafana, ours):
     assert "crdb-backups-overview: skipped (provisioned from files in Grafana)" in result.stdout
     assert "use either file provisioning or deploy, not both" in result.stdout
     assert '"title"' not in result.stdout
-    assert "4 created, 0 updated, 0 unchanged, 0 refused, 0 failed, 1 skipped" in result.stdout
+    assert f"{N - 1} created, 0 updated, 0 unchanged, 0 refused, 0 failed, 1 skipped" in result.stdout
     assert grafana.dashboards["crdb-backups-overview"].dashboard["title"] == "Old"
     grafana.edit_in_ui("crdb-backups-schedules", "Mine")
     assert crdb_dash(grafana.url, "deploy").returncode == 1  # something else was refused
@@ -146,7 +146,7 @@ def test_diff_shows_full_diffs_for_changed_dashboards(grafana, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("rpo: {warning: 90m}\n")
     result = crdb_dash(grafana.url, "diff", config=str(config))
-    assert result.returncode == 0 and "dry run: 0 created, 2 updated, 3 unchanged" in result.stdout
+    assert result.returncode == 0 and f"dry run: 0 created, 2 updated, {N - 2} unchanged" in result.stdout
     assert "--- crdb-backups-overview (Grafana)\n+++ crdb-backups-overview (ours)" in result.stdout
 
 
@@ -186,7 +186,7 @@ def test_prune_after_a_uid_prefix_change_deletes_nothing(grafana, ours, tmp_path
         assert result.returncode == 1, result.stdout
         assert "crdb-new-overview: refused ('CockroachDB Backups / Overview' is already the title of " \
                "crdb-backups-overview in folder crdb-backups, and Grafana allows one per folder" in result.stdout
-        assert "prune: nothing deleted, because 5 dashboard(s) could not be saved" in result.stdout
+        assert f"prune: nothing deleted, because {N} dashboard(s) could not be saved" in result.stdout
         assert "deleted" not in result.stdout.replace("nothing deleted", "")
     assert set(grafana.dashboards) == set(ours)
 
@@ -255,7 +255,7 @@ def test_prune_pages_through_search_results(grafana, ours):
     add_ours(grafana, ours, "crdb-backups-gone", "Zz gone")
     result = crdb_dash(grafana.url, "deploy", "--prune")
     assert result.returncode == 0 and "crdb-backups-gone: deleted" in result.stdout
-    assert "crdb-backups-gone" not in grafana.dashboards and len(grafana.dashboards) == 1005
+    assert "crdb-backups-gone" not in grafana.dashboards and len(grafana.dashboards) == 1000 + N
 
 
 def test_bad_token_is_one_line_and_nonzero(grafana):
