@@ -86,9 +86,10 @@ class Prometheus:
     """``with Prometheus(tsdb) as prom: prom.query(...)``: a server on 127.0.0.1, stopped on exit."""
 
     def __init__(self, tsdb: Path, config: str = "global: {}\n", port: int | None = None,
-                 ready_timeout: float = 60.0):
+                 ready_timeout: float = 60.0, flags: tuple[str, ...] = ()):
         self.tsdb = tsdb
         self.config = config
+        self.flags = tuple(flags)
         self.port = port
         self.ready_timeout = ready_timeout
         self.process: subprocess.Popen | None = None
@@ -126,8 +127,9 @@ class Prometheus:
                 self.process = subprocess.Popen(
                     [exe, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={self.tsdb}",
                      f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
-                     "--query.lookback-delta=5m"],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                     "--query.lookback-delta=5m", *self.flags],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True)  # a Ctrl-C in the terminal is ours to handle, not Prometheus'
             self.port = port
             if self._wait_ready():
                 return
@@ -135,6 +137,20 @@ class Prometheus:
         tail = (work / "prometheus.log").read_text()[-300:].strip().splitlines()
         self.stop()
         raise PrometheusError(f"prometheus did not become ready: {tail[-1] if tail else 'no output'}")
+
+    def exit_status(self) -> int | None:
+        """None while Prometheus runs; its exit status (minus the signal that ended it) once it has stopped."""
+        return None if self.process is None else self.process.poll()
+
+    def log_tail(self, lines: int = 8) -> list[str]:
+        """The last lines Prometheus wrote to its log."""
+        if self._workdir is None:
+            return []
+        try:
+            text = (Path(self._workdir.name) / "prometheus.log").read_text(errors="replace")
+        except OSError:
+            return []
+        return text.strip().splitlines()[-lines:]
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + self.ready_timeout
