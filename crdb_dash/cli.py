@@ -169,7 +169,8 @@ def _demo(cfg, args) -> int:
         except ValueError:
             raise UsageError(f"--at must be a duration such as 6h or 90m, not {args.at!r}") from None
         if not 0 <= at <= scenario.duration:
-            raise UsageError(f"--at {args.at} is past the end of scenario {scenario.name} ({scenario.duration}s)")
+            raise UsageError(f"--at {args.at} is past the end of scenario {scenario.name} "
+                             f"({demo.span(scenario.duration)})")
     try:
         demo.labelling(cfg)
         promrun.binary("prometheus")

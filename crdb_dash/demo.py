@@ -41,7 +41,7 @@ def run(cfg: Config, scenario: Scenario, at: int, out: Path, seconds: float | No
     try:
         with tempfile.TemporaryDirectory(prefix="crdb-dash-demo-") as work:
             history = _History(dataclasses.replace(scenario, duration=at, scrape=interval), end, labels, nodes)
-            say(f"writing {_span(at)} of the scenario's history into Prometheus' storage ...")
+            say(f"writing {span(at)} of the scenario's history into Prometheus' storage ...")
             prom = promrun.Prometheus(Path(work) / "tsdb", flags=("--rules.alert.for-grace-period=0s",))
             try:
                 _backfill(cfg, history, prom, Path(work))
@@ -133,7 +133,7 @@ def _backfill(cfg: Config, history: _History, prom: promrun.Prometheus, work: Pa
     prom.start()
     span = (history.start, history.end)
     if cfg.get("rpo.recorded"):
-        records = {"groups": [{"name": "records", "rules": rules.recording_rules(cfg)}]}
+        records = {"groups": [g for g in rules.prometheus_rules(cfg)["groups"] if g["name"] != rules.GROUP]}
         promrun.backfill_rules(prom, build.to_yaml(records), span, work)
     states = list(alert_states(prom, cfg, *span))
     prom.stop()
@@ -212,8 +212,8 @@ def _write_provisioning(cfg: Config, prometheus_url: str, out: Path) -> None:
 
 def _announce(say, scenario: Scenario, at: int, start: float, nodes, prometheus_url: str, out: Path) -> None:
     say(f"scenario {scenario.name}: {scenario.description}")
-    say(f"  it started at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(start))}; now is {_span(at)} into "
-        f"it (of {_span(scenario.duration)}) and it goes on in real time")
+    say(f"  it started at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(start))}; now is {span(at)} into "
+        f"it (of {span(scenario.duration)}) and it goes on in real time")
     for cluster, group in nodes.items():
         say(f"  cluster {cluster}: " + " ".join(f"http://{n.address}/_status/vars" for n in group))
     say(f"Prometheus: {prometheus_url}  (alerts: {prometheus_url}/alerts)")
@@ -224,7 +224,7 @@ def _announce(say, scenario: Scenario, at: int, start: float, nodes, prometheus_
     say("  then open http://localhost:3000 (admin/admin) > Dashboards > CockroachDB Backups. Ctrl-C stops the demo.")
 
 
-def _span(seconds: int) -> str:
+def span(seconds: int) -> str:
     hours, rest = divmod(seconds, 3600)
     return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
@@ -249,6 +249,13 @@ def _wait(seconds: float | None, prom: promrun.Prometheus, poll: float = 0.2) ->
 def _obituary(prom: promrun.Prometheus) -> str:
     status = prom.exit_status()
     how = f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
-    tail = prom.log_tail()
-    return "\n".join([f"crdb-dash: error: the demo's Prometheus {how}; the last lines of its log:",
-                      *(f"  {line}" for line in tail or ["(empty)"])])
+    return "\n".join([f"crdb-dash: error: the demo's Prometheus {how}; from its log:",
+                      *(f"  {line}" for line in _why(prom.log_tail(60)) or ["(nothing)"])])
+
+
+def _why(log: list[str], most: int = 8) -> list[str]:
+    """The log lines that say why Prometheus stopped (warnings, errors, panics), and its last line."""
+    ready = [i for i, line in enumerate(log) if "Server is ready to receive web requests" in line]
+    log = log[ready[-1] + 1:] if ready else log
+    telling = [line for line in log[:-1] if re.search(r"level=(warn|error)|^panic:|^fatal error:", line)]
+    return (telling[-(most - 1):] + log[-1:]) if telling else log[-most:]

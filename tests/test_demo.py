@@ -335,7 +335,7 @@ def test_demo_stops_and_says_why_when_prometheus_dies(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 1, err
-    assert "the demo's Prometheus exited with status 0; the last lines of its log:" in err
+    assert "the demo's Prometheus exited with status 0; from its log:" in err
     assert "SIGTERM" in err  # Prometheus' own words
     assert "Traceback" not in err
     assert "stopped the simulated nodes" in out
