@@ -168,7 +168,7 @@ def _demo(cfg, args) -> int:
             at = parse_duration(args.at)
         except ValueError:
             raise UsageError(f"--at must be a duration such as 6h or 90m, not {args.at!r}") from None
-        if not 0 <= at <= scenario.duration:
+        if at > scenario.duration:
             raise UsageError(f"--at {args.at} is past the end of scenario {scenario.name} "
                              f"({demo.span(scenario.duration)})")
     try:

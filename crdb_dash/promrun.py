@@ -139,7 +139,7 @@ class Prometheus:
         raise PrometheusError(f"prometheus did not become ready: {tail[-1] if tail else 'no output'}")
 
     def exit_status(self) -> int | None:
-        """None while Prometheus runs; its exit status (minus the signal that ended it) once it has stopped."""
+        """None while Prometheus runs; once it has stopped, its exit status (negative: the signal that ended it)."""
         return None if self.process is None else self.process.poll()
 
     def log_tail(self, lines: int = 8) -> list[str]:
