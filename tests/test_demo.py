@@ -55,7 +55,8 @@ def _start_demo(args, config=None, tmp_path=None):
         path = tmp_path / "demo.yaml"
         path.write_text(config)
         options = ["--config", str(path)]
-    proc = subprocess.Popen(CLI + options + ["demo", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(CLI + options + ["demo", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, as in a terminal
     lines = []
     try:
         while not any(line.startswith("Prometheus: ") for line in lines):
@@ -110,7 +111,7 @@ def test_demo_runs_prometheus_scraping_every_node_and_stops_on_ctrl_c(tmp_path):
         assert _query(url, "sum(jobs_backup_currently_running)"), "no job metrics scraped"
         provisioning = tmp_path / "provisioning" / "datasources" / "crdb-backups.yaml"
         assert url in provisioning.read_text()
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole foreground group
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -131,6 +132,14 @@ def _fails(args, env=None):
 
 def test_unknown_scenario():
     assert "unknown scenario 'nope'" in _fails(["demo", "--scenario", "nope", "--seconds", "1"])
+
+
+@pytest.mark.parametrize("at, message", [
+    ("soon", "--at must be a duration such as 6h or 90m, not 'soon'"),
+    ("13h", "--at 13h is past the end of scenario everything-at-once (12h00m)"),
+])
+def test_bad_at(at, message):
+    assert message in _fails(["demo", "--at", at, "--seconds", "1"])
 
 
 @pytest.mark.parametrize("text, message", [
