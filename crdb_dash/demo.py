@@ -43,24 +43,35 @@ def run(cfg: Config, scenario: Scenario, at: int, out: Path, seconds: float | No
             history = _History(dataclasses.replace(scenario, duration=at, scrape=interval), end, labels, nodes)
             say(f"writing {span(at)} of the scenario's history into Prometheus' storage ...")
             prom = promrun.Prometheus(Path(work) / "tsdb", flags=("--rules.alert.for-grace-period=0s",))
+            running = False
             try:
                 _backfill(cfg, history, prom, Path(work))
-                rule_file = Path(work) / "rules.yml"
-                rule_file.write_text(rules.render(cfg)[rules.RULES_FILE])
-                prom.config = live.scrape_config(nodes, cfg["scrape_interval"], labels, [str(rule_file)],
-                                                 cfg.get("alerts.evaluation_interval"))
-                prom.start()
+                _start(cfg, prom, nodes, labels, Path(work))
+                running = True
                 _write_provisioning(cfg, prom.url, out)
                 _announce(say, scenario, at, clock.start, nodes, prom.url, out)
                 if _wait(seconds, prom):
                     return 0
                 complain(_obituary(prom))
                 return 1
+            except KeyboardInterrupt:
+                if running:
+                    return 0  # Ctrl-C is how a running demo ends
+                raise
             finally:
                 prom.stop()
     finally:
         live.stop_all(nodes)
         say("stopped the simulated nodes and Prometheus")
+
+
+def _start(cfg: Config, prom: promrun.Prometheus, nodes, labels: live.Labels, work: Path) -> None:
+    """Start Prometheus scraping the nodes, with the alert rules."""
+    rule_file = work / "rules.yml"
+    rule_file.write_text(rules.render(cfg)[rules.RULES_FILE])
+    prom.config = live.scrape_config(nodes, cfg["scrape_interval"], labels, [str(rule_file)],
+                                     cfg.get("alerts.evaluation_interval"))
+    prom.start()
 
 
 # ---- labels ------------------------------------------------------------------------------------------
@@ -230,7 +241,7 @@ def span(seconds: int) -> str:
 
 
 def _wait(seconds: float | None, prom: promrun.Prometheus, poll: float = 0.2) -> bool:
-    """Wait for Ctrl-C, SIGTERM or the deadline (True), or until Prometheus stops by itself (False)."""
+    """Wait for SIGTERM or the deadline (True), or until Prometheus stops by itself (False); Ctrl-C raises."""
     stop = []
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     try:
@@ -239,8 +250,6 @@ def _wait(seconds: float | None, prom: promrun.Prometheus, poll: float = 0.2) ->
             if prom.exit_status() is not None:
                 return False
             time.sleep(poll)
-    except KeyboardInterrupt:
-        pass
     finally:
         signal.signal(signal.SIGTERM, previous)
     return True
