@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulated CockroachDB nodes and a local Prometheus, for trying the dashboards")
     demo.add_argument("--scenario", default="everything-at-once", metavar="NAME|FILE",
                       help="a named scenario (see 'crdb-dash scenarios') or a scenario YAML file")
-    demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    demo.add_argument("--at", metavar="DURATION", help="how far into the scenario 'now' is, e.g. 6h; the past is "
+                      "written into Prometheus, the rest runs in real time (default: the scenario's end)")
     demo.add_argument("--out", metavar="DIR", default=".demo", help="where to write Grafana provisioning (.demo)")
     demo.add_argument("--seconds", type=float, help="stop after this many seconds (default: at Ctrl-C)")
     sub.add_parser("scenarios", help="list the named simulator scenarios")
@@ -283,19 +284,31 @@ def _doctor(cfg, args) -> int:
 
 def _demo(cfg, args) -> int:
     from crdb_dash import demo, promrun, scenarios
+    from crdb_dash.config import parse_duration
 
     try:
         path = Path(args.scenario)
         scenario = scenarios.load(path) if path.suffix in (".yaml", ".yml") else scenarios.named(args.scenario)
     except scenarios.ScenarioError as exc:
         raise UsageError(str(exc)) from None
-    if args.speed <= 0:
-        raise UsageError("--speed must be above 0")
+    at = scenario.duration
+    if args.at is not None:
+        try:
+            at = parse_duration(args.at)
+        except ValueError:
+            raise UsageError(f"--at must be a duration such as 6h or 90m, not {args.at!r}") from None
+        if at > scenario.duration:
+            raise UsageError(f"--at {args.at} is past the end of scenario {scenario.name} "
+                             f"({demo.span(scenario.duration)})")
     try:
+        demo.labelling(cfg)
         promrun.binary("prometheus")
-        return demo.run(cfg, scenario, args.speed, Path(args.out), args.seconds, say=lambda s: print(s, flush=True))
-    except promrun.PrometheusError as exc:
+        return demo.run(cfg, scenario, at, Path(args.out), args.seconds, say=lambda s: print(s, flush=True),
+                        complain=lambda s: print(s, file=sys.stderr, flush=True))
+    except (demo.DemoError, promrun.PrometheusError) as exc:
         raise UsageError(str(exc)) from None
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         raise UsageError(f"cannot start the demo: {exc.strerror or exc}") from None
 
