@@ -37,6 +37,7 @@ class Vars:
     scrape_seconds: int
     nodes: list[str] | None = None  # None means All
     tenants: list[str] | None = None  # None means All
+    tenant_ids: list[str] | None = None  # virtual cluster IDs of host schedules; None means All
     datasource: str = "prometheus"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -65,6 +66,7 @@ def substitute(expr: str, v: Vars) -> str:
         "cluster": v.cluster,
         "node": _multi(v.nodes),
         "tenant": _multi(v.tenants),
+        "tenant_id": _multi(v.tenant_ids),
         "datasource": v.datasource,
         **v.extra,
     }

@@ -40,12 +40,15 @@ def exposition(model: ClusterModel, node: int, clock: Clock) -> str:
         lines.append(f"# HELP {m.exported} {m.meaning}")
         lines.append(f"# TYPE {m.exported} {m.type}")
         for tenant in model.tenants:
+            if not model.exists(tenant, t):
+                continue  # the virtual cluster has not started yet
             value = model.value(m.exported, m.kind, node, tenant, t)
             if value is None:
-                return ""  # the node is restarting
+                return ""  # the node is restarting, or this scrape is missed
             if m.kind in UNIX_TIME and value:
                 value = round(clock.wall(value))
-            labels = f'node_id="{node}"' + (f',tenant="{tenant}"' if tenant is not None else "")
+            label = model.tenant_label(tenant, t)
+            labels = f'node_id="{node}"' + (f',tenant="{label}"' if label is not None else "")
             lines.append(f"{m.exported}{{{labels}}} {_num(value)}")
     return "\n".join(lines) + "\n"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from grafanalib import core as G
 
 from crdb_dash.catalog import metric
@@ -33,7 +35,8 @@ def _tenant_query(ctx: Ctx) -> str:
     """Tenants seen in the range, a series without the label counted as the system tenant's."""
     cfg = ctx.cfg
     seen = f'max_over_time({_PRESENCE}{{{cfg["selector"]}, {cfg.cluster}="$cluster"}}[$__range])'
-    return f"query_result(count by ({cfg.tenant}) ({ctx.scope.per_node(seen)}))"
+    every_tenant = replace(ctx.scope, tenants="")
+    return f"query_result(count by ({cfg.tenant}) ({every_tenant.per_node(seen)}))"
 
 
 def variables(ctx: Ctx, tenant_ids: bool = False) -> G.Templating:
