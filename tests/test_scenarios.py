@@ -423,3 +423,16 @@ def test_a_missed_scrape_leaves_a_gap_and_a_stale_marker(sims):
     assert not [t for t, _ in last.samples if t in gap] and [t for t, _ in last.samples if t > gap[-1]]
     text = promtool_series(Simulation(sim.scenario, sim.scenario.duration), ["schedules_BACKUP_last_completed_time"])
     assert any("stale _x19" in values for series, values in text.items() if 'node_id="2"' in series)
+
+
+def test_live_nodes_gain_the_tenant_label_when_the_virtual_cluster_starts():
+    from crdb_dash.live import Clock, exposition
+    from crdb_dash.simulator import ClusterModel
+
+    scenario = SCENARIOS["virtual-cluster-starts"]
+    model = ClusterModel(scenario.clusters[0], scenario.duration)
+    before = exposition(model, 1, Clock(scenario.duration, 1.0, start=time.time() - 5 * H))
+    after = exposition(model, 1, Clock(scenario.duration, 1.0, start=time.time() - 7 * H))
+    assert 'schedules_BACKUP_started{node_id="1"} ' in before and "tenant=" not in before
+    assert 'schedules_BACKUP_started{node_id="1",tenant="system"} ' in after
+    assert 'schedules_BACKUP_started{node_id="1",tenant="app"} ' in after
