@@ -168,28 +168,18 @@ def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     """Events of a counter in each step of a graph, summed over nodes: whole numbers, steps that do not overlap.
 
     Each node's count is its counter's value at the end of the step minus its value at the end of the step
-    before, with no extrapolation, so every event falls in exactly one step. After a restart (the value went
-    down) the count is the value since the restart; a series first seen in the step counts from its first
-    sample, as ``increase`` would.
+    before, with no extrapolation, so every event falls in exactly one step. A counter only grows until its
+    node restarts, so a peak within the step above the end value means a restart: the count is then the rise
+    up to the peak plus the value since the restart (a node drained and restarted within one step keeps the
+    error it counted while draining); an end value below the start with no such peak counts the value since
+    the restart. A series first seen in the step counts from its first sample, as ``increase`` would.
     """
-    now = _tenants(m, scope, selector(m, scope))
-    delta = f"{now} - {_offset(now, m, STEP)}"
-    return f"sum by ({scope.grouping(m) if by is None else by}) (({delta}) >= 0 or {now} and ({delta}) < 0)"
-
-
-def _offset(expr: str, m: Metric, by: str) -> str:
-    """``expr`` with its selector of ``m`` read ``by`` earlier.
-
-    The offset goes right after the selector's braces, so it stays valid inside a function such as label_replace.
-    """
-    start = expr.index(m.exported + "{") + len(m.exported)
-    quoted = False
-    for i in range(start, len(expr)):
-        if expr[i] == '"' and expr[i - 1] != "\\":
-            quoted = not quoted
-        elif expr[i] == "}" and not quoted:
-            return f"{expr[:i + 1]} offset {by}{expr[i + 1:]}"
-    raise ValueError(f"no selector of {m.exported} in {expr!r}")
+    sel = selector(m, scope)
+    now, before = _tenants(m, scope, sel), _tenants(m, scope, f"{sel} offset {STEP}")
+    peak = _tenants(m, scope, f"max_over_time({sel}[{STEP}])")
+    count = (f"(({peak} > {now}) - {before} + {now}) or ({now} - {before} >= 0) "
+             f"or ({now} and {now} - {before} < 0)")
+    return f"sum by ({scope.grouping(m) if by is None else by}) ({count})"
 
 
 def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
