@@ -7,7 +7,7 @@ their expressions here, so each aggregation rule is written once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crdb_dash.catalog import COUNTING, Kind, Metric, metric
 from crdb_dash.config import Config
@@ -17,6 +17,10 @@ RANGE = "$__range"
 RATE_UNITS = {"Bps": "bytes"}  # counters shown as a per-second rate; the rest as counts per window
 # Recording rule: each cluster's newest backup completion over the RPO window (see newest_completion).
 RPO_RECORD = "cluster_tenant:schedules_BACKUP_last_completed_time:max_over_window"
+# Alert rules read gauges through last_over_time over this window. A failed scrape writes staleness markers
+# that hide a series at once, which would reset an alert's `for`; this bridges a gap as an instant query
+# bridges missing samples (Prometheus' default lookback), without them.
+GAP = "5m"
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,15 @@ class Scope:
     tenant_label: str
     rpo_window: str
     recorded: str = ""  # matchers on RPO_RECORD when dashboards read the recording rule; "" reads raw series
+    gap: str = ""  # rules: gauges keep their last value over this window across a failed scrape (see GAP)
 
     def grouping(self, m: Metric | None = None) -> str:
         labels = self.by + ((m.by_label,) if m is not None and m.by_label else ())
         return ", ".join(labels)
+
+    @property
+    def cluster_label(self) -> str:
+        return self.by[0]
 
 
 def dashboard_scope(cfg: Config) -> Scope:
@@ -43,7 +52,7 @@ def dashboard_scope(cfg: Config) -> Scope:
 
 def rule_scope(cfg: Config) -> Scope:
     return Scope(cfg["selector"], cfg["selector"], (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant,
-                 cfg.get("rpo.window"))
+                 cfg.get("rpo.window"), gap=GAP)
 
 
 def series(m: Metric, matchers: str) -> str:
@@ -53,6 +62,23 @@ def series(m: Metric, matchers: str) -> str:
 def selector(m: Metric, scope: Scope) -> str:
     """Work a node did itself can be narrowed to chosen nodes; cluster-wide gauges cannot."""
     return series(m, scope.node_matchers if m.per_node else scope.matchers)
+
+
+def gauge(m: Metric, scope: Scope) -> str:
+    """A gauge's per-node series; in rules, its last value within ``scope.gap``, so one failed scrape leaves no hole."""
+    return f"last_over_time({selector(m, scope)}[{scope.gap}])" if scope.gap else selector(m, scope)
+
+
+def total(*values: str) -> str:
+    """The sum of values any of which may be absent (a metric removed in a version, or not yet exported).
+
+    ``a + b`` is empty where either side is; ``a + b or a or b`` is the sum where both exist, else the one that does.
+    """
+    first, *rest = values
+    if not rest:
+        return first
+    others = total(*rest)
+    return f"{first} + {others} or {first} or {others}"
 
 
 def increase(m: Metric, scope: Scope, window: str, by: str | None = None) -> str:
@@ -97,11 +123,11 @@ def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     if m.kind in COUNTING:
         return rate(m, scope, window) if m.unit in RATE_UNITS else increase(m, scope, window)
     if m.kind is Kind.RUNNING:
-        return f"sum by ({scope.grouping(m)}) ({selector(m, scope)})"
+        return f"sum by ({scope.grouping(m)}) ({gauge(m, scope)})"
     if m.kind is Kind.POLLER:
         return poller_gauge(m, scope)
     if m.kind is Kind.SCHEDULER:
-        return f"max by ({scope.grouping(m)}) ({selector(m, scope)})"
+        return f"max by ({scope.grouping(m)}) ({gauge(m, scope)})"
     return age(m, scope)
 
 
@@ -110,24 +136,27 @@ def poller_gauge(m: Metric, scope: Scope) -> str:
 
     A node that ran the poller before keeps exporting the value it last set until it restarts, so a
     plain max can show a paused job long after it was resumed.
+    Nodes are matched within their cluster: two clusters from one StatefulSet spec share pod names.
     """
-    running = series(metric("jobs_poll_jobs_stats_currently_running"), scope.matchers)
-    fresh = f"{selector(m, scope)} and on ({scope.node_label}, {scope.tenant_label}) ({running} > 0)"
-    return f"max by ({scope.grouping(m)}) ({fresh}) or max by ({scope.grouping(m)}) ({selector(m, scope)})"
+    poller = metric("jobs_poll_jobs_stats_currently_running")
+    running = gauge(poller, replace(scope, node_matchers=scope.matchers))  # whichever node holds it, not $node
+    node = ", ".join((scope.cluster_label, scope.node_label, scope.tenant_label))
+    fresh = f"{gauge(m, scope)} and on ({node}) ({running} > 0)"
+    return f"max by ({scope.grouping(m)}) ({fresh}) or max by ({scope.grouping(m)}) ({gauge(m, scope)})"
 
 
 def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     """The same value split by node, for metrics each node reports its own share of."""
-    label = scope.node_label
+    label = f"{scope.cluster_label}, {scope.node_label}"
     if m.kind in COUNTING:
         if m.unit in RATE_UNITS:
             return rate(m, scope, window, by=label)
         return increase(m, scope, window, by=label)
-    return f"sum by ({label}) ({selector(m, scope)})"
+    return f"sum by ({label}) ({gauge(m, scope)})"
 
 
 def success_ratio(scope: Scope, window: str) -> str:
-    """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``."""
+    """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``; either counter may be absent."""
     ok = increase(metric("schedules_BACKUP_succeeded"), scope, window)
     failed = increase(metric("schedules_BACKUP_failed"), scope, window)
-    return f"{ok} / ({ok} + {failed})"
+    return f"({ok} or {failed} * 0) / ({total(ok, failed)})"

@@ -207,7 +207,9 @@ ALERTS_AT_END = {
     "everything-at-once": {("RecoveryPointTooOld", "warning", "system"), ("JobRunningLong", "warning", "system"),
                            ("ScheduleOverlapping", "warning", "system"), ("RestoreJobPaused", "warning", "system"),
                            ("SchedulesInError", "warning", "system"), ("SchedulesInError", "warning", "app"),
-                           ("SchedulesMalformed", "warning", "system"), ("SchedulesMalformed", "warning", "app")},
+                           ("SchedulesMalformed", "warning", "system"), ("SchedulesMalformed", "warning", "app"),
+                           # the KMS failure at 9h: no backup of the system tenant completed since
+                           ("KMSInaccessible", "critical", "system")},
 }
 
 
