@@ -102,7 +102,8 @@ CASES = [
                                  s("jobs_backup_fail_or_cancel_retry_error", 1): run((0, 60))}, "50m",
          [("JobRetrying", "info", "5")]),
     Case("backup job retrying with only one of the two counters exported",
-         {s("jobs_backup_fail_or_cancel_retry_error", 1): run((0, 10), (4, 50))}, "50m", [("JobRetrying", "info", "4")]),
+         {s("jobs_backup_fail_or_cancel_retry_error", 1): run((0, 10), (4, 50))}, "50m",
+         [("JobRetrying", "info", "4")]),
     # 3 errors in the window. Scrapes and evaluations are not aligned in real life; here the missed scrape at the
     # window's start does the same: increase() extrapolates the 59 minutes of samples to 3.05 errors.
     Case("exactly `retries` errors do not fire",
@@ -196,7 +197,8 @@ CASES = [
          {s("backup_last_failed_time_kms_inaccessible", 2): run((0, 10), (T10, 30))}, "30m",
          [("KMSInaccessible", "critical", "20m 0s")]),
     Case("a KMS failure keeps firing after an hour while no backup completed",
-         {s("backup_last_failed_time_kms_inaccessible", 2): run((0, 10), (T10, 50), (0, 300))}, "5h", [("KMSInaccessible", "critical", "4h 50m 0s")]),
+         {s("backup_last_failed_time_kms_inaccessible", 2): run((0, 10), (T10, 50), (0, 300))}, "5h",
+         [("KMSInaccessible", "critical", "4h 50m 0s")]),
     Case("a backup completed after the KMS failure clears it",
          {s("backup_last_failed_time_kms_inaccessible", 2): run((0, 10), (T10, 130)),
           s(LAST, 1): run((0, 60), (3600, 80)), **up(minutes=140)}, "2h", []),
