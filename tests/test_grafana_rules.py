@@ -54,3 +54,16 @@ def test_each_grafana_rule_matches_its_prometheus_rule(cfg):
         assert p["expr"] == f"({query}) {op} {rules._number(threshold)}"
         assert p["for"] == g["for"] and p["labels"] == g["labels"]
         assert p["annotations"]["runbook_url"] == g["annotations"]["runbook_url"]
+
+
+def test_grafana_alert_texts_are_the_prometheus_ones(cfg):
+    """The same summary and description, by the configured label names; only the value's template differs."""
+    groups = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())["groups"]
+    prom = [r for g in groups for r in g["rules"] if "alert" in r]
+    for alert, p, g in zip(rules.alerts(cfg), prom, _doc()["groups"][0]["rules"], strict=True):
+        assert g["annotations"]["summary"] == p["annotations"]["summary"]
+        swapped = g["annotations"]["description"].replace(rules.value_template("$values.B.Value", alert),
+                                                           rules.value_template("$value", alert))
+        assert swapped == p["annotations"]["description"]
+        assert rules.where(cfg) in p["annotations"]["description"]
+
