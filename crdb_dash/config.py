@@ -23,7 +23,6 @@ DEFAULTS: dict = {
         "failure_window": "1h",
         "paused_for": "1h",
         "running_longer_than": "2h",
-        "kms_window": "24h",
         "protected_age": "24h",
         "retries": 3,
         "runbook_url": "https://github.com/cockroachdb-backup-dashboards/crdb-backup-dashboards/blob/main/docs/runbooks.md",
@@ -143,8 +142,7 @@ def _validate(raw: dict, source: str) -> None:
 
     scrape = duration("scrape_interval")
     for key in ("rpo.warning", "rpo.critical", "rpo.window", "alerts.failure_window", "alerts.paused_for",
-                "alerts.running_longer_than", "alerts.kms_window", "alerts.protected_age",
-                "alerts.evaluation_interval"):
+                "alerts.running_longer_than", "alerts.protected_age", "alerts.evaluation_interval"):
         if duration(key) < scrape:
             fail(key, f"must not be shorter than scrape_interval ({raw['scrape_interval']})")
     if duration("rpo.warning") > duration("rpo.critical"):

@@ -165,7 +165,7 @@ ENDED = ("resume_completed", "resume_failed", "fail_or_cancel_completed", "fail_
 
 
 def _running_long(name, severity, kind, scope, cfg, where_) -> Alert:
-    """A {kind} job has run for over ``alerts.running_longer_than``.
+    """A backup or restore job (``kind``) has run for over ``alerts.running_longer_than``.
 
     The gauge counts running jobs, not which ones: staggered jobs keep it above 0 for hours although each is
     short. Any job of the kind ending (in the last ``promql.GAP``) makes the condition false, which restarts
@@ -183,22 +183,22 @@ def _running_long(name, severity, kind, scope, cfg, where_) -> Alert:
 
 
 def _kms_inaccessible(cfg, scope, where_) -> Alert:
-    """A backup failed on an unreachable KMS and no backup has completed since; at most ``alerts.kms_window``.
+    """A backup failed on an unreachable KMS and no backup has completed since, within ``rpo.window``.
 
     It does not resolve by itself an hour later while nothing changed: only a newer completed backup (from a
-    schedule with updates_cluster_last_backup_time_metric) or the end of the window clears it. Both are read
-    with max_over_time, so a node restart, which zeroes the gauges, does not clear it either.
+    schedule with updates_cluster_last_backup_time_metric) or the failure leaving the window clears it; a schedule
+    still failing on the KMS keeps renewing the failure time. Both gauges are zeroed by a node restart, so both are
+    read with max_over_time over ``rpo.window``, as the recovery point is; the cost is the same as one RPO rule's.
     """
-    window = cfg.get("alerts.kms_window")
     by = scope.grouping()
 
     def newest(exported: str) -> str:
-        return f"max by ({by}) (max_over_time({promql.selector(metric(exported), scope)}[{window}]))"
+        return f"max by ({by}) (max_over_time({promql.selector(metric(exported), scope)}[{scope.rpo_window}]))"
 
     failed = f"{newest('backup_last_failed_time_kms_inaccessible')} > 0"
     completed = newest("schedules_BACKUP_last_completed_time")
     return Alert("KMSInaccessible", "critical", f"time() - ({failed}) unless on ({by}) ({completed} > ({failed}))",
-                 "<", cfg.seconds("alerts.kms_window"),
+                 "<", cfg.seconds("rpo.window"),
                  f"A backup failed because its KMS was unreachable in {where_}.",
                  f"A backup in {where_} failed {VALUE} ago because its KMS could not be reached, and no backup has "
                  "completed since.", "kmsinaccessible", fmt="humanizeDuration")

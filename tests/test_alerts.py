@@ -208,8 +208,8 @@ CASES = [
     Case("a backup completed after the KMS failure clears it",
          {s("backup_last_failed_time_kms_inaccessible", 2): run((0, 10), (T10, 130)),
           s(LAST, 1): run((0, 60), (3600, 80)), **up(minutes=140)}, "2h", []),
-    Case("a KMS failure older than alerts.kms_window", {s("backup_last_failed_time_kms_inaccessible", 2):
-                                                        run((0, 10), (T10, 1500))}, "24h20m", []),
+    Case("a KMS failure older than rpo.window", {s("backup_last_failed_time_kms_inaccessible", 2):
+                                                 run((0, 10), (T10, 400))}, "6h20m", []),
     Case("jobs metrics poller failing", {s("jobs_metrics_task_failed", 1): run((0, 10), (3, 30))}, "30m",
          [("JobsMetricsPollerFailing", "warning", "3")]),
     Case("virtual cluster named in the alert",
