@@ -296,7 +296,7 @@ def grafana_rules(cfg: Config) -> dict:
             "labels": {"severity": a.severity, **a.labels},
             "annotations": annotations(a, cfg, value_template("$values.B.Value", a)),
         })
-        if where := panel_showing(models, a.value):
+        if where := panel_showing(models, a.value, cfg.naming):
             rules[-1].update(dashboardUid=where[0], panelId=where[1])
             rules[-1]["annotations"].update(__dashboardUid__=where[0], __panelId__=str(where[1]))
     return {"apiVersion": 1, "groups": [{
