@@ -140,7 +140,7 @@ def latest_completion(m: Metric, scope: Scope) -> str:
     return f"{newest_completion(m, scope)} > 0"
 
 
-def _newest_per_node(m: Metric, scope: Scope) -> str:
+def newest_per_node(m: Metric, scope: Scope) -> str:
     """Each node's newest value over the window: a node reports 0 until it completes a backup and again after
     a restart, so its maximum over the window is taken before the maximum across nodes."""
     return _tenants(m, scope, f"max_over_time({selector(m, scope)}[{scope.rpo_window}])")
@@ -163,7 +163,7 @@ def remembered_completion(m: Metric, scope: Scope) -> str:
     becoming unknown. 0 means no completion has been seen.
     """
     g = scope.grouping(m)
-    fresh = _newest_per_node(m, scope)
+    fresh = newest_per_node(m, scope)
     kept = f"last_over_time({RECORDS[m.exported]}[{scope.rpo_window}]) and on ({g}) max by ({g}) ({fresh})"
     return f"max by ({g}) ({fresh} or ({kept}))"
 
@@ -174,7 +174,7 @@ def newest_completion(m: Metric, scope: Scope) -> str:
     g = scope.grouping(m)
     if scope.recorded:
         return f"max by ({g}) ({record(m, scope)})"
-    return f"max by ({g}) ({_newest_per_node(m, scope)} or {record(m, scope)})"
+    return f"max by ({g}) ({newest_per_node(m, scope)} or {record(m, scope)})"
 
 
 def rpo_status(m: Metric, scope: Scope) -> str:

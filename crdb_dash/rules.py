@@ -204,7 +204,7 @@ def _kms_inaccessible(cfg, scope, where_) -> Alert:
     by = scope.grouping()
 
     def newest(exported: str) -> str:
-        return f"max by ({by}) (max_over_time({promql.selector(metric(exported), scope)}[{scope.rpo_window}]))"
+        return f"max by ({by}) ({promql.newest_per_node(metric(exported), scope)})"
 
     failed = f"{newest('backup_last_failed_time_kms_inaccessible')} > 0"
     completed = newest("schedules_BACKUP_last_completed_time")

@@ -38,7 +38,7 @@ def _tenant_query(ctx: Ctx) -> str:
     narrowed = f'{cfg["selector"]}, {cfg.cluster}="$cluster"'
     seen = f"max_over_time({cfg.naming.selector(_PRESENCE, narrowed)}[$__range])"
     every_tenant = replace(ctx.scope, tenants="")
-    return f"query_result(count by ({cfg.tenant}) ({every_tenant.per_node(seen)}))"
+    return f"query_result(count by ({cfg.cluster}, {cfg.tenant}) ({every_tenant.per_node(seen)}))"
 
 
 def variables(ctx: Ctx, tenant_ids: bool = False) -> G.Templating:
