@@ -248,4 +248,4 @@ def success_ratio(scope: Scope, window: str) -> str:
     none did; either counter may be absent."""
     ok = increase(metric("schedules_BACKUP_succeeded"), scope, window)
     failed = increase(metric("schedules_BACKUP_failed"), scope, window)
-    return f"({ok} or {failed} * 0) / ({total(ok, failed)} > 0)"
+    return f"({ok} or {failed} * 0) / (({total(ok, failed)}) > 0)"
