@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DASH   := $(CLI) $(if $(CONFIG),--config $(CONFIG))
 OUT    ?= $(if $(CONFIG),dist,.)
 
-.PHONY: install build golden check lint test prometheus bench deploy diff demo clean
+.PHONY: install build golden check lint test prometheus bench deploy diff demo wheel clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ diff: install
 
 demo: install prometheus
 	$(DASH) demo
+
+## A wheel to install elsewhere (pip install build/wheel/*.whl): crdb-dash and the package crdb_dash only.
+wheel: install
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps -w build/wheel .
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

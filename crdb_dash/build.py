@@ -37,8 +37,8 @@ OPTIONAL_FILES = (DATASOURCE_FILE, ALERTING_FILE)
 
 def dashboards(cfg: Config) -> dict[str, dict]:
     """uid -> Grafana JSON model of every dashboard."""
-    from dashboards import ALL
-    from panels.base import Ctx
+    from crdb_dash.dashboards import ALL
+    from crdb_dash.panels.base import Ctx
 
     ctx = Ctx.for_dashboards(cfg)
     out = {}

@@ -233,7 +233,7 @@ def runbook_url(alert: Alert, cfg: Config) -> str:
 
     The last is a path in this project (there is no public copy to link to); set grafana.url to get links.
     """
-    from dashboards import runbooks
+    from crdb_dash.dashboards import runbooks
 
     if cfg.get("alerts.runbook_url"):
         return f"{cfg.get('alerts.runbook_url')}#{alert.runbook}"
@@ -268,7 +268,7 @@ def prometheus_rules(cfg: Config) -> dict:
 def grafana_rules(cfg: Config) -> dict:
     """The same alerts in Grafana's alert-rule file-provisioning format, each linked to the panel of its metric."""
     from crdb_dash.build import dashboards
-    from dashboards import panel_showing
+    from crdb_dash.dashboards import panel_showing
 
     models = dashboards(cfg)
     window = cfg.seconds("rpo.window")

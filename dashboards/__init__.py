@@ -6,7 +6,7 @@ import re
 
 from crdb_dash.catalog import METRICS
 from crdb_dash.naming import Naming
-from dashboards import backup_jobs, overview, protected_timestamps, restore_jobs, runbooks, schedules
+from crdb_dash.dashboards import backup_jobs, overview, protected_timestamps, restore_jobs, runbooks, schedules
 
 ALL = (overview, schedules, backup_jobs, restore_jobs, protected_timestamps, runbooks)
 

@@ -1,8 +1,8 @@
 """CockroachDB Backups / Backup jobs: running, paused and failing backup jobs, per node."""
 
-from dashboards.common import ALWAYS_ZERO, dashboard
-from panels import backup_jobs as b
-from panels.base import Ctx
+from crdb_dash.dashboards.common import ALWAYS_ZERO, dashboard
+from crdb_dash.panels import backup_jobs as b
+from crdb_dash.panels.base import Ctx
 
 KEY = "backup-jobs"
 TITLE = "CockroachDB Backups / Backup jobs"

@@ -7,8 +7,8 @@ from dataclasses import replace
 from grafanalib import core as G
 
 from crdb_dash.catalog import metric
-from panels.base import Ctx
-from panels.layout import rows
+from crdb_dash.panels.base import Ctx
+from crdb_dash.panels.layout import rows
 
 # Every node exports this gauge from start-up (0 when idle), so it lists clusters, tenants and nodes.
 _PRESENCE = metric("jobs_backup_currently_running").exported

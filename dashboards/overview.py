@@ -1,13 +1,13 @@
 """CockroachDB Backups / Overview: the page an on-call engineer opens first."""
 
 from crdb_dash.catalog import metric
-from dashboards import backup_jobs as backup_dashboard
-from dashboards import protected_timestamps as pts_dashboard
-from dashboards import restore_jobs as restore_dashboard
-from dashboards import schedules as schedules_dashboard
-from dashboards.common import dashboard, linked
-from panels import backup_jobs, protected_timestamps, restore_jobs, schedules
-from panels.base import Ctx, combined
+from crdb_dash.dashboards import backup_jobs as backup_dashboard
+from crdb_dash.dashboards import protected_timestamps as pts_dashboard
+from crdb_dash.dashboards import restore_jobs as restore_dashboard
+from crdb_dash.dashboards import schedules as schedules_dashboard
+from crdb_dash.dashboards.common import dashboard, linked
+from crdb_dash.panels import backup_jobs, protected_timestamps, restore_jobs, schedules
+from crdb_dash.panels.base import Ctx, combined
 
 KEY = "overview"
 TITLE = "CockroachDB Backups / Overview"

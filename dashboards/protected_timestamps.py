@@ -1,8 +1,8 @@
 """CockroachDB Backups / Protected timestamps: PTS records held by backup schedules, backups and restores."""
 
-from dashboards.common import dashboard
-from panels import protected_timestamps as p
-from panels.base import Ctx
+from crdb_dash.dashboards.common import dashboard
+from crdb_dash.panels import protected_timestamps as p
+from crdb_dash.panels.base import Ctx
 
 KEY = "protected-ts"
 TITLE = "CockroachDB Backups / Protected timestamps"

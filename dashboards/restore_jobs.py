@@ -1,8 +1,8 @@
 """CockroachDB Backups / Restore jobs: running, paused and failing restores, per node."""
 
-from dashboards.common import ALWAYS_ZERO, dashboard
-from panels import restore_jobs as r
-from panels.base import Ctx
+from crdb_dash.dashboards.common import ALWAYS_ZERO, dashboard
+from crdb_dash.panels import restore_jobs as r
+from crdb_dash.panels.base import Ctx
 
 KEY = "restore-jobs"
 TITLE = "CockroachDB Backups / Restore jobs"

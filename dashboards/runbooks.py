@@ -15,8 +15,8 @@ from pathlib import Path
 
 from grafanalib import core as G
 
-from dashboards.common import uid
-from panels.base import Ctx
+from crdb_dash.dashboards.common import uid
+from crdb_dash.panels.base import Ctx
 
 KEY = "runbooks"
 TITLE = "CockroachDB Backups / Runbooks"

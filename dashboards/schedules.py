@@ -1,8 +1,8 @@
 """CockroachDB Backups / Schedules: the recovery point, scheduled backup outcomes and schedule health."""
 
-from dashboards.common import dashboard
-from panels import schedules as s
-from panels.base import Ctx
+from crdb_dash.dashboards.common import dashboard
+from crdb_dash.panels import schedules as s
+from crdb_dash.panels.base import Ctx
 
 KEY = "schedules"
 TITLE = "CockroachDB Backups / Schedules"

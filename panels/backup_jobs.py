@@ -1,6 +1,6 @@
 """Panels for backup jobs, scheduled or not."""
 
-from panels.base import by_node, in_range, now, panel_for
+from crdb_dash.panels.base import by_node, in_range, now, panel_for
 
 running = panel_for("jobs_backup_currently_running")
 running_now = panel_for("jobs_backup_currently_running", now)

@@ -1,6 +1,6 @@
 """Panels for protected timestamp (PTS) records held by backup schedules, backup jobs and restore jobs."""
 
-from panels.base import by_node, now, panel_for
+from crdb_dash.panels.base import by_node, now, panel_for
 
 schedule_age = panel_for("schedules_BACKUP_protected_age_sec")
 schedule_age_now = panel_for("schedules_BACKUP_protected_age_sec", now)

@@ -1,6 +1,6 @@
 """Panels for restore jobs."""
 
-from panels.base import by_node, in_range, now, panel_for
+from crdb_dash.panels.base import by_node, in_range, now, panel_for
 
 running = panel_for("jobs_restore_currently_running")
 running_now = panel_for("jobs_restore_currently_running", now)

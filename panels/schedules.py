@@ -6,7 +6,7 @@ from grafanalib import core as G
 
 from crdb_dash import promql
 from crdb_dash.catalog import metric
-from panels.base import UNKNOWN, Ctx, by_node, in_range, now, panel_for, stat, target, thresholds, timeseries
+from crdb_dash.panels.base import UNKNOWN, Ctx, by_node, in_range, now, panel_for, stat, target, thresholds, timeseries
 
 LAST_COMPLETED = metric("schedules_BACKUP_last_completed_time")
 

@@ -19,7 +19,7 @@ def cfg():
 @pytest.fixture(scope="session")
 def models(cfg):
     """The metric dashboards (the runbooks dashboard, text only, has its own tests)."""
-    from dashboards import runbooks
+    from crdb_dash.dashboards import runbooks
 
     return {uid: m for uid, m in build.dashboards(cfg).items() if uid != runbooks.dashboard_uid(cfg)}
 

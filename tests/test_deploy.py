@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crdb_dash import __version__, build, deploy
-from dashboards import ALL
+from crdb_dash.dashboards import ALL
 from tests.grafana_double import Faults, GrafanaDouble
 
 CANARY = "glsa_CANARY_7d1f0c2e9b_do_not_print"

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from crdb_dash import build, config, rules
-from dashboards import runbooks
+from crdb_dash.dashboards import runbooks
 from tests.conftest import ROOT
 from tests.test_dashboards import _errors, _load
 

@@ -19,7 +19,7 @@ from crdb_dash import catalog, evaluate, promrun
 from crdb_dash.interpolate import Vars, substitute
 from crdb_dash.scenarios import SCENARIOS
 from crdb_dash.simulator import Simulation, openmetrics
-from panels.base import UNKNOWN
+from crdb_dash.panels.base import UNKNOWN
 
 END = int(time.time()) // 3600 * 3600 - 3600
 H = 3600
