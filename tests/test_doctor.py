@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
@@ -16,6 +14,7 @@ from crdb_dash import doctor, promrun, setups, simulator
 from crdb_dash.naming import Naming
 from crdb_dash.scenarios import H, M
 from crdb_dash.simulator import Cluster, Scenario, Schedule, Tenant
+from tests.stub_server import StubServer
 
 NOW = int(time.time())
 
@@ -134,29 +133,6 @@ def test_versions_explain_missing_metrics():
 
 
 # ---- endpoints that cannot be read -------------------------------------------------------------------------
-class _Server:
-    def __init__(self, status: int, body: bytes, content_type: str = "application/json"):
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.mark.parametrize("status, body, content_type, message", [
     (200, b"<html>Grafana</html>", "text/html", "does not look like Prometheus"),
@@ -165,7 +141,7 @@ class _Server:
     (200, b'{"status":"success","data":[]}', "application/json", "holds no series at all"),
 ])
 def test_unreadable_endpoints_are_one_line_errors(status, body, content_type, message):
-    with _Server(status, body, content_type) as server:
+    with StubServer(status, body, content_type) as server:
         result = crdb_dash("--prometheus", server.url)
     assert result.returncode == 2
     assert result.stdout == ""

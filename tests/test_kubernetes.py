@@ -7,9 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from cloudcoil.models.prometheus_operator import v1 as monitoring
 from crdb_dash import __version__, build, config, kubernetes, promrun, rules
 from crdb_dash.serialize import to_yaml
 from tests.conftest import ROOT
+from tests.stub_server import StubServer
 
 MODELS = {"PrometheusRule": monitoring.PrometheusRule, "ServiceMonitor": monitoring.ServiceMonitor,
           "ConfigMap": core.ConfigMap}
@@ -132,30 +131,6 @@ def test_a_dashboard_too_large_for_a_configmap_fails_the_build_and_writes_nothin
 
 
 # ---- the ServiceMonitor's relabelling, applied by a real Prometheus ------------------------------------
-class _Pod:
-    """A CockroachDB pod's /_status/vars on loopback."""
-
-    def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
-                body = b'jobs_backup_currently_running{node_id="1"} 0\n'
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def _snake(relabel: dict) -> dict:
     """The Operator's camelCase relabel config in Prometheus' own spelling."""
     names = {"sourceLabels": "source_labels", "targetLabel": "target_label"}
@@ -168,7 +143,7 @@ def test_servicemonitor_scrapes_each_pod_once_with_cluster_instance_and_job(file
         pytest.fail("prometheus is missing: run 'make test' (installs Debian's prometheus package)")
     monitor = next(o for o in objects(files) if o["kind"] == "ServiceMonitor")
     endpoint = monitor["spec"]["endpoints"][0]
-    pods = [_Pod() for _ in range(3)]
+    pods = [StubServer(200, b'jobs_backup_currently_running{node_id="1"} 0\n') for _ in range(3)]
     try:
         # What the Operator's endpoint discovery yields for release "prod": each pod behind two Services.
         groups = [{"targets": [pod.address], "labels": {
