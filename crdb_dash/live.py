@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from crdb_dash.catalog import UPTIME
 from crdb_dash.simulator import EXPORTED, UNIX_TIME, ClusterModel, Scenario
 
 BY_VIRTUAL_CLUSTER = "schedules_BACKUP_last_completed_time_by_virtual_cluster"
@@ -73,6 +74,9 @@ def exposition(model: ClusterModel, node: int, clock: Clock) -> str:
             if m.kind in UNIX_TIME and value:
                 value = round(clock.wall(value))
             lines.append(f"{m.exported}{{{_labels(node, model.tenant_label(tenant, t))}}} {_num(value)}")
+    lines.append(f"# HELP {UPTIME} Process uptime")
+    lines.append(f"# TYPE {UPTIME} gauge")
+    lines.append(f"{UPTIME}{{{_labels(node, model.tenant_label(model.tenants[0], t))}}} {model.uptime(node, t)}")
     if model.tenants[0] is not None:
         lines.append(f"# TYPE {BY_VIRTUAL_CLUSTER} gauge")
         for tenant_id, tenant in enumerate(model.tenants[1:], start=2):

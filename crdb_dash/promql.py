@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from crdb_dash.catalog import COUNTING, Kind, Metric, metric
+from crdb_dash.catalog import COUNTING, UPTIME, Kind, Metric, metric
 from crdb_dash.config import Config
 
 RATE_INTERVAL = "$__rate_interval"
@@ -164,6 +164,22 @@ def age(m: Metric, scope: Scope) -> str:
     return f"time() - (max by ({scope.grouping(m)}) ({_tenants(m, scope, selector(m, scope))}) > 0)"
 
 
+def age_over_time(m: Metric, scope: Scope) -> str:
+    """``age`` for a graph, reading each sample about once whatever the range.
+
+    ``max_over_time`` over the window at every step would read the whole window again at each step. Here the
+    newest value of each step (``max_over_time`` over one step, a subquery at the graph's step) is computed once
+    over the range, and the window's maximum is taken over those: the same value as the window's own maximum,
+    except that the window reaches back up to one step further. The panel's step is coarse (see
+    panels.schedules), so the maximum covers few points.
+    """
+    if scope.recorded:
+        return age(m, scope)
+    g = scope.grouping(m)
+    newest = f"max_over_time(max_over_time({selector(m, scope)}[{STEP}])[{scope.rpo_window}:{STEP}])"
+    return f"time() - (max by ({g}) ({_tenants(m, scope, newest)} or {record(m, scope)}) > 0)"
+
+
 def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     """Events of a counter in each step of a graph, summed over nodes: whole numbers, steps that do not overlap.
 
@@ -171,25 +187,13 @@ def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     before, with no extrapolation, so every event falls in exactly one step. After a restart (the value went
     down) the count is the value since the restart; a series first seen in the step counts from its first
     sample, as ``increase`` would.
+
+    The subquery ``[step:step]`` holds the counter's value at the end of each step (its points fall on the
+    graph's steps, which Grafana aligns to the step), read once over the whole range; ``increase`` over the
+    two points at a step's ends is their difference, with the reset handled, and nothing to extrapolate.
     """
-    now = _tenants(m, scope, selector(m, scope))
-    delta = f"{now} - {_offset(now, m, STEP)}"
-    return f"sum by ({scope.grouping(m) if by is None else by}) (({delta}) >= 0 or {now} and ({delta}) < 0)"
-
-
-def _offset(expr: str, m: Metric, by: str) -> str:
-    """``expr`` with its selector of ``m`` read ``by`` earlier.
-
-    The offset goes right after the selector's braces, so it stays valid inside a function such as label_replace.
-    """
-    start = expr.index(m.exported + "{") + len(m.exported)
-    quoted = False
-    for i in range(start, len(expr)):
-        if expr[i] == '"' and expr[i - 1] != "\\":
-            quoted = not quoted
-        elif expr[i] == "}" and not quoted:
-            return f"{expr[:i + 1]} offset {by}{expr[i + 1:]}"
-    raise ValueError(f"no selector of {m.exported} in {expr!r}")
+    events = _tenants(m, scope, f"increase({selector(m, scope)}[{STEP}:{STEP}])")
+    return f"sum by ({scope.grouping(m) if by is None else by}) ({events})"
 
 
 def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
@@ -223,6 +227,21 @@ def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     if m.kind in COUNTING:
         return rate(m, scope, window, by=label) if m.unit in RATE_UNITS else per_step(m, scope, by=label)
     return f"sum by ({label}) ({_tenants(m, scope, selector(m, scope))})"
+
+
+def happened(m: Metric, scope: Scope) -> str:
+    """Steps of a graph in which a counter counted events (how many, per cluster and tenant), for an annotation."""
+    return f"{per_step(m, scope)} > 0"
+
+
+def restarted(scope: Scope) -> str:
+    """Nodes whose process started in each step of a graph (1 per node), for an annotation.
+
+    A node's uptime is below the step at the first scrape after it started, and only there: a scrape gap or a
+    Prometheus restart leaves the uptime high, and counters going back to 0 are no signal of their own.
+    """
+    uptime = f"{UPTIME}{{{scope.node_matchers}}}"
+    return f"count by ({scope.by[0]}, {scope.node_label}) ({uptime} < {STEP.removesuffix('ms')} / 1000)"
 
 
 def success_ratio(scope: Scope, window: str) -> str:
