@@ -180,6 +180,23 @@ def age_over_time(m: Metric, scope: Scope) -> str:
     return f"time() - (max by ({g}) ({_tenants(m, scope, newest)} or {record(m, scope)}) > 0)"
 
 
+def _one_counter_per_node(m: Metric, scope: Scope) -> str:
+    """Each node's series of a counter as one, a missing tenant label read as the system tenant.
+
+    The system tenant's series gain ``tenant="system"`` when the first virtual cluster starts: a new series that
+    goes on counting from where the label-less one stopped. Merged, ``increase`` sees one counter going on;
+    apart, VictoriaMetrics would count the new series' first value as events (it assumes that a series
+    appearing with a small value started from 0), and Prometheus would miss the events between the two.
+    """
+    return f"max without ({UNLABELLED}) ({_tenants(m, scope, selector(m, scope))})"
+
+
+def counted(m: Metric, scope: Scope, window: str) -> str:
+    """Events a counter counted in ``window`` (a dashboard's range), summed over nodes: ``increase`` over each
+    node's value at every step (see per_step), which reads each sample at most once."""
+    return f"sum by ({scope.grouping(m)}) (increase(({_one_counter_per_node(m, scope)})[{window}:{STEP}]))"
+
+
 def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     """Events of a counter in each step of a graph, summed over nodes: whole numbers, steps that do not overlap.
 
@@ -192,7 +209,7 @@ def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     graph's steps, which Grafana aligns to the step), read once over the whole range; ``increase`` over the
     two points at a step's ends is their difference, with the reset handled, and nothing to extrapolate.
     """
-    events = _tenants(m, scope, f"increase({selector(m, scope)}[{STEP}:{STEP}])")
+    events = f"increase(({_one_counter_per_node(m, scope)})[{STEP}:{STEP}])"
     return f"sum by ({scope.grouping(m) if by is None else by}) ({events})"
 
 
@@ -246,6 +263,6 @@ def restarted(scope: Scope) -> str:
 
 def success_ratio(scope: Scope, window: str) -> str:
     """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``; no value (not NaN) if none."""
-    ok = increase(metric("schedules_BACKUP_succeeded"), scope, window)
-    failed = increase(metric("schedules_BACKUP_failed"), scope, window)
+    ok = counted(metric("schedules_BACKUP_succeeded"), scope, window)
+    failed = counted(metric("schedules_BACKUP_failed"), scope, window)
     return f"{ok} / ({ok} + {failed} > 0)"

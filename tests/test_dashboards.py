@@ -182,7 +182,7 @@ def test_every_expression_parses_after_substitution(panels, cfg):
 
 def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cfg):
     window, step = cfg.get("rpo.window"), promql.STEP
-    allowed = {"$__rate_interval", "$__range", window, step, f"{step}:{step}", f"{window}:{step}"}
+    allowed = {"$__rate_interval", "$__range", window, step, f"{step}:{step}", f"{window}:{step}", f"$__range:{step}"}
     for uid, panel, expr in _exprs(panels):
         assert set(RANGE_WINDOW.findall(expr)) <= allowed, (uid, panel["title"], expr)
         if "rate(" in expr:
@@ -190,11 +190,12 @@ def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cf
 
 
 def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
-    """Or in promql.per_step, the one exact per-step count, whose reset handling test_scenarios checks."""
+    """Or in promql.per_step and promql.counted, the exact counts, whose reset handling test_scenarios checks."""
     counting = [m for m in catalog.METRICS if m.kind in catalog.COUNTING]
     counters = {m.exported for m in counting}
     scope = promql.dashboard_scope(cfg)
     exact = [promql.per_step(m, scope, by) for m in counting for by in (None, scope.node_label)]
+    exact += [promql.counted(m, scope, promql.RANGE) for m in counting]
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     bad = []
 
