@@ -155,7 +155,9 @@ def _variable(var: dict) -> dict:
 
 
 def _annotation(annotation: dict) -> dict:
-    """A Prometheus annotation query on the dashboard's datasource, its toggle shown at the top."""
+    """A Prometheus annotation query on the dashboard's datasource, its toggle shown at the top. The classic
+    form, top-level ``expr`` and ``step``: the one Grafana's typed models know; Grafana moves both into
+    ``target`` on load."""
     out = _keep(annotation, ANNOTATION_KEYS)
     out["datasource"] = DATASOURCE
     out.setdefault("hide", False)

@@ -76,8 +76,8 @@ def with_min_interval(panel: G.Panel, ctx: Ctx) -> G.Panel:
 def annotations(ctx: Ctx) -> G.Annotations:
     """Backup events marked on every graph, from the dashboard's datasource; each kind is a toggle at the top.
 
-    Each mark stands at the end of the graph step the event happened in (the annotation's step is the scrape
-    interval at least, as a panel's). Completed backups are off by default: with frequent schedules they crowd
+    Each mark stands at the end of the graph step the event happened in (the annotation's min step is the scrape
+    interval, as a panel's). Completed backups are off by default: with frequent schedules they crowd
     the graphs.
     """
     scope, legend = ctx.scope, ctx.legend
