@@ -154,11 +154,14 @@ def render(r: dict) -> str:
         lines += ["",
                   "Samples one full refresh reads (one cluster selected, 24 h range):", "",
                   f"| dashboard | 1-cluster fleet | {n}-cluster fleet | with `rpo.recorded`, 1 / {n} clusters | "
-                  f"samples the shown series need | refresh time, {n} clusters |", "|---|---|---|---|---|---|"]
+                  f"samples the shown series need | read / need, default / recorded | refresh time, {n} clusters |",
+                  "|---|---|---|---|---|---|---|"]
         for uid, d in r["refresh"].items():
+            ratios = " / ".join(f"{d[key] / d['needed']:.2f}" if d.get(key) is not None and d["needed"] else "-"
+                                for key in (f"samples_{n}_clusters", f"recorded_{n}_clusters"))
             lines.append(f"| {uid} | {d['samples_1_cluster']} | {d[f'samples_{n}_clusters']} | "
                          f"{d.get('recorded_1_cluster', '-')} / {d.get(f'recorded_{n}_clusters', '-')} | "
-                         f"{d['needed']} | {d[f'seconds_{n}_clusters']} s |")
+                         f"{d['needed']} | {ratios} | {d[f'seconds_{n}_clusters']} s |")
     return "\n".join(lines) + "\n"
 
 

@@ -25,6 +25,9 @@ class Kind(Enum):
 
 
 COUNTING = (Kind.COUNTER, Kind.CUMULATIVE)  # read only through increase / rate
+# Not a backup metric: each node's gauge of seconds since its process started (CockroachDB's sys.uptime),
+# which drops to about 0 when the node restarts. The dashboards mark node restarts with it.
+UPTIME = "sys_uptime"
 
 
 class Group(Enum):

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from crdb_dash.catalog import UPTIME
 from crdb_dash.naming import Naming
 from crdb_dash.simulator import EXPORTED, UNIX_TIME, ClusterModel, Scenario
 
@@ -77,6 +78,9 @@ def exposition(model: ClusterModel, node: int, clock: Clock, naming: Naming = SE
             if m.kind in UNIX_TIME and value:
                 value = round(clock.wall(value))
             lines.append(f"{name}{{{_labels(node, model.tenant_label(tenant, t), extra)}}} {_num(value)}")
+    uptime = naming.family(UPTIME)[0]
+    lines += [f"# HELP {uptime} Process uptime", f"# TYPE {uptime} gauge",
+              f"{uptime}{{{_labels(node, model.tenant_label(model.tenants[0], t))}}} {model.uptime(node, t)}"]
     if model.tenants[0] is not None:
         name = naming.family(BY_VIRTUAL_CLUSTER)[0]
         lines.append(f"# TYPE {name} gauge")

@@ -31,6 +31,8 @@ VARIABLE_KEYS = {
     "sort", "includeAll", "allValue", "regex", "definition",
 }
 THRESHOLD_KEYS = {"color", "value"}
+ANNOTATION_KEYS = {"name", "enable", "hide", "iconColor", "expr", "step", "titleFormat", "textFormat", "tagKeys",
+                   "useValueForTime"}
 # Options current Grafana writes for each panel type that grafanalib does not know about.
 OPTION_DEFAULTS = {
     "stat": {"wideLayout": True, "showPercentChange": False, "percentChangeColorMode": "standard"},
@@ -48,6 +50,7 @@ def dashboard(grafanalib_dashboard, schema_version: int) -> dict:
     out["timepicker"] = {"refresh_intervals": raw["timepicker"]["refresh_intervals"]}
     out["templating"] = {"list": [_variable(v) for v in raw["templating"]["list"]]}
     out["links"] = [_link(link) for link in raw.get("links", [])]
+    out["annotations"] = {"list": [_annotation(a) for a in raw.get("annotations", {}).get("list", [])]}
     out["panels"] = _panels(raw["panels"])
     return out
 
@@ -148,6 +151,17 @@ def _variable(var: dict) -> dict:
         out["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
     if out["current"].get("value") is None:
         out["current"] = {"selected": False, "text": "", "value": ""}
+    return out
+
+
+def _annotation(annotation: dict) -> dict:
+    """A Prometheus annotation query on the dashboard's datasource, its toggle shown at the top. The classic
+    form, top-level ``expr`` and ``step``: the one Grafana's typed models know; Grafana moves both into
+    ``target`` on load."""
+    out = _keep(annotation, ANNOTATION_KEYS)
+    out["datasource"] = DATASOURCE
+    out.setdefault("hide", False)
+    out.setdefault("useValueForTime", False)
     return out
 
 

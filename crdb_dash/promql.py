@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from crdb_dash.catalog import COUNTING, Kind, Metric, metric
+from crdb_dash.catalog import COUNTING, UPTIME, Kind, Metric, metric
 from crdb_dash.config import Config
 from crdb_dash.naming import Naming
 
@@ -190,6 +190,41 @@ def age(m: Metric, scope: Scope) -> str:
     return f"time() - (max by ({scope.grouping(m)}) ({_tenants(m, scope, selector(m, scope))}) > 0)"
 
 
+def age_over_time(m: Metric, scope: Scope) -> str:
+    """``age`` for a graph, reading each sample about once whatever the range.
+
+    ``max_over_time`` over the window at every step would read the whole window again at each step. Here the
+    newest value of each step (``max_over_time`` over one step, a subquery at the graph's step) is computed once
+    over the range, and the window's maximum is taken over those: the same value as the window's own maximum,
+    except that the window reaches back up to one step further. The panel's step is coarse (see
+    panels.schedules), so the maximum covers few points.
+    """
+    if scope.recorded:
+        return age(m, scope)
+    g = scope.grouping(m)
+    newest = f"max_over_time(max_over_time({selector(m, scope)}[{STEP}])[{scope.rpo_window}:{STEP}])"
+    return f"time() - (max by ({g}) ({_tenants(m, scope, newest)} or {record(m, scope)}) > 0)"
+
+
+def _per_node_counter(m: Metric, scope: Scope, expr: str) -> str:
+    """``expr`` (read from a counter's per-node series) as one series per node, a missing tenant label read
+    as the system tenant.
+
+    The system tenant's series gain ``tenant="system"`` when the first virtual cluster starts: a new series that
+    goes on counting from where the label-less one stopped. Merged, ``increase`` sees one counter going on;
+    apart, VictoriaMetrics would count the new series' first value as events (it assumes that a series
+    appearing with a small value started from 0), and Prometheus would miss the events between the two.
+    """
+    return f"max without ({UNLABELLED}) ({_tenants(m, scope, expr)})"
+
+
+def counted(m: Metric, scope: Scope, window: str) -> str:
+    """Events a counter counted in ``window`` (a dashboard's range), summed over nodes: ``increase`` over each
+    node's value at every step (see per_step), which reads each sample at most once."""
+    values = _per_node_counter(m, scope, selector(m, scope))
+    return f"sum by ({scope.grouping(m)}) (increase(({values})[{window}:{STEP}]))"
+
+
 def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     """Events of a counter in each step of a graph, summed over nodes: whole numbers, steps that do not overlap.
 
@@ -201,8 +236,8 @@ def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     the restart. A series first seen in the step counts from its first sample, as ``increase`` would.
     """
     sel = selector(m, scope)
-    now, before = _tenants(m, scope, sel), _tenants(m, scope, f"{sel} offset {STEP}")
-    peak = _tenants(m, scope, f"max_over_time({sel}[{STEP}])")
+    now, before = _per_node_counter(m, scope, sel), _per_node_counter(m, scope, f"{sel} offset {STEP}")
+    peak = _per_node_counter(m, scope, f"max_over_time({sel}[{STEP}])")
     count = (f"(({peak} > {now}) - {before} + {now}) or ({now} - {before} >= 0) "
              f"or ({now} and {now} - {before} < 0)")
     return f"sum by ({scope.grouping(m) if by is None else by}) ({count})"
@@ -243,9 +278,24 @@ def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     return f"sum by ({label}) ({gauge(m, scope)})"
 
 
+def happened(m: Metric, scope: Scope) -> str:
+    """Steps of a graph in which a counter counted events (how many, per cluster and tenant), for an annotation."""
+    return f"{per_step(m, scope)} > 0"
+
+
+def restarted(scope: Scope) -> str:
+    """Nodes whose process started in each step of a graph (1 per node), for an annotation.
+
+    A node's uptime is below the step at the first scrape after it started, and only there: a scrape gap or a
+    Prometheus restart leaves the uptime high, and counters going back to 0 are no signal of their own.
+    """
+    uptime = f"{UPTIME}{{{scope.node_matchers}}}"
+    return f"count by ({scope.by[0]}, {scope.node_label}) ({uptime} < {STEP.removesuffix('ms')} / 1000)"
+
+
 def success_ratio(scope: Scope, window: str) -> str:
     """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``: no value (not NaN) when
     none did; either counter may be absent."""
-    ok = increase(metric("schedules_BACKUP_succeeded"), scope, window)
-    failed = increase(metric("schedules_BACKUP_failed"), scope, window)
+    ok = counted(metric("schedules_BACKUP_succeeded"), scope, window)
+    failed = counted(metric("schedules_BACKUP_failed"), scope, window)
     return f"({ok} or {failed} * 0) / (({total(ok, failed)}) > 0)"

@@ -14,6 +14,8 @@ semantics (METRICS.md):
   tenant's series gain ``tenant="system"`` mid-history when the first virtual cluster starts;
 - ``jobs_{backup,restore}_resume_retry_error`` also count a job stopped by a pause or by its node draining
   for a shutdown (the counter is lost with the restart unless a scrape saw it during the drain);
+- ``sys_uptime`` is each node's seconds since its process started (``BOOTED`` at the scenario's start, 0 when
+  it starts again after a restart), exported with the system tenant's labels;
 - a node that restarts is not scraped for ``NODE_DOWN`` seconds, and a missed scrape (``scrape_gaps``) is a
   node that runs on but is not scraped: Prometheus marks its series stale at the first miss.
 
@@ -26,11 +28,12 @@ import bisect
 from dataclasses import dataclass, field
 from collections.abc import Iterator
 
-from crdb_dash.catalog import COUNTING, METRICS, Kind
+from crdb_dash.catalog import COUNTING, METRICS, UPTIME, Kind
 
 BACKUP_WRITE_RATE = 50e6  # bytes/s a running backup writes to cloud storage
 RESTORE_READ_RATE = 80e6
 NODE_DOWN = 60  # seconds a restarting node is not scraped
+BOOTED = 7 * 86400  # seconds every node has been running when a scenario starts
 DRAIN = 30  # seconds a node drains before it stops: still scraped, its running jobs stopped with a retryable error
 
 
@@ -195,6 +198,11 @@ class ClusterModel:
         times = self.restarts.get(node, [])
         i = bisect.bisect_right(times, t - NODE_DOWN)
         return times[i - 1] + NODE_DOWN if i else -1
+
+    def uptime(self, node: int, t: int) -> int:
+        """Seconds since the node's process started (sys_uptime)."""
+        started = self.started(node, t)
+        return t - started if started >= 0 else t + BOOTED
 
     def scraped(self, node: int, t: int) -> bool:
         return self.up(node, t) and not any(n == node and a <= t < a + length for n, a, length in self.spec.scrape_gaps)
@@ -388,7 +396,8 @@ class Simulation:
         return {"job": self.job, "instance": f"{cluster}-n{node}:8080", "cluster": cluster}
 
     def families(self) -> list[str]:
-        return [m.exported for m in EXPORTED] + ["schedules_BACKUP_last_completed_time_by_virtual_cluster", "up"]
+        return [m.exported for m in EXPORTED] + ["schedules_BACKUP_last_completed_time_by_virtual_cluster", "up",
+                                                  UPTIME]
 
     def series(self, name: str) -> Iterator[Series]:
         """Every series of one metric, as Prometheus would store them after scraping."""
@@ -396,6 +405,8 @@ class Simulation:
             yield from self._up()
         elif name == "schedules_BACKUP_last_completed_time_by_virtual_cluster":
             yield from self._by_virtual_cluster()
+        elif name == UPTIME:
+            yield from self._uptime()
         else:
             yield from self._node_series(next(m for m in EXPORTED if m.exported == name))
 
@@ -417,6 +428,18 @@ class Simulation:
             for node in model.node_ids:
                 samples = [(self.start + t, 1.0 if model.scraped(node, t) else 0.0) for t in self.times()]
                 yield Series("up", self.scrape_labels(cluster, node), samples)
+
+    def _uptime(self) -> Iterator[Series]:
+        for cluster, model in self.models.items():
+            for node in model.node_ids:
+                by_label: dict[str | None, list[tuple[int, float]]] = {}
+                for t in self.times():
+                    if model.scraped(node, t):
+                        label = model.tenant_label(model.tenants[0], t)
+                        by_label.setdefault(label, []).append((self.start + t, float(model.uptime(node, t))))
+                for label, samples in by_label.items():
+                    yield Series(UPTIME, {**self.scrape_labels(cluster, node), **self.node_labels(node, label)},
+                                 samples)
 
     def _by_virtual_cluster(self) -> Iterator[Series]:
         for cluster, model in self.models.items():

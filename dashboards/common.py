@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from grafanalib import core as G
 
+from crdb_dash import promql
 from crdb_dash.catalog import metric
 from crdb_dash.panels.base import Ctx
 from crdb_dash.panels.layout import rows
@@ -67,10 +68,41 @@ def with_min_interval(panel: G.Panel, ctx: Ctx) -> G.Panel:
     interval, which an existing datasource may not set (Grafana then assumes 15s): setting both here makes
     every window right whatever the datasource says.
     """
-    panel.interval = ctx.cfg["scrape_interval"]
+    panel.interval = panel.interval or ctx.cfg["scrape_interval"]  # a panel may ask for a coarser step
     for t in panel.targets:
-        t.interval = ctx.cfg["scrape_interval"]
+        t.interval = panel.interval
     return panel
+
+
+def annotations(ctx: Ctx) -> G.Annotations:
+    """Backup events marked on every graph, from the dashboard's datasource; each kind is a toggle at the top.
+
+    Each mark stands at the end of the graph step the event happened in (the annotation's min step is the scrape
+    interval, as a panel's). Completed backups are off by default: with frequent schedules they crowd
+    the graphs.
+    """
+    scope, legend = ctx.scope, ctx.legend
+
+    def jobs_failed(kind: str) -> str:
+        failed = promql.happened(metric(f"jobs_{kind}_resume_failed"), scope)
+        return f'label_replace({failed}, "job_type", "{kind}", "", "")'
+
+    kinds = [
+        ("Scheduled backups completed", "green", promql.happened(metric("schedules_BACKUP_succeeded"), scope),
+         "Scheduled backup completed", f"Scheduled backups completed: {legend}", False),
+        ("Scheduled backups failed", "red", promql.happened(metric("schedules_BACKUP_failed"), scope),
+         "Scheduled backup failed", f"Scheduled backups failed: {legend}. See SHOW JOBS for the error.", True),
+        ("Jobs failed", "orange", f"{jobs_failed('backup')} or {jobs_failed('restore')}",
+         "{{job_type}} job failed", f"Failed {{{{job_type}}}} jobs: {legend}. See SHOW JOBS for the error.", True),
+        ("Node restarts", "blue", promql.restarted(scope), "Node restarted",
+         "Node {{%s}} of {{%s}} started" % (scope.node_label, scope.by[0]), True),
+    ]
+    return G.Annotations([
+        {"name": name, "iconColor": color, "expr": expr, "step": ctx.cfg["scrape_interval"], "titleFormat": title,
+         "textFormat": text, "enable": enable,
+         "tagKeys": ",".join((scope.by[0], scope.node_label) if name == "Node restarts" else scope.by)}
+        for name, color, expr, title, text, enable in kinds
+    ])
 
 
 def links(ctx: Ctx) -> list[G.DashboardLink]:
@@ -91,5 +123,5 @@ def dashboard(ctx: Ctx, key: str, title: str, description: str,
     return G.Dashboard(
         title=title, uid=uid(ctx, key), description=description, tags=list(ctx.cfg["tags"]), timezone="browser",
         time=G.Time("now-24h", "now"), refresh="1m", graphTooltip=1, editable=True,
-        templating=variables(ctx, tenant_ids), panels=rows(*sections), links=links(ctx),
+        templating=variables(ctx, tenant_ids), panels=rows(*sections), links=links(ctx), annotations=annotations(ctx),
     )

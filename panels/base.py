@@ -139,7 +139,7 @@ def by_node(m: Metric, ctx: Ctx) -> G.TimeSeries:
 def in_range(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
     """How many events a counter counted over the dashboard's time range, summed over nodes."""
     return stat(title or f"{m.title} in range", f"{m.description} Total over the selected time range.",
-                promql.increase(m, ctx.scope, promql.RANGE), "short", bad_thresholds(m, ctx), decimals=0,
+                promql.counted(m, ctx.scope, promql.RANGE), "short", bad_thresholds(m, ctx), decimals=0,
                 no_value="0", legend=ctx.legend)
 
 

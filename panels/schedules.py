@@ -6,9 +6,13 @@ from grafanalib import core as G
 
 from crdb_dash import promql
 from crdb_dash.catalog import metric
+from crdb_dash.config import parse_duration
 from crdb_dash.panels.base import UNKNOWN, Ctx, by_node, in_range, now, panel_for, stat, target, thresholds, timeseries
 
 LAST_COMPLETED = metric("schedules_BACKUP_last_completed_time")
+# The step of the recovery point graphs read from raw series: each point takes the maximum over the window's
+# steps (promql.age_over_time), so a coarser step reads fewer; the age is exact at each point.
+RPO_GRAPH_STEP = "10m"
 
 started = panel_for("schedules_BACKUP_started")
 succeeded = panel_for("schedules_BACKUP_succeeded")
@@ -42,17 +46,28 @@ def last_completed(ctx: Ctx) -> G.Stat:
                 mappings=[unknown], size=(8, 4), legend=ctx.legend)
 
 
+def _coarse(panel: G.TimeSeries, ctx: Ctx) -> G.TimeSeries:
+    """The recovery point graph at RPO_GRAPH_STEP (or the scrape interval, if longer) unless it reads only the
+    recording rule."""
+    if not ctx.scope.recorded:
+        step = max(RPO_GRAPH_STEP, ctx.cfg["scrape_interval"], key=parse_duration)
+        panel.interval = step
+        panel.description += f" Points at least {step} apart."
+    return panel
+
+
 def last_completed_over_time(ctx: Ctx) -> G.TimeSeries:
-    return timeseries(f"{LAST_COMPLETED.title} over time", LAST_COMPLETED.description + _rpo_note(ctx)
-                      + " Gaps mean unknown.", [target(promql.age(LAST_COMPLETED, ctx.scope), ctx.legend)],
-                      LAST_COMPLETED.unit, steps=_rpo_steps(ctx), show_thresholds=True)
+    return _coarse(timeseries(f"{LAST_COMPLETED.title} over time", LAST_COMPLETED.description + _rpo_note(ctx)
+                              + " Gaps mean unknown.",
+                              [target(promql.age_over_time(LAST_COMPLETED, ctx.scope), ctx.legend)],
+                              LAST_COMPLETED.unit, steps=_rpo_steps(ctx), show_thresholds=True), ctx)
 
 
 def last_completed_by_virtual_cluster(ctx: Ctx) -> G.TimeSeries:
     m = metric("schedules_BACKUP_last_completed_time_by_virtual_cluster")
-    return timeseries(m.title, m.description + _rpo_note(ctx),
-                      [target(promql.age(m, ctx.scope), "{{tenant_id}}")], m.unit, steps=_rpo_steps(ctx),
-                      show_thresholds=True)
+    return _coarse(timeseries(m.title, m.description + _rpo_note(ctx),
+                              [target(promql.age_over_time(m, ctx.scope), "{{tenant_id}}")], m.unit,
+                              steps=_rpo_steps(ctx), show_thresholds=True), ctx)
 
 
 def success_ratio(ctx: Ctx) -> G.Stat:

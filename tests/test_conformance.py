@@ -20,6 +20,10 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 SDK_GAPS = {
     # A query variable's query as shown in the variables list; Grafana keeps it, the SDK's VariableModel has none.
     ("templating", "list", "*", "definition"),
+    # A Prometheus annotation's min step, and how its events are titled, tagged and timed: in Grafana's JSON Schema
+    # (AnnotationQuery), not in the SDK's AnnotationQuery.
+    *(("annotations", "list", "*", key) for key in ("step", "titleFormat", "textFormat", "tagKeys",
+                                                     "useValueForTime")),
 }
 
 

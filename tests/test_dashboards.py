@@ -181,7 +181,8 @@ def test_every_expression_parses_after_substitution(panels, cfg):
 
 
 def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cfg):
-    allowed = {"$__rate_interval", "$__range", promql.STEP, cfg.get("rpo.window")}
+    window, step = cfg.get("rpo.window"), promql.STEP
+    allowed = {"$__rate_interval", "$__range", window, step, f"{step}:{step}", f"{window}:{step}", f"$__range:{step}"}
     for uid, panel, expr in _exprs(panels):
         assert set(RANGE_WINDOW.findall(expr)) <= allowed, (uid, panel["title"], expr)
         if "rate(" in expr:
@@ -196,6 +197,7 @@ def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
     scope = promql.dashboard_scope(cfg)
     exact = [promql.per_step(m, scope, by) for m in counting
              for by in (None, f"{scope.cluster_label}, {scope.node_label}")]
+    exact += [promql.counted(m, scope, promql.RANGE) for m in counting]
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     bad = []
 
@@ -374,9 +376,17 @@ def test_panels_of_metrics_always_zero_on_current_versions_say_so_and_sit_last(m
 
 
 def test_every_panel_and_query_has_the_scrape_interval_as_min_interval(panels, cfg):
+    """But the recovery point graphs read from raw series: a coarser step, so that they read less."""
+    from crdb_dash.panels.schedules import RPO_GRAPH_STEP
+
+    coarse = 0
     for uid, panel in panels:
-        assert panel["interval"] == cfg["scrape_interval"], (uid, panel["title"])
-        assert all(t["interval"] == cfg["scrape_interval"] for t in panel["targets"]), (uid, panel["title"])
+        expected = cfg["scrape_interval"]
+        if "max_over_time(max_over_time(" in panel["targets"][0]["expr"]:
+            expected, coarse = RPO_GRAPH_STEP, coarse + 1
+        assert panel["interval"] == expected, (uid, panel["title"])
+        assert all(t["interval"] == expected for t in panel["targets"]), (uid, panel["title"])
+    assert coarse == 3  # over time on the overview and the schedules dashboards, and by virtual cluster
 
 
 def test_rate_windows_follow_the_configured_scrape_interval_whatever_the_datasource_says(cfg):
@@ -421,10 +431,10 @@ def test_bars_of_events_stand_over_their_step_and_stack_instead_of_overlapping(p
     for panel in bars:
         custom = panel["fieldConfig"]["defaults"]["custom"]
         assert custom["barAlignment"] == -1 and custom["stacking"]["mode"] == "normal", panel["title"]
-        assert all("${__interval_ms}ms" in t["expr"] and "increase(" not in t["expr"] for t in panel["targets"])
+        assert all("[${__interval_ms}ms:${__interval_ms}ms]" in t["expr"] for t in panel["targets"])
 
 
-def test_selectors_of_a_per_step_count_are_its_one_series_selector_without_offset(cfg):
+def test_selectors_of_a_per_step_count_are_its_one_series_selector(cfg):
     """The benchmark asks Prometheus' series API for them, which refuses an offset."""
     from crdb_dash.evaluate import selectors
 
@@ -433,3 +443,16 @@ def test_selectors_of_a_per_step_count_are_its_one_series_selector_without_offse
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     (found,) = selectors(substitute(promql.per_step(m, scope), v))
     assert found == str(promql_parser.parse(substitute(promql.selector(m, scope), v)))
+
+
+def test_every_metric_dashboard_marks_backup_events_from_its_datasource(models, cfg):
+    kinds = {"Scheduled backups completed": False, "Scheduled backups failed": True, "Jobs failed": True,
+             "Node restarts": True}
+    v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
+    for uid, model in models.items():
+        annotations = model["annotations"]["list"]
+        assert {a["name"]: a["enable"] for a in annotations} == kinds, uid
+        for a in annotations:
+            assert a["datasource"] == DATASOURCE and not a["hide"] and a["step"] == cfg["scrape_interval"], a["name"]
+            assert a["titleFormat"] and a["textFormat"] and a["iconColor"], a["name"]
+            promql_parser.parse(substitute(a["expr"], v))

@@ -16,6 +16,7 @@ from dataclasses import replace
 import pytest
 
 from crdb_dash import catalog, evaluate, promrun
+from crdb_dash.config import parse_duration
 from crdb_dash.interpolate import Vars, substitute
 from crdb_dash.scenarios import SCENARIOS
 from crdb_dash.simulator import Simulation, openmetrics
@@ -44,14 +45,24 @@ def sims():
     return {name: Simulation(s, END) for name, s in SCENARIOS.items()}
 
 
-@pytest.fixture(scope="module")
-def prom(sims, cfg):
-    """One Prometheus with every scenario, and the recording rules evaluated over their history."""
-    from crdb_dash import rules
+ENGINES = {"prometheus": ("prometheus", "promtool"), "victoriametrics": ("victoria-metrics", "vmalert")}
 
+
+@pytest.fixture(scope="module", params=sorted(ENGINES))
+def prom(request, sims, cfg):
+    """One server with every scenario, and the recording rules evaluated over their history: Prometheus, and
+    VictoriaMetrics (a scale-out engine keeping PromQL) with the same history, so every check runs on both."""
+    import shutil
+
+    from crdb_dash import rules, vmrun
+
+    missing = [b for b in ENGINES[request.param] if shutil.which(b) is None]
+    if missing and request.param == "victoriametrics":
+        pytest.skip(f"{', '.join(missing)} not installed (Debian package victoria-metrics; 'make test' installs it)")
+    serve = vmrun.serve if request.param == "victoriametrics" else promrun.serve
     span = (min(s.start for s in sims.values()), END)
     try:
-        with promrun.serve(openmetrics(list(sims.values())), rules.render(cfg)[rules.RULES_FILE], span) as server:
+        with serve(openmetrics(list(sims.values())), rules.render(cfg)[rules.RULES_FILE], span) as server:
             yield server
     except promrun.PrometheusError as exc:
         pytest.fail(str(exc))
@@ -249,10 +260,30 @@ def _bar_panels(models):
                 yield model, panel, catalog.metric(re.search(r"Metric: (\w+)\.", panel["description"]).group(1))
 
 
+def _countable(sim, cluster, exported, since, until) -> int:
+    """The events in (since, until], but of a node that restarted meanwhile only what a per-step count can see:
+    its counter's value at the end, or the difference if that is not below the value at the start (README: such
+    a restart is not seen as one, and the events its node counted before it are lost to the step)."""
+    from crdb_dash.simulator import NODE_DOWN
+
+    model = sim.models[cluster]
+    total = 0
+    for node in model.node_ids:
+        if not any(since < sim.start + r + NODE_DOWN <= until for n, r in model.spec.restarts if n == node):
+            total += sum(1 for tn in model.tenants for t, n in model.events(exported, tn)
+                         if n == node and since < sim.start + t <= until)
+            continue
+        for tn in model.tenants:
+            before, after = (model.counter(exported, node, tn, t - sim.start) for t in (since, until))
+            total += int(after if after < before else after - before)
+    return total
+
+
 @pytest.mark.parametrize("name", ["healthy-hourly-backups", "failing-schedule", "stuck-backup-job", "rolling-restart",
                                   "restore-with-retries", "virtual-cluster", "everything-at-once"])
 def test_bars_count_whole_events_each_in_exactly_one_bar(prom, models, sims, name):
-    """Every bar equals the events that happened in the step it ends: whole numbers, no overlap, none lost."""
+    """Every bar equals the events that happened in the step it ends: whole numbers, no overlap, none lost but
+    to a restart in the step."""
     sim = sims[name]
     cluster = sim.scenario.clusters[0].name
     checked = 0
@@ -266,7 +297,7 @@ def test_bars_count_whole_events_each_in_exactly_one_bar(prom, models, sims, nam
                     bars[int(t)] = bars.get(int(t), 0) + float(value)
             assert all(value.is_integer() for value in bars.values()), (panel["title"], range_seconds)
             shown = {t: value for t, value in bars.items() if value}
-            truth = {t: sim.truth_count(cluster, m.exported, t - v.step, t)
+            truth = {t: _countable(sim, cluster, m.exported, t - v.step, t)
                      for t in range(END - range_seconds, END + 1, v.step)}
             assert shown == {t: n for t, n in truth.items() if n}, (panel["title"], range_seconds, v.step)
             checked += sum(shown.values())
@@ -533,3 +564,121 @@ def test_live_nodes_gain_the_tenant_label_when_the_virtual_cluster_starts():
     assert 'schedules_BACKUP_started{node_id="1"} ' in before and "tenant=" not in before
     assert 'schedules_BACKUP_started{node_id="1",tenant="system"} ' in after
     assert 'schedules_BACKUP_started{node_id="1",tenant="app"} ' in after
+
+
+# ---- annotations: backup events marked on every graph ----------------------------------------------------------------
+EVENT_ANNOTATIONS = {
+    "Scheduled backups completed": ("schedules_BACKUP_succeeded",),
+    "Scheduled backups failed": ("schedules_BACKUP_failed",),
+    "Jobs failed": ("jobs_backup_resume_failed", "jobs_restore_resume_failed"),
+}
+
+
+def _marks(prom, annotation, v, at) -> set[int]:
+    """The times Grafana marks: the steps of the annotation's range query with a value above 0."""
+    result = evaluate.run(prom, {"expr": annotation["expr"], "interval": annotation["step"]}, v, at)
+    return {int(t) for s in result.series for t, value in s["values"] if float(value) > 0}
+
+
+@pytest.mark.parametrize("name", ["everything-at-once", "rolling-restart", "failing-schedule", "restore-with-retries",
+                                  "full-restart-without-backups", "restart-after-last-backup"])
+def test_annotations_mark_each_event_in_the_step_it_happened(prom, models, sims, name):
+    from crdb_dash.simulator import NODE_DOWN
+
+    sim = sims[name]
+    spec = sim.scenario.clusters[0]
+    model = next(m for uid, m in models.items() if uid.endswith("overview"))
+    annotations = {a["name"]: a for a in model["annotations"]["list"]}
+    assert set(annotations) == {*EVENT_ANNOTATIONS, "Node restarts"}
+    marked = 0
+    for range_seconds in (6 * H, 24 * H):
+        v = _vars(model, spec.name, range_seconds=range_seconds)
+        for title, annotation in annotations.items():
+            step = replace(v, min_interval=SCRAPE).step
+            steps = range(END - range_seconds, END + 1, step)
+            if title == "Node restarts":
+                starts = [sim.start + at + NODE_DOWN for _, at in spec.restarts]
+                truth = {t for t in steps if any(t - step < s <= t for s in starts)}
+            else:
+                truth = {t for t in steps if any(sim.truth_count(spec.name, e, t - step, t)
+                                                 for e in EVENT_ANNOTATIONS[title])}
+            assert _marks(prom, annotation, v, END) == truth, (title, range_seconds, step)
+            marked += len(truth)
+    assert marked > 0
+
+
+def test_a_restart_mark_names_the_node(prom, models):
+    model = next(m for uid, m in models.items() if uid.endswith("overview"))
+    (restarts,) = [a for a in model["annotations"]["list"] if a["name"] == "Node restarts"]
+    result = evaluate.run(prom, {"expr": restarts["expr"], "interval": restarts["step"]},
+                          _vars(model, "rolling", range_seconds=24 * H), END)
+    assert sorted(s["metric"]["instance"] for s in result.series) == [f"rolling-n{n}:8080" for n in (1, 2, 3)]
+    assert all(f"{{{{{label}}}}}" in restarts["textFormat"] for label in ("instance", "cluster"))
+
+
+# ---- cost: what one full refresh reads, as bench/run.py measures it --------------------------------------------------
+def test_a_full_refresh_reads_at_most_its_budget_of_samples(cfg, recorded_models):
+    """24h of one cluster (bench/run.py's fleet): every dashboard reads at most 1.5x the samples its shown series
+    need, 1.0x with the recording rules (Prometheus' own count, stats=all)."""
+    import importlib.util
+
+    from crdb_dash import build, rules
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    sim = Simulation(bench._fleet(1), END)
+    budgets = {1.5: build.dashboards(cfg), 1.0: recorded_models}
+    over = []
+    with promrun.serve(openmetrics([sim]), rules.render(cfg)[rules.RULES_FILE], (sim.start, END)) as server:
+        for budget, models in budgets.items():
+            for uid, model in models.items():
+                cost = bench._refresh(server, model, END)
+                if cost["samples"] > budget * cost["needed"]:
+                    over.append((uid, budget, cost["samples"], cost["needed"]))
+    assert over == []
+
+
+@pytest.mark.parametrize("name", ["healthy-hourly-backups", "rolling-restart", "full-restart-without-backups",
+                                  "restart-after-last-backup", "virtual-cluster-starts", "everything-at-once"])
+def test_recovery_point_graph_is_the_window_maximum_within_one_step(prom, models, sims, cfg, name):
+    """The graph's form (promql.age_over_time) against the exact one (promql.age: the window's maximum read at
+    every step): at each point the newest completion is the exact one's there or one step earlier (Prometheus'
+    windows include their start, VictoriaMetrics' do not)."""
+    from crdb_dash import promql
+    from crdb_dash.panels.schedules import LAST_COMPLETED
+
+    cluster = sims[name].scenario.clusters[0].name
+    model, panel = _panel(models, "overview", "Time since last completed backup over time")
+    exact = {**panel["targets"][0], "expr": promql.age(LAST_COMPLETED, promql.dashboard_scope(cfg))}
+    assert exact["expr"] != panel["targets"][0]["expr"]
+    v = _vars(model, cluster)
+
+    def newest(target) -> dict[tuple, float]:
+        result = evaluate.run(prom, target, v, END)
+        return {(s["metric"]["tenant"], int(t)): int(t) - float(age) for s in result.series for t, age in s["values"]}
+
+    shown, truth = newest(panel["targets"][0]), newest(exact)
+    step = replace(v, min_interval=parse_duration(panel["interval"])).step
+    keys = {k for k in {**shown, **truth} if END - v.range_seconds + step <= k[1] <= END}
+    off = {k: (shown.get(k), truth.get(k), truth.get((k[0], k[1] - step))) for k in keys
+           if shown.get(k) not in (truth.get(k), truth.get((k[0], k[1] - step)))}
+    assert off == {}
+    assert len(shown) > 10
+
+
+def test_uptime_starts_again_from_zero_when_a_node_restarts(sims):
+    from crdb_dash.live import Clock, exposition
+    from crdb_dash.simulator import NODE_DOWN
+
+    sim = sims["rolling-restart"]
+    (node, at), *_ = sim.scenario.clusters[0].restarts
+    (uptime,) = [s for s in sim.series("sys_uptime") if s.labels["node_id"] == str(node)]
+    values = dict(uptime.samples)
+    start = sim.start + at + NODE_DOWN
+    assert values[start] == 0 and values[start + 300] == 300
+    assert values[start - NODE_DOWN - 30] > values[sim.start] > 86400 and start - NODE_DOWN not in values
+    model = sim.models["rolling"]
+    live = exposition(model, node, Clock(time.time() - (at + NODE_DOWN + 120)))
+    assert "# TYPE sys_uptime gauge" in live and f'sys_uptime{{node_id="{node}"}} 120' in live
