@@ -229,18 +229,16 @@ def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     """Events of a counter in each step of a graph, summed over nodes: whole numbers, steps that do not overlap.
 
     Each node's count is its counter's value at the end of the step minus its value at the end of the step
-    before, with no extrapolation, so every event falls in exactly one step. A counter only grows until its
-    node restarts, so a peak within the step above the end value means a restart: the count is then the rise
-    up to the peak plus the value since the restart (a node drained and restarted within one step keeps the
-    error it counted while draining); an end value below the start with no such peak counts the value since
-    the restart. A series first seen in the step counts from its first sample, as ``increase`` would.
+    before, with no extrapolation, so every event falls in exactly one step. After a restart (the value went
+    down) the count is the value since the restart; a series first seen in the step counts from its first
+    sample, as ``increase`` would.
+
+    The subquery ``[step:step]`` holds the counter's value at the end of each step (its points fall on the
+    graph's steps, which Grafana aligns to the step), read once over the whole range; ``increase`` over the
+    two points at a step's ends is their difference, with the reset handled, and nothing to extrapolate.
     """
-    sel = selector(m, scope)
-    now, before = _per_node_counter(m, scope, sel), _per_node_counter(m, scope, f"{sel} offset {STEP}")
-    peak = _per_node_counter(m, scope, f"max_over_time({sel}[{STEP}])")
-    count = (f"(({peak} > {now}) - {before} + {now}) or ({now} - {before} >= 0) "
-             f"or ({now} and {now} - {before} < 0)")
-    return f"sum by ({scope.grouping(m) if by is None else by}) ({count})"
+    events = f"increase(({_per_node_counter(m, scope, selector(m, scope))})[{STEP}:{STEP}])"
+    return f"sum by ({scope.grouping(m) if by is None else by}) ({events})"
 
 
 def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:

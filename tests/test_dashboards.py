@@ -190,8 +190,7 @@ def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cf
 
 
 def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
-    """Or in promql.per_step, the one exact per-step count (its peak within a step is a max_over_time), whose
-    reset handling test_scenarios checks."""
+    """Or in promql.per_step and promql.counted, the exact counts, whose reset handling test_scenarios checks."""
     counting = [m for m in catalog.METRICS if m.kind in catalog.COUNTING]
     counters = {m.exported for m in counting}
     scope = promql.dashboard_scope(cfg)
@@ -203,7 +202,7 @@ def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
 
     def visit(node, inside):
         selected = isinstance(node, promql_parser.VectorSelector) and node.name in counters
-        if selected and inside not in ("rate", "increase", "max_over_time"):
+        if selected and inside not in ("rate", "increase"):
             bad.append(node.name)
 
     for uid, panel, expr in _exprs(panels):
