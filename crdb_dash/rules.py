@@ -73,7 +73,7 @@ def alerts(cfg: Config) -> list[Alert]:
     out = [
         *_rpo(cfg, scope, last),
         Alert("RecoveryPointUnknown", "warning", _became_unknown(cfg, scope, last), "<", 1,
-              "The recovery point of a cluster became unknown.",
+              f"The recovery point of {WHERE} became unknown.",
               f"A completed backup of {WHERE} was known in the last {cfg.get('alerts.forget_after')}, but none is "
               f"now: no node reported one in the last {cfg.get('rpo.window')} and the recording rule lost it (the "
               "gauge is no longer exported, or Prometheus lost the rule's memory). The recovery point cannot be "
