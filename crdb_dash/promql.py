@@ -283,12 +283,13 @@ def last_success(scope: Scope, window: str) -> str:
     Needs no schedule option. A success is a node's ``schedules_BACKUP_succeeded`` above its value one step
     before: a restart zeroing the counter is not one (``changes`` would count it), and a success stays in the
     record after its node restarted. The cluster-wide counter, not the chosen nodes.
+    Each series is compared with itself inside the subquery; tenants are normalised once, on its result.
     """
     m = metric("schedules_BACKUP_succeeded")
     every_node = replace(scope, node_matchers=scope.matchers)
     sel = selector(m, every_node)
-    rose = f"{_tenants(m, every_node, sel)} > {_tenants(m, every_node, f'{sel} offset {SUCCESS_STEP}')}"
-    return f"max by ({scope.grouping()}) (max_over_time(timestamp({rose})[{window}:{SUCCESS_STEP}]))"
+    newest = f"max_over_time(timestamp({sel} > {sel} offset {SUCCESS_STEP})[{window}:{SUCCESS_STEP}])"
+    return f"max by ({scope.grouping()}) ({_tenants(m, every_node, newest)})"
 
 
 def success_age(scope: Scope, window: str) -> str:
