@@ -30,7 +30,17 @@ DEFAULTS: dict = {
         "evaluation_interval": "1m",
         # false: Prometheus evaluates the alerts (rules/); true: Grafana does (provisioning/alerting/), never both
         "grafana_managed": False,
+        # a cluster (or virtual cluster) that exported backup metrics and stopped: alert after this long
+        "not_reporting_for": "10m",
+        # what the alerts remember: a cluster that stopped reporting, backups that stopped succeeding, a
+        # recovery point that became unknown; they fall quiet this long after the last sign
+        "forget_after": "24h",
+        # RecoveryPointUnknown: a recovery point once known (recording rule) unknown for this long
+        "recovery_point_unknown_for": "1h",
     },
+    # time since a scheduled backup last succeeded (schedules_BACKUP_succeeded): the freshness alert's levels,
+    # which need no schedule option
+    "freshness": {"warning": "2h", "critical": "6h"},
     "datasource": {"uid": "crdb-backups-prometheus", "name": "Prometheus (CockroachDB backups)",
                    "url": "http://prometheus:9090", "provision": True},
     "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups",
@@ -248,11 +258,14 @@ def _validate(raw: dict, source: str) -> list[str]:
 
     scrape = duration("scrape_interval")
     for key in ("rpo.warning", "rpo.critical", "rpo.window", "alerts.failure_window", "alerts.paused_for",
-                "alerts.running_longer_than", "alerts.protected_age", "alerts.evaluation_interval"):
+                "alerts.running_longer_than", "alerts.protected_age", "alerts.evaluation_interval",
+                "alerts.not_reporting_for", "alerts.forget_after", "alerts.recovery_point_unknown_for",
+                "freshness.warning", "freshness.critical"):
         if duration(key) < scrape:
             fail(key, f"must not be shorter than scrape_interval ({raw['scrape_interval']})")
     if duration("rpo.warning") > duration("rpo.critical"):
         fail("rpo.warning", "must not be above rpo.critical")
+    _check_freshness(raw, duration, fail)
     if duration("alerts.failure_window") < 4 * scrape:
         fail("alerts.failure_window", "must cover at least 4 scrape intervals")
     _check_windows(raw, duration, fail, warn)
@@ -349,6 +362,17 @@ def _check_windows(raw: dict, duration, fail, warn) -> None:
         warn("rpo.window", f"({rpo['window']}) is shorter than rpo.critical ({rpo['critical']}): after the node that "
              "completed the newest backup restarts, the recovery point becomes unknown before the critical alert "
              "can fire")
+
+
+def _check_freshness(raw: dict, duration, fail) -> None:
+    """Levels below the memory that lets them fire."""
+    forget = raw["alerts"]["forget_after"]
+    if duration("freshness.warning") > duration("freshness.critical"):
+        fail("freshness.warning", "must not be above freshness.critical")
+    for key in ("freshness.critical", "alerts.not_reporting_for", "alerts.recovery_point_unknown_for"):
+        if duration(key) >= duration("alerts.forget_after"):
+            fail(key, f"must be shorter than alerts.forget_after ({forget}): the alert would be forgotten "
+                      "before it could fire")
 
 
 def _check_selector(selector: str, cluster_label: str, source: str) -> None:

@@ -35,6 +35,9 @@ RECORDS = {
 # that hide a series at once, which would reset an alert's `for`; this bridges a gap as an instant query
 # bridges missing samples (Prometheus' default lookback), without them.
 GAP = "5m"
+# Every node exports this gauge from start-up (0 when idle), once per tenant: it tells who reports.
+PRESENCE = "jobs_backup_currently_running"
+SUCCESS_STEP = "1m"  # the resolution of the time a scheduled backup last succeeded
 
 
 @dataclass(frozen=True)
@@ -297,3 +300,44 @@ def success_ratio(scope: Scope, window: str) -> str:
     ok = counted(metric("schedules_BACKUP_succeeded"), scope, window)
     failed = counted(metric("schedules_BACKUP_failed"), scope, window)
     return f"({ok} or {failed} * 0) / (({total(ok, failed)}) > 0)"
+
+
+def not_reporting(scope: Scope, forget: str) -> str:
+    """Per cluster and tenant that none of whose nodes reports now: how many reported within ``forget``.
+
+    Tenants are normalised on both sides, so the system tenant's series gaining ``tenant="system"`` when a
+    virtual cluster starts is not a tenant disappearing. A cluster with one node left reporting is absent.
+    """
+    m = metric(PRESENCE)
+    g = scope.grouping()
+    seen = f"count by ({g}) ({scope.per_node(f'last_over_time({selector(m, scope)}[{forget}])')})"
+    now = f"count by ({g}) ({scope.per_node(selector(m, scope))})"
+    return f"{seen} unless on ({g}) {now}"
+
+
+def nodes_reporting(scope: Scope, window: str = RANGE) -> str:
+    """Per node of the cluster: 1 when it reports now, 0 when it reported within ``window`` but not now."""
+    m = metric(PRESENCE)
+    by = f"{scope.cluster_label}, {scope.node_label}"
+    every_node = scope.naming.selector(m.exported, scope.matchers)  # not narrowed to the chosen nodes
+    return f"group by ({by}) ({every_node}) or group by ({by}) (last_over_time({every_node}[{window}])) * 0"
+
+
+def last_success(scope: Scope, window: str) -> str:
+    """Unix time, to ``SUCCESS_STEP``, a scheduled backup last succeeded within ``window``, per cluster and tenant.
+
+    Needs no schedule option. A success is a node's ``schedules_BACKUP_succeeded`` above its value one step
+    before: a restart zeroing the counter is not one (``changes`` would count it), and a success stays in the
+    record after its node restarted. The cluster-wide counter, not the chosen nodes.
+    Each series is compared with itself inside the subquery; tenants are normalised once, on its result.
+    """
+    m = metric("schedules_BACKUP_succeeded")
+    every_node = replace(scope, node_matchers=scope.matchers)
+    sel = selector(m, every_node)
+    newest = f"max_over_time(timestamp({sel} > {sel} offset {SUCCESS_STEP})[{window}:{SUCCESS_STEP}])"
+    return f"max by ({scope.grouping()}) ({_tenants(m, every_node, newest)})"
+
+
+def success_age(scope: Scope, window: str) -> str:
+    """Seconds since a scheduled backup last succeeded; no result when none did within ``window``."""
+    return f"time() - {last_success(scope, window)}"

@@ -72,13 +72,15 @@ def alerts(cfg: Config) -> list[Alert]:
     last = metric("schedules_BACKUP_last_completed_time")
     out = [
         *_rpo(cfg, scope, last),
-        Alert("RecoveryPointUnknown", "warning", _newest_or_zero(cfg, scope, last), "<", 1,
-              "No node reports when the last backup completed.",
-              f"No completed backup of {WHERE} is known: none was reported in the last {cfg.get('rpo.window')} "
-              "and the recording rule remembers none. No schedule has updates_cluster_last_backup_time_metric, "
-              "or every node restarted before Prometheus saw the last backup. The recovery point cannot be "
-              "checked.",
-              "recoverypointunknown", fmt="", for_=cfg.get("rpo.warning")),
+        Alert("RecoveryPointUnknown", "warning", _became_unknown(cfg, scope, last), "<", 1,
+              f"The recovery point of {WHERE} became unknown.",
+              f"A completed backup of {WHERE} was known in the last {cfg.get('alerts.forget_after')}, but none is "
+              f"now: no node reported one in the last {cfg.get('rpo.window')} and the recording rule lost it (the "
+              "gauge is no longer exported, or Prometheus lost the rule's memory). The recovery point cannot be "
+              "checked; the freshness alert still watches scheduled backups.",
+              "recoverypointunknown", fmt="", for_=cfg.get("alerts.recovery_point_unknown_for")),
+        *_freshness(cfg, scope, WHERE),
+        _not_reporting(cfg, scope, WHERE),
         _increase("ScheduledBackupFailed", "warning", ["schedules_BACKUP_failed"], scope, window, 0,
                   f"Scheduled backups failed in {WHERE}.",
                   f"{VALUE} scheduled backup(s) failed in {WHERE} in the last {window}.", "scheduledbackupfailed"),
@@ -156,8 +158,47 @@ def _rpo(cfg: Config, scope: promql.Scope, last: Metric) -> list[Alert]:
 def _newest_or_zero(cfg: Config, scope: promql.Scope, last: Metric) -> str:
     """Newest completion time known; 0 where none is, or where a scraped cluster exports no gauge."""
     newest = promql.newest_completion(last, scope)
-    up = scope.as_system(f"count by ({cfg.cluster}) (up{{{scope.matchers}}})")
+    up = scope.as_system(f"count by ({cfg.cluster}) (up{{{scope.matchers}}} == 1)")
     return f"{newest} or on ({cfg.cluster}) {up} * 0"
+
+
+def _became_unknown(cfg: Config, scope: promql.Scope, last: Metric) -> str:
+    """0 where no completion is known now although the recording rule knew one within ``alerts.forget_after``.
+
+    A cluster whose schedules never maintained the gauge has nothing to lose: it does not fire.
+    """
+    g = scope.grouping(last)
+    known = f"max by ({g}) (max_over_time({promql.RECORDS[last.exported]}[{cfg.get('alerts.forget_after')}])) > 0"
+    return f"({_newest_or_zero(cfg, scope, last)}) and on ({g}) ({known})"
+
+
+def _freshness(cfg: Config, scope: promql.Scope, where_: str) -> list[Alert]:
+    """No scheduled backup succeeded for ``freshness.<severity>``: needs no schedule option.
+
+    Only while the cluster exports the counter (a cluster gone silent is CockroachBackupNotReporting's), and
+    for ``alerts.forget_after`` after the last success.
+    """
+    succeeded = metric("schedules_BACKUP_succeeded")
+    exported = f"count by ({scope.grouping()}) ({promql.gauge(succeeded, scope)})"
+    age = f"{promql.success_age(scope, cfg.get('alerts.forget_after'))} and on ({scope.grouping()}) {exported}"
+    return [Alert("NoSuccessfulBackup", severity, age, ">", cfg.seconds(f"freshness.{severity}"),
+                  f"No scheduled backup of {where_} succeeded for {cfg.get(f'freshness.{severity}')}.",
+                  f"The last scheduled backup of {where_} succeeded {VALUE} ago (schedules_BACKUP_succeeded), over "
+                  f"the {severity} level of {cfg.get(f'freshness.{severity}')}. Backups are failing, stuck, paused "
+                  "or no longer scheduled.", "nosuccessfulbackup", fmt="humanizeDuration", for_="5m")
+            for severity in ("warning", "critical")]
+
+
+def _not_reporting(cfg: Config, scope: promql.Scope, where_: str) -> Alert:
+    """A cluster or virtual cluster that exported backup metrics within ``alerts.forget_after`` and none of whose
+    nodes does now, for ``alerts.not_reporting_for``. One node gone while others report is a node problem."""
+    silent, forget = cfg.get("alerts.not_reporting_for"), cfg.get("alerts.forget_after")
+    return Alert("NotReporting", "warning", promql.not_reporting(scope, forget), ">", 0,
+                 f"{where_} has exported no backup metrics for over {silent}.",
+                 f"No node of {where_} has exported backup metrics for over {silent}; {VALUE} node(s) did in the "
+                 f"last {forget}. Its dashboards and every other alert see nothing: the exporter, the scrape "
+                 "configuration or the network is broken, or the cluster is gone.", "notreporting",
+                 fmt='printf "%.0f"', for_=silent)
 
 
 def _increase(name, severity, metrics, scope, window, threshold, summary, description, runbook) -> Alert:

@@ -101,6 +101,13 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
 ]}
 
 
+SCENARIOS["cluster-stops-reporting"] = _scenario(
+    "cluster-stops-reporting", "Two healthy clusters; Prometheus stops scraping the second at 2h (its target is gone) "
+    "while it runs on.", 12 * H,
+    (Cluster("steady", tenants=(Tenant(schedule=_hourly()),)),
+     Cluster("vanished", scraped_until=2 * H, tenants=(Tenant(schedule=_hourly()),))))
+
+
 def named(name: str) -> Scenario:
     if name not in SCENARIOS:
         raise ScenarioError(f"unknown scenario '{name}'; known: {', '.join(sorted(SCENARIOS))}")

@@ -82,6 +82,7 @@ class Cluster:
     schedules_malformed: int = 0
     kms_failure: int | None = None  # offset of a backup failure on an unreachable KMS
     scrape_gaps: tuple[tuple[int, int, int], ...] = ()  # (node, offset, seconds): up, but not scraped
+    scraped_until: int | None = None  # offset from which Prometheus no longer scrapes the cluster (its target is gone)
 
 
 @dataclass(frozen=True)
@@ -204,8 +205,13 @@ class ClusterModel:
         started = self.started(node, t)
         return t - started if started >= 0 else t + BOOTED
 
+    def listed(self, t: int) -> bool:
+        """Whether Prometheus still has the cluster's targets at t (``up`` exists)."""
+        return self.spec.scraped_until is None or t < self.spec.scraped_until
+
     def scraped(self, node: int, t: int) -> bool:
-        return self.up(node, t) and not any(n == node and a <= t < a + length for n, a, length in self.spec.scrape_gaps)
+        gaps = self.spec.scrape_gaps
+        return self.listed(t) and self.up(node, t) and not any(n == node and a <= t < a + d for n, a, d in gaps)
 
     def exists(self, tenant: str | None, t: int) -> bool:
         return t >= next(tn.since for tn in self.spec.tenants if tn.name == tenant)
@@ -426,7 +432,8 @@ class Simulation:
     def _up(self) -> Iterator[Series]:
         for cluster, model in self.models.items():
             for node in model.node_ids:
-                samples = [(self.start + t, 1.0 if model.scraped(node, t) else 0.0) for t in self.times()]
+                samples = [(self.start + t, 1.0 if model.scraped(node, t) else 0.0) for t in self.times()
+                           if model.listed(t)]
                 yield Series("up", self.scrape_labels(cluster, node), samples)
 
     def _uptime(self) -> Iterator[Series]:

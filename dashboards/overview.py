@@ -6,7 +6,7 @@ from crdb_dash.dashboards import protected_timestamps as pts_dashboard
 from crdb_dash.dashboards import restore_jobs as restore_dashboard
 from crdb_dash.dashboards import schedules as schedules_dashboard
 from crdb_dash.dashboards.common import dashboard, linked
-from crdb_dash.panels import backup_jobs, protected_timestamps, restore_jobs, schedules
+from crdb_dash.panels import backup_jobs, protected_timestamps, reporting, restore_jobs, schedules
 from crdb_dash.panels.base import Ctx, combined
 
 KEY = "overview"
@@ -18,11 +18,9 @@ def build(ctx: Ctx):
         "schedules_BACKUP_failed", "jobs_backup_resume_failed", "jobs_backup_resume_retry_error",
         "jobs_restore_resume_failed", "jobs_restore_resume_retry_error")]
     return dashboard(ctx, KEY, TITLE, "Are backups running, succeeding and recent enough for the RPO?", [
-        ("Recovery point and scheduled backups", [
-            linked(schedules.last_completed(ctx), ctx, schedules_dashboard.KEY, "Backup schedules"),
-            schedules.success_ratio(ctx), schedules.started_in_range(ctx), schedules.succeeded_in_range(ctx),
-            linked(schedules.failed_in_range(ctx), ctx, schedules_dashboard.KEY, "Backup schedules"),
-        ]),
+        ("Recovery point and scheduled backups", schedules.recovery_point_row(
+            ctx, rpo=linked(schedules.last_completed(ctx), ctx, schedules_dashboard.KEY, "Backup schedules"),
+            failed=linked(schedules.failed_in_range(ctx), ctx, schedules_dashboard.KEY, "Backup schedules"))),
         ("Jobs now", [
             linked(backup_jobs.running_now(ctx), ctx, backup_dashboard.KEY, "Backup jobs"),
             linked(backup_jobs.paused_now(ctx), ctx, backup_dashboard.KEY, "Backup jobs"),
@@ -37,4 +35,5 @@ def build(ctx: Ctx):
                      "in the time between two points of the graph. Open the detail dashboards to find the node and "
                      "the job.", failures, ctx),
         ]),
+        ("Reporting", [reporting.nodes_reporting(ctx)]),
     ])

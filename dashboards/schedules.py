@@ -10,8 +10,7 @@ TITLE = "CockroachDB Backups / Schedules"
 
 def build(ctx: Ctx):
     return dashboard(ctx, KEY, TITLE, "Backup schedules: recovery point, outcomes, rescheduling and errors.", [
-        ("Recovery point", [s.last_completed(ctx), s.success_ratio(ctx), s.started_in_range(ctx),
-                            s.succeeded_in_range(ctx), s.failed_in_range(ctx)]),
+        ("Recovery point", s.recovery_point_row(ctx)),
         ("Recovery point over time", [s.last_completed_over_time(ctx), s.last_completed_by_virtual_cluster(ctx)]),
         ("Outcomes", [s.started(ctx), s.succeeded(ctx), s.failed(ctx), s.failed_by_node(ctx)]),
         ("Rescheduling", [s.reschedule_skip(ctx), s.reschedule_wait(ctx), s.reschedule_skip_by_node(ctx),

@@ -38,10 +38,16 @@ def _rpo_note(ctx: Ctx) -> str:
     return f" Yellow from {ctx.cfg.get('rpo.warning')}, red from {ctx.cfg.get('rpo.critical')} (the configured RPO)."
 
 
+ENABLE_EXACT = ("ALTER BACKUP SCHEDULE <id> SET SCHEDULE OPTION updates_cluster_last_backup_time_metric = 'true'")
+EXACT_NOTE = (" This is the exact recovery point; \"Unknown\" while no schedule maintains it. Enable it on the "
+              f"disaster-recovery schedule with: {ENABLE_EXACT}. Without it, \"Time since last successful scheduled "
+              "backup\" beside it still tells whether backups succeed.")
+
+
 def last_completed(ctx: Ctx) -> G.Stat:
     """The recovery point's age now, "Unknown" when no node has reported a completed backup in the window."""
     unknown = {"type": "value", "options": {str(UNKNOWN): {"text": "Unknown", "color": "orange", "index": 0}}}
-    return stat(LAST_COMPLETED.title, LAST_COMPLETED.description + _rpo_note(ctx),
+    return stat(LAST_COMPLETED.title, LAST_COMPLETED.description + _rpo_note(ctx) + EXACT_NOTE,
                 promql.rpo_status(LAST_COMPLETED, ctx.scope), LAST_COMPLETED.unit, _rpo_steps(ctx),
                 mappings=[unknown], size=(8, 4), legend=ctx.legend)
 
@@ -76,3 +82,30 @@ def success_ratio(ctx: Ctx) -> G.Stat:
                 "Below 100%: look at the failures in SHOW JOBS. No data: no scheduled backup finished in the range.",
                 promql.success_ratio(ctx.scope, promql.RANGE), "percentunit",
                 thresholds(("red", None), ("yellow", 0.9), ("green", 1)), size=(4, 4), legend=ctx.legend)
+
+
+def last_succeeded(ctx: Ctx) -> G.Stat:
+    """Time since a scheduled backup last succeeded, from schedules_BACKUP_succeeded: needs no schedule option."""
+    forget, cfg = ctx.cfg.get("alerts.forget_after"), ctx.cfg
+    return stat("Time since last successful scheduled backup",
+                "Time since a scheduled backup job last succeeded (schedules_BACKUP_succeeded, to the minute), per "
+                "cluster and virtual cluster. Works without any schedule option, across node restarts. It counts "
+                "from the job's end, so it is younger than the recovery point by the backup's run time: the exact "
+                f"RPO is \"{LAST_COMPLETED.title}\", which needs the schedule option: {ENABLE_EXACT}. "
+                f"Yellow from {cfg.get('freshness.warning')}, red from {cfg.get('freshness.critical')} "
+                f"(freshness.warning / freshness.critical). \"None in {forget}\": no scheduled backup succeeded "
+                f"within alerts.forget_after ({forget}), or this cluster runs none (a virtual cluster backed up "
+                "by host schedules).",
+                promql.success_age(ctx.scope, forget), "s",
+                thresholds(("green", None), ("yellow", cfg.seconds("freshness.warning")),
+                           ("red", cfg.seconds("freshness.critical"))),
+                no_value=f"None in {forget}", size=(6, 4), legend=ctx.legend)
+
+
+def recovery_point_row(ctx: Ctx, *, rpo: G.Panel | None = None, failed: G.Panel | None = None) -> list[G.Panel]:
+    """The exact recovery point and the freshness beside it, then the outcomes in the range: one line of 24."""
+    panels = [rpo or last_completed(ctx), last_succeeded(ctx), success_ratio(ctx), started_in_range(ctx),
+              succeeded_in_range(ctx), failed or failed_in_range(ctx)]
+    for panel, width in zip(panels, (6, 6, 3, 3, 3, 3), strict=True):
+        panel.gridPos = G.GridPos(h=panel.gridPos.h, w=width, x=0, y=0)
+    return panels

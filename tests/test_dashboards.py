@@ -182,7 +182,8 @@ def test_every_expression_parses_after_substitution(panels, cfg):
 
 def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cfg):
     window, step = cfg.get("rpo.window"), promql.STEP
-    allowed = {"$__rate_interval", "$__range", window, step, f"{step}:{step}", f"{window}:{step}", f"$__range:{step}"}
+    allowed = {"$__rate_interval", "$__range", window, step, f"{step}:{step}", f"{window}:{step}", f"$__range:{step}",
+               f"{cfg.get('alerts.forget_after')}:1m"}  # the time since the last success (promql.last_success)
     for uid, panel, expr in _exprs(panels):
         assert set(RANGE_WINDOW.findall(expr)) <= allowed, (uid, panel["title"], expr)
         if "rate(" in expr:
@@ -190,13 +191,15 @@ def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cf
 
 
 def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
-    """Or in promql.per_step and promql.counted, the exact counts, whose reset handling test_scenarios checks."""
+    """Or in promql.per_step and promql.counted, the exact counts, whose reset handling test_scenarios checks,
+    or in promql.last_success, whose reset handling test_alerts checks."""
     counting = [m for m in catalog.METRICS if m.kind in catalog.COUNTING]
     counters = {m.exported for m in counting}
     scope = promql.dashboard_scope(cfg)
     exact = [promql.per_step(m, scope, by) for m in counting
              for by in (None, f"{scope.cluster_label}, {scope.node_label}")]
     exact += [promql.counted(m, scope, promql.RANGE) for m in counting]
+    exact.append(promql.last_success(scope, cfg.get("alerts.forget_after")))
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     bad = []
 
@@ -232,8 +235,11 @@ def test_every_seed_metric_is_in_a_panel_query(panels):
 NORMALISED = r"(?:\(?label_replace\()*"
 
 
-def test_poller_gauges_are_never_summed_and_running_gauges_are(panels):
+def test_poller_gauges_are_never_summed_and_running_gauges_are(panels, cfg):
+    presence = promql.nodes_reporting(promql.dashboard_scope(cfg))  # whether a node reports, not its value
     for uid, _, expr in _exprs(panels):
+        if expr == presence:
+            continue
         for m in catalog.METRICS:
             if f"{m.exported}{{" not in expr:
                 continue

@@ -133,7 +133,7 @@ def test_dry_run_and_diff_write_nothing_and_summarise_new_dashboards(grafana, ou
         result = crdb_dash(grafana.url, *args)
         assert result.returncode == 0, result.stderr
         assert f"dry run: {N} created" in result.stdout
-        assert "crdb-backups-overview: would be created ('CockroachDB Backups / Overview', 13 panels)" in result.stdout
+        assert "crdb-backups-overview: would be created ('CockroachDB Backups / Overview', 15 panels)" in result.stdout
         assert reported(result) == list(ours)
         assert '"title"' not in result.stdout and len(result.stdout.splitlines()) == N + 2
         full = crdb_dash(grafana.url, *args, "--full")

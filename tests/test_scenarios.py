@@ -323,24 +323,30 @@ def test_kms_stat_is_red_right_after_a_kms_failure_and_green_later(prom, models,
 
 # The RPO alerts read the recording rule's memory, which backfilled history cannot have: they are checked with
 # the rule engine running (test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth).
+NO_SUCCESS = {("NoSuccessfulBackup", "warning", "system"), ("NoSuccessfulBackup", "critical", "system")}
 ALERTS_AT_END = {
     "healthy-hourly-backups": set(),
-    "failing-schedule": {("ScheduledBackupFailed", "warning", "system"), ("JobFailed", "warning", "system")},
-    "stuck-backup-job": {("JobRunningLong", "warning", "system"), ("ScheduleOverlapping", "warning", "system")},
+    # NoSuccessfulBackup: the last success 8h45m (failing, stuck, lastbackup), 10h45m (restarted), 3h45m (everything)
+    # before the end
+    "failing-schedule": NO_SUCCESS | {("ScheduledBackupFailed", "warning", "system"),
+                                      ("JobFailed", "warning", "system")},
+    "stuck-backup-job": NO_SUCCESS | {("JobRunningLong", "warning", "system"),
+                                      ("ScheduleOverlapping", "warning", "system")},
     "paused-backup": set(),
     "restore-with-retries": set(),
     "rolling-restart": set(),
-    "full-restart-without-backups": set(),
+    "full-restart-without-backups": NO_SUCCESS,
     "no-rpo-schedule": set(),
     "virtual-cluster": set(),
     "virtual-cluster-starts": set(),
-    "restart-after-last-backup": set(),
+    "restart-after-last-backup": NO_SUCCESS,
+    "cluster-stops-reporting": set(),  # the cluster that stays: see test_a_cluster_that_stops_being_scraped
     "everything-at-once": {("JobRunningLong", "warning", "system"),
                            ("ScheduleOverlapping", "warning", "system"), ("RestoreJobPaused", "warning", "system"),
                            ("SchedulesInError", "warning", "system"), ("SchedulesInError", "warning", "app"),
                            ("SchedulesMalformed", "warning", "system"), ("SchedulesMalformed", "warning", "app"),
                            # the KMS failure at 9h: no backup of the system tenant completed since
-                           ("KMSInaccessible", "critical", "system")},
+                           ("KMSInaccessible", "critical", "system"), ("NoSuccessfulBackup", "warning", "system")},
 }
 
 
@@ -415,11 +421,12 @@ def _rpo_truth(sim, cfg, at):
         for index, tenant in enumerate(model.tenants):
             if not model.exists(tenant, at - sim.start):
                 continue
+            if not model.listed(at - sim.start):
+                continue  # no longer scraped: CockroachBackupNotReporting's (test_a_cluster_that_stops_being_scraped)
             label = tenant or "system"
             done = sim.truth_last_completed(c.name, tenant, at)
             shown[(c.name, label)] = UNKNOWN if done is None else at - done
-            if done is None and sim.truth_last_completed(c.name, tenant, at) is None and at - sim.start >= 2 * H + 120:
-                alerts.add(("RecoveryPointUnknown", "warning", c.name, label, ""))
+            # RecoveryPointUnknown: never here, the recording rule keeps every completion it saw (issue 9 item 2)
             for severity in ("warning", "critical"):
                 if _fires(sim, c.name, tenant, at, cfg.seconds(f"rpo.{severity}")):
                     alerts.add(("RecoveryPointTooOld", severity, c.name, label, ""))
@@ -682,3 +689,96 @@ def test_uptime_starts_again_from_zero_when_a_node_restarts(sims):
     model = sim.models["rolling"]
     live = exposition(model, node, Clock(time.time() - (at + NODE_DOWN + 120)))
     assert "# TYPE sys_uptime gauge" in live and f'sys_uptime{{node_id="{node}"}} 120' in live
+
+# ---- issue 9: a cluster that stops being scraped; freshness without the schedule option ----------------------------
+SILENCE_ALERTS = ("NotReporting", "NoSuccessfulBackup", "RecoveryPointUnknown")
+SILENCE_SERIES = ["jobs_backup_currently_running", "schedules_BACKUP_succeeded", "up", *RPO_SERIES[:2]]
+
+
+def _firing(sim, checks: dict[int, set], tmp_path) -> None:
+    """promtool runs every rule minute by minute over the scenario: at each time, exactly these alerts fire
+    (alert name, severity, cluster, tenant) among SILENCE_ALERTS."""
+    import shutil
+    import subprocess
+
+    from crdb_dash import rules
+    from crdb_dash.build import to_yaml
+    from crdb_dash.simulator import promtool_series
+    from tests.conftest import ROOT
+
+    tests = [{"expr": f'ALERTS{{alertstate="firing", alertname=~"{rules.PREFIX}({"|".join(SILENCE_ALERTS)})"}}',
+              "eval_time": f"{at}s", "exp_samples": [
+                  {"labels": f'ALERTS{{alertname="{rules.PREFIX}{a}", alertstate="firing", cluster="{c}", '
+                             f'severity="{sev}", tenant="{t}"}}', "value": 1} for a, sev, c, t in sorted(fired)]}
+             for at, fired in checks.items()]
+    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "evaluation_interval": "1m", "tests": [{
+        "interval": f"{sim.scenario.scrape}s", "promql_expr_test": tests,
+        "input_series": [{"series": k, "values": v} for k, v in promtool_series(sim, SILENCE_SERIES).items()]}]}
+    path = tmp_path / "test.yml"
+    path.write_text(to_yaml(test))
+    result = subprocess.run([shutil.which("promtool"), "test", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-1000:]
+
+
+def test_a_cluster_that_stops_being_scraped_alerts_within_15_minutes_and_keeps_firing(tmp_path):
+    scenario = SCENARIOS["cluster-stops-reporting"]
+    sim = Simulation(scenario, scenario.duration)
+    gone = scenario.clusters[1].scraped_until
+    lost = {("NotReporting", "warning", "vanished", "system")}
+    _firing(sim, {gone + 5 * M: set(), gone + 15 * M: lost, gone + 10 * H: lost}, tmp_path)
+
+
+def _success_truth(sim, cluster, tenant, at) -> int | None:
+    model = sim.models[cluster]
+    ends = [j.end for j in model.completions_any(tenant) if j.end <= at - sim.start]
+    return sim.start + max(ends) if ends else None
+
+
+@pytest.mark.parametrize("name", ["no-rpo-schedule", "healthy-hourly-backups", "full-restart-without-backups",
+                                  "failing-schedule"])
+def test_no_successful_backup_alert_follows_the_truth_without_the_schedule_option(cfg, tmp_path, name):
+    """Quiet on a healthy hourly schedule whose schedule keeps no RPO gauge; a warning, then a critical alert, once
+    no scheduled backup has succeeded for freshness.warning / .critical, across a restart of every node."""
+    scenario = SCENARIOS[name]
+    sim = Simulation(scenario, scenario.duration)
+    cluster = scenario.clusters[0].name
+    checks = {}
+    for at in range(3 * H + 40 * M, scenario.duration + 1, 2 * H):
+        age = at - _success_truth(sim, cluster, None, at)
+        fired = set()
+        for severity in ("warning", "critical"):
+            limit = cfg.seconds(f"freshness.{severity}") + 5 * M
+            assert abs(age - limit) > 3 * M, f"{at}: too close to the {severity} level, pick another time"
+            if age > limit:
+                fired.add(("NoSuccessfulBackup", severity, cluster, "system"))
+        checks[at] = fired
+    if name in ("no-rpo-schedule", "healthy-hourly-backups"):
+        assert not any(checks.values())
+    if name in ("full-restart-without-backups", "failing-schedule"):
+        assert ("NoSuccessfulBackup", "critical", cluster, "system") in checks[max(checks)]
+    _firing(sim, checks, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["no-rpo-schedule", "rolling-restart", "full-restart-without-backups",
+                                  "failing-schedule"])
+def test_time_since_last_success_is_the_true_age(prom, models, sims, name):
+    sim = sims[name]
+    cluster = sim.scenario.clusters[0].name
+    for key in ("overview", "schedules"):
+        for at in (END - 5 * H, END - 3 * H, END):
+            truth = at - _success_truth(sim, cluster, None, at)
+            (shown,) = _stat(prom, models, None, key, "Time since last successful scheduled backup", cluster, at=at)
+            assert truth - M - sim.scenario.scrape <= shown <= truth, (key, at, shown, truth)
+
+
+def test_nodes_reporting_now_versus_over_the_range(prom, models, sims):
+    title = "Nodes reporting"
+    sim = sims["cluster-stops-reporting"]
+    assert _stat(prom, models, None, "overview", title, "vanished") == [0, 0, 0]
+    assert _stat(prom, models, None, "overview", title, "steady") == [1, 1, 1]
+    sim = sims["restart-after-last-backup"]
+    model, panel = _panel(models, "overview", title)
+    at = sim.start + 6 * H + 5 * M  # node 2 is not scraped from 6h to 6h10m
+    result = evaluate.run(prom, panel["targets"][0], _vars(model, "lastbackup"), at)
+    assert {s["metric"]["instance"]: float(s["value"][1]) for s in result.series} == {
+        "lastbackup-n1:8080": 1, "lastbackup-n2:8080": 0, "lastbackup-n3:8080": 1}
