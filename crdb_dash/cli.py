@@ -36,6 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, help="stop after this many seconds (default: at Ctrl-C)")
     sub.add_parser("scenarios", help="list the named simulator scenarios")
 
+    preview = sub.add_parser("preview", help="draw every dashboard to PNG as Grafana would show it",
+                             description="Evaluate every panel's queries on Prometheus as Grafana would and draw "
+                             "each dashboard to DIR/<uid>.png.")
+    source = preview.add_mutually_exclusive_group()
+    source.add_argument("--prometheus", metavar="URL", help="query this Prometheus (default: $PROMETHEUS_URL)")
+    source.add_argument("--scenario", metavar="NAME|FILE",
+                        help="simulate a scenario (see 'crdb-dash scenarios') on a temporary Prometheus")
+    preview.add_argument("--dashboard", metavar="UID", action="append",
+                         help="only this dashboard (repeatable; default: all)")
+    preview.add_argument("--at", metavar="TIME", help="the moment the dashboards are looked at: unix seconds or "
+                         "ISO 8601 (default: now, or the end of the scenario)")
+    preview.add_argument("--var", metavar="NAME=VALUE", action="append", default=[],
+                         help="pick a variable's value, e.g. --var cluster=prod (default: what Grafana picks)")
+    preview.add_argument("--out", metavar="DIR", required=True, help="where to write the PNGs")
+
     for name, text in (("deploy", "create or update the dashboards in Grafana through its HTTP API"),
                        ("diff", "show what deploy would change, writing nothing")):
         p = sub.add_parser(name, help=text, description=f"{text}. GRAFANA_URL and GRAFANA_TOKEN (a service-account "
@@ -78,6 +93,8 @@ def _run(args) -> int:
         return _deploy(cfg, args)
     if args.command == "demo":
         return _demo(cfg, args)
+    if args.command == "preview":
+        return _preview(cfg, args)
     if args.command == "scenarios":
         from crdb_dash.scenarios import SCENARIOS
 
@@ -169,6 +186,55 @@ def _demo(cfg, args) -> int:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot start the demo: {exc.strerror or exc}") from None
+
+
+def _preview(cfg, args) -> int:
+    import contextlib
+    import os
+    import time
+
+    from crdb_dash import build, promrun, scenarios
+    from crdb_dash.preview import query, run
+
+    models = build.dashboards(cfg)
+    unknown = sorted(set(args.dashboard or []) - set(models))
+    if unknown:
+        raise UsageError(f"unknown dashboard {', '.join(unknown)}; known: {', '.join(sorted(models))}")
+    models = {uid: m for uid, m in models.items() if not args.dashboard or uid in args.dashboard}
+    chosen = {}
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--var {item!r} must be NAME=VALUE")
+        chosen[name] = value
+    try:
+        at = run.parse_time(args.at) if args.at else None
+        if args.scenario:
+            path = Path(args.scenario)
+            scenario = scenarios.load(path) if path.suffix in (".yaml", ".yml") else scenarios.named(args.scenario)
+            end = at if at is not None else run.scenario_end()
+            print(f"simulating {scenario.name} ({scenario.description}) on a temporary Prometheus", flush=True)
+            server = run.scenario_prometheus(cfg, scenario, end)
+            scrape, source = scenario.scrape, f"scenario {scenario.name}"
+        else:
+            url = args.prometheus or os.environ.get("PROMETHEUS_URL")
+            if not url:
+                raise UsageError("no Prometheus: pass --prometheus URL (or set PROMETHEUS_URL) or --scenario NAME")
+            end = at if at is not None else int(time.time())
+            server = contextlib.nullcontext(query.Remote(url))
+            scrape, source = cfg.seconds("scrape_interval"), url
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        with server as prom:
+            reports = run.render(models, prom, end, Path(args.out), scrape, cfg.get("datasource.uid"), source,
+                                 chosen, say=lambda text: print(text, flush=True))
+    except (ValueError, scenarios.ScenarioError, query.VariableError, promrun.PrometheusError) as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write the preview: {exc.strerror or exc}") from None
+    failed = sum(len(r.errors) for r in reports)
+    print(f"{len(reports)} dashboards drawn under {Path(args.out).resolve()}"
+          + (f"; {failed} panel queries failed" if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,206 @@
+"""Run a dashboard's queries as Grafana does: variables from their own queries, then each panel's targets
+with the interval Grafana derives from the panel's width.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from crdb_dash import promrun
+from crdb_dash.interpolate import Vars, seconds_text, substitute
+from crdb_dash.preview import layout
+
+# kbn.roundInterval / gtime roundInterval: (upper bound, rounded interval) in milliseconds
+_ROUND = [(15, 10), (35, 20), (75, 50), (150, 100), (350, 200), (750, 500), (1500, 1000), (3500, 2000),
+          (7500, 5000), (12500, 10000), (17500, 15000), (25000, 20000), (45000, 30000), (90000, 60000),
+          (210000, 120000), (450000, 300000), (750000, 600000), (1050000, 900000), (1500000, 1200000),
+          (2700000, 1800000), (5400000, 3600000), (9000000, 7200000), (16200000, 10800000),
+          (32400000, 21600000), (86400000, 43200000), (604800000, 86400000), (1814400000, 604800000),
+          (3628800000, 2592000000)]
+SAFE_RESOLUTION = 11000  # Grafana never asks Prometheus for more points than this
+
+
+def round_interval(ms: float) -> int:
+    """Grafana's roundInterval: the nearest friendly interval, e.g. 93 s -> 2 m, 86.4 s -> 1 m."""
+    return next((rounded for bound, rounded in _ROUND if ms < bound), 31536000000)
+
+
+def interval_seconds(range_seconds: float, max_data_points: int, min_interval: float) -> float:
+    """$__interval: range / max data points, not below the minimum interval (the panel's or the
+    datasource's scrape interval), rounded; and never finer than range / 11000."""
+    raw = range_seconds / max_data_points
+    interval = min_interval if raw < min_interval else round_interval(raw * 1000) / 1000
+    return max(interval, range_seconds / SAFE_RESOLUTION)
+
+
+@dataclass(frozen=True)
+class PanelVars(Vars):
+    """Vars with the interval Grafana computed for one panel."""
+
+    interval: int = 60
+
+    @property
+    def step(self) -> int:
+        return self.interval
+
+
+# ---- variables --------------------------------------------------------------------------------------------
+
+_LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.*),\s*)?(\w+)\s*\)\s*$", re.S)
+_SORTS = {1: (False, str), 2: (True, str), 3: (False, float), 4: (True, float), 5: (False, str.lower),
+          6: (True, str.lower)}
+
+
+class VariableError(Exception):
+    """A variable whose query cannot be run; the message is one line."""
+
+
+def resolve_variables(model: dict, prom, start: float, end: float, datasource: str,
+                      chosen: dict[str, str] | None = None) -> dict[str, list[str] | None]:
+    """Each variable's value as Grafana picks it on load: its current value if still offered, else its first
+    option; All (None) for multi-value variables set to All. ``chosen`` overrides (name -> value)."""
+    chosen = chosen or {}
+    values: dict[str, list[str] | None] = {}
+    for var in model.get("templating", {}).get("list", []):
+        name, kind = var["name"], var.get("type")
+        if kind == "datasource":
+            values[name] = [datasource]
+            continue
+        current = (var.get("current") or {}).get("value")
+        current = current if isinstance(current, list) else ([current] if current not in (None, "") else [])
+        if kind in ("constant", "textbox", "custom", "interval"):
+            values[name] = [chosen.get(name, current[0] if current else str(var.get("query", "")))]
+            continue
+        if kind != "query":
+            values[name] = current or [""]
+            continue
+        options = _options(var, prom, start, end, _vars_for(values, 0, end - start, 1), datasource)
+        if name in chosen:
+            values[name] = None if chosen[name] == "All" and var.get("includeAll") else [chosen[name]]
+        elif var.get("includeAll") and (current == ["$__all"] or not options):
+            values[name] = None
+        else:
+            kept = [v for v in current if v in options]
+            values[name] = kept or options[:1] or [""]
+    return values
+
+
+def _options(var: dict, prom, start: float, end: float, v: Vars, datasource: str) -> list[str]:
+    query = var.get("query")
+    query = query.get("query", "") if isinstance(query, dict) else (query or "")
+    match = _LABEL_VALUES.match(substitute(query, v))
+    if not match:
+        raise VariableError(f"variable ${var['name']}: only label_values(...) queries are supported, not {query!r}")
+    selector, label = match.group(1), match.group(2)
+    params = {"start": start, "end": end, **({"match[]": selector} if selector else {})}
+    found = label_values(prom, label, params)
+    if var.get("regex"):
+        pattern = re.compile(var["regex"].strip("/"))
+        found = [m.group(1) if m.groups() else v for v in found if (m := pattern.search(v))]
+    reverse, key = _SORTS.get(var.get("sort", 0), (False, None))
+    return sorted(set(found), key=key, reverse=reverse) if key else list(dict.fromkeys(found))
+
+
+def label_values(prom, label: str, params: dict) -> list[str]:
+    """GET /api/v1/label/<label>/values, what Grafana's label_values() runs."""
+    url = f"{prom.url}/api/v1/label/{urllib.parse.quote(label)}/values?" + urllib.parse.urlencode(params)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            return json.load(resp)["data"]
+    except urllib.error.HTTPError as exc:
+        raise promrun.PrometheusError(f"label values of {label} refused: HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise promrun.PrometheusError(f"cannot reach Prometheus at {prom.url}: {getattr(exc, 'reason', exc)}") from None
+    except (ValueError, KeyError):
+        raise promrun.PrometheusError(f"{prom.url} did not answer like Prometheus") from None
+
+
+def _vars_for(values: dict[str, list[str] | None], scrape: int, range_seconds: float, interval: float) -> PanelVars:
+    single = {k: (v[0] if v else "") for k, v in values.items() if k not in ("cluster", "node", "tenant")}
+    cluster = (values.get("cluster") or [""])[0]
+    return PanelVars(cluster=cluster, range_seconds=int(range_seconds), scrape_seconds=scrape,
+                     nodes=values.get("node"), tenants=values.get("tenant"),
+                     datasource=single.pop("datasource", "prometheus"), extra=single, interval=int(interval))
+
+
+# ---- panels -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TargetResult:
+    ref_id: str
+    legend: str
+    instant: bool
+    fmt: str
+    expr: str
+    series: list[dict]
+    step: float
+
+
+def panel_interval(panel: dict, range_seconds: float, scrape: int) -> float:
+    width = panel.get("maxDataPoints") or layout.content_width(panel["gridPos"]["w"])
+    min_interval = scrape
+    if panel.get("interval"):
+        from crdb_dash.config import parse_duration
+
+        min_interval = parse_duration(panel["interval"].lstrip(">"))
+    return interval_seconds(range_seconds, int(width), min_interval)
+
+
+def run_panel(prom, panel: dict, values: dict, at: int, range_seconds: int, scrape: int) -> list[TargetResult]:
+    interval = panel_interval(panel, range_seconds, scrape)
+    v = _vars_for(values, scrape, range_seconds, interval)
+    out = []
+    for target in panel.get("targets", []):
+        if target.get("hide") or not target.get("expr"):
+            continue
+        expr = substitute(target["expr"], v)
+        if target.get("instant") and not target.get("range"):
+            series = prom.query(expr, at)["result"]
+        else:
+            step = v.step
+            end = at - at % step
+            series = prom.query_range(expr, end - range_seconds, end, step)["result"]
+        out.append(TargetResult(target.get("refId", ""), target.get("legendFormat", ""), bool(target.get("instant")),
+                                target.get("format", "time_series"), expr, series, v.step))
+    return out
+
+
+class Remote(promrun.Prometheus):
+    """A Prometheus someone else runs: the same queries, errors as one line, nothing started or stopped."""
+
+    def __init__(self, url: str):
+        super().__init__(Path("."))
+        self._url = url.rstrip("/")
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def start(self) -> None:
+        self.query("1", 0)
+
+    def stop(self, keep_workdir: bool = False) -> None:
+        pass
+
+    def _get(self, path: str, params: dict) -> dict:
+        try:
+            return super()._get(path, params)
+        except promrun.PrometheusError:
+            raise
+        except urllib.error.HTTPError as exc:
+            raise promrun.PrometheusError(f"{self.url}{path} answered HTTP {exc.code}: is it Prometheus?") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise promrun.PrometheusError(f"cannot reach Prometheus at {self.url}: "
+                                          f"{getattr(exc, 'reason', exc)}") from None
+        except (ValueError, KeyError):
+            raise promrun.PrometheusError(f"{self.url} did not answer like Prometheus") from None
+
+
+__all__ = ["Remote", "resolve_variables", "run_panel", "interval_seconds", "round_interval", "seconds_text"]

@@ -1,0 +1,161 @@
+"""What each panel shows, decided from the query results the way Grafana decides it: stat texts and colours,
+series with their legend values and colours, threshold lines, tables, text. Drawing reads only this."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from crdb_dash.preview import format as F
+from crdb_dash.preview.query import TargetResult
+
+
+@dataclass
+class StatValue:
+    name: str
+    value: float | None
+    text: str  # what the panel reads, e.g. "1.03 hour", "Unknown", "No data"
+    color: str  # the colour's name as configured ("green", "orange") or hex
+    hex: str
+
+
+@dataclass
+class Series:
+    name: str
+    times: list[float]
+    values: list[float | None]
+    hex: str
+    legend: dict[str, str]  # calc display name -> formatted value
+
+
+@dataclass
+class PanelView:
+    id: int
+    type: str
+    title: str
+    grid: dict
+    unit: str = ""
+    stats: list[StatValue] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    draw_style: str = "line"
+    fill_opacity: float = 10
+    threshold_lines: list[tuple[float, str]] = field(default_factory=list)  # (value, hex), dashed
+    axis_min: float | None = None
+    axis_max: float | None = None
+    legend_calcs: list[str] = field(default_factory=list)
+    show_legend: bool = True
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    text: str = ""
+    error: str = ""
+    decimals: int | None = None
+    time_range: tuple[float, float] = (0.0, 0.0)  # unix seconds the x axis spans
+    queries: list[tuple[str, str, float]] = field(default_factory=list)  # (refId, expr as sent, step)
+
+
+def _defaults(panel: dict) -> dict:
+    return (panel.get("fieldConfig") or {}).get("defaults") or {}
+
+
+def _num(text) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
+
+
+def display(value: float | None, defaults: dict, now: float) -> tuple[str, str]:
+    """Grafana's display processor for one value: (text, colour name). Mappings first, then noValue for a
+    missing value, then unit and decimals; the colour from a mapping's colour, else the thresholds."""
+    mapped = F.map_value(value, defaults.get("mappings") or [])
+    step = F.active_step(value if value is not None else -math.inf, defaults.get("thresholds"),
+                         defaults.get("min"), defaults.get("max"))
+    color = step.get("color", "green")
+    if (defaults.get("color") or {}).get("mode") == "fixed":
+        color = defaults["color"].get("fixedColor", color)
+    if mapped and mapped.color:
+        color = mapped.color
+    if mapped and mapped.text is not None:
+        return mapped.text, color
+    if value is None:
+        return defaults.get("noValue") or "No data", color
+    return str(F.format_value(value, defaults.get("unit"), defaults.get("decimals"), now=now)), color
+
+
+def stat_view(panel: dict, results: list[TargetResult], view: PanelView, now: float) -> None:
+    defaults = _defaults(panel)
+    calc = ((panel.get("options") or {}).get("reduceOptions") or {}).get("calcs", ["lastNotNull"])[0]
+    for r in results:
+        for s in r.series:
+            values = [_num(s["value"][1])] if "value" in s else [_num(v) for _, v in s.get("values", [])]
+            value = F.reduce(values, calc)
+            text, color = display(value, defaults, now)
+            view.stats.append(StatValue(F.legend_name(r.legend, s["metric"]), value, text, color, F.color_hex(color)))
+    if not view.stats:
+        # createNoValuesFieldDisplay: noValue, coloured as the display processor colours null (the base step)
+        text, color = display(None, defaults, now)
+        view.stats.append(StatValue("", None, text, color, F.color_hex(color)))
+
+
+def timeseries_view(panel: dict, results: list[TargetResult], view: PanelView, now: float) -> None:
+    defaults = _defaults(panel)
+    custom = defaults.get("custom") or {}
+    legend = (panel.get("options") or {}).get("legend") or {}
+    view.draw_style = custom.get("drawStyle", "line")
+    view.fill_opacity = custom.get("fillOpacity", 0)
+    view.axis_min, view.axis_max = defaults.get("min"), defaults.get("max")
+    view.legend_calcs = list(legend.get("calcs") or [])
+    view.show_legend = legend.get("showLegend", True) and legend.get("displayMode") != "hidden"
+    mode = (custom.get("thresholdsStyle") or {}).get("mode", "off")
+    if mode not in ("off", None):
+        for step in (defaults.get("thresholds") or {}).get("steps", [])[1:]:
+            view.threshold_lines.append((step["value"], F.color_hex(step.get("color"))))
+    index = 0
+    for r in results:
+        for s in r.series:
+            times = [float(t) for t, _ in s.get("values", [])]
+            values = [_num(v) for _, v in s.get("values", [])]
+            legend_values = {}
+            for calc in view.legend_calcs:
+                value = F.reduce(values, calc)
+                legend_values[F.REDUCER_NAMES.get(calc, calc)] = (
+                    "-" if value is None else str(F.format_value(value, view.unit, defaults.get("decimals"), now)))
+            view.series.append(Series(F.legend_name(r.legend, s["metric"]), times, values,
+                                      F.CLASSIC[index % len(F.CLASSIC)], legend_values))
+            index += 1
+
+
+def table_view(panel: dict, results: list[TargetResult], view: PanelView, now: float) -> None:
+    """Prometheus table format: a column per label, then one Value column per query (Value #A ...)."""
+    defaults = _defaults(panel)
+    labels = sorted({k for r in results for s in r.series for k in s["metric"] if k != "__name__"})
+    several = len(results) > 1
+    value_columns = [f"Value #{r.ref_id}" if several else "Value" for r in results]
+    rows: dict[tuple, list[str]] = {}
+    for i, r in enumerate(results):
+        for s in r.series:
+            key = tuple(s["metric"].get(k, "") for k in labels)
+            value = _num(s["value"][1]) if "value" in s else _num((s.get("values") or [[0, None]])[-1][1])
+            row = rows.setdefault(key, [""] * len(results))
+            row[i] = display(value, defaults, now)[0]
+    view.columns = labels + value_columns
+    view.rows = [list(k) + v for k, v in sorted(rows.items())]
+
+
+def build(panel: dict, results: list[TargetResult] | None, now: float, error: str = "", span: float = 0) -> PanelView:
+    view = PanelView(panel.get("id", 0), panel["type"], panel.get("title", ""), panel["gridPos"],
+                     unit=_defaults(panel).get("unit") or "", decimals=_defaults(panel).get("decimals"), error=error,
+                     time_range=(now - span, now))
+    view.queries = [(r.ref_id, r.expr, r.step) for r in results or []]
+    if error or results is None:
+        if panel["type"] == "text":
+            view.text = (panel.get("options") or {}).get("content", "")
+        return view
+    if panel["type"] == "stat":
+        stat_view(panel, results, view, now)
+    elif panel["type"] == "timeseries":
+        timeseries_view(panel, results, view, now)
+    elif panel["type"] == "table":
+        table_view(panel, results, view, now)
+    return view
