@@ -189,7 +189,6 @@ def _demo(cfg, args) -> int:
 
 
 def _preview(cfg, args) -> int:
-    import contextlib
     import os
     import time
 
@@ -221,10 +220,10 @@ def _preview(cfg, args) -> int:
             if not url:
                 raise UsageError("no Prometheus: pass --prometheus URL (or set PROMETHEUS_URL) or --scenario NAME")
             end = at if at is not None else int(time.time())
-            server = contextlib.nullcontext(query.Remote(url))
+            server = query.Remote(url)
             scrape, source = cfg.seconds("scrape_interval"), url
-        Path(args.out).mkdir(parents=True, exist_ok=True)
         with server as prom:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
             reports = run.render(models, prom, end, Path(args.out), scrape, cfg.get("datasource.uid"), source,
                                  chosen, say=lambda text: print(text, flush=True))
     except (ValueError, scenarios.ScenarioError, query.VariableError, promrun.PrometheusError) as exc:

@@ -44,6 +44,8 @@ def decimals_for_value(value: float) -> int:
 
 def to_fixed(value: float, decimals: int | None = None) -> str:
     """toFixed from valueFormats.ts: rounds to ``decimals`` (or the automatic ones), pads with zeros."""
+    if math.isnan(value):
+        return "NaN"
     if math.isinf(value):
         return "∞" if value > 0 else "-∞"
     if decimals is None:
@@ -144,35 +146,35 @@ def to_milliseconds(size: float, decimals: int | None) -> Formatted:
 
 
 def from_now(ms: float, now_ms: float) -> str:
-    """dateTimeFromNow: moment's fromNow() with its default thresholds ("2 hours ago", "a day ago")."""
-    seconds = (now_ms - ms) / 1000
-    past = seconds >= 0
-    s = abs(seconds)
-    minutes, hours, days = js_round(s / 60), js_round(s / 3600), js_round(s / 86400)
-    months, years = js_round(s / 2629746), js_round(s / 31556952)
-    if s < 45:
+    """dateTimeFromNow: moment's fromNow() with its default thresholds (s 45, m 45, h 22, d 26, M 11)."""
+    delta = (now_ms - ms) / 1000
+    s = abs(delta)
+    seconds, minutes, hours, days = js_round(s), js_round(s / 60), js_round(s / 3600), js_round(s / 86400)
+    months = js_round(s / 86400 * 4800 / 146097)  # moment's days-to-months
+    years = js_round(s / 86400 * 4800 / 146097 / 12)
+    if seconds < 45:
         text = "a few seconds"
-    elif s < 90:
+    elif minutes <= 1:
         text = "a minute"
     elif minutes < 45:
         text = f"{minutes} minutes"
-    elif minutes < 90:
+    elif hours <= 1:
         text = "an hour"
     elif hours < 22:
         text = f"{hours} hours"
-    elif hours < 36:
+    elif days <= 1:
         text = "a day"
     elif days < 26:
         text = f"{days} days"
-    elif days < 45:
+    elif months <= 1:
         text = "a month"
-    elif days < 320:
-        text = f"{max(2, months)} months"
-    elif days < 548:
+    elif months < 11:
+        text = f"{months} months"
+    elif years <= 1:
         text = "a year"
     else:
-        text = f"{max(2, years)} years"
-    return f"{text} ago" if past else f"in {text}"
+        text = f"{years} years"
+    return f"{text} ago" if delta >= 0 else f"in {text}"
 
 
 _UNITS = {
@@ -188,6 +190,9 @@ _UNITS = {
     "mbytes": _binary("B", 2),
     "gbytes": _binary("B", 3),
     "decbytes": _decimal_si("B"),
+    "deckbytes": _decimal_si("B", 1),
+    "decmbytes": _decimal_si("B", 2),
+    "decgbytes": _decimal_si("B", 3),
     "Bps": _decimal_si("B/s"),
     "binBps": _binary("B/s"),
     "bps": _decimal_si("bps"),
