@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # CONFIG=my.yaml overrides the built-in defaults for build, deploy, diff and demo.
 DASH   := $(CLI) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: install build golden check lint test prometheus bench deploy diff demo clean
+.PHONY: install build golden check lint test prometheus bench deploy diff demo preview clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ diff: install
 
 demo: install prometheus
 	$(DASH) demo
+
+## Draw every dashboard for a healthy cluster and for one with problems into docs/images/ (shown in README.md).
+preview: install prometheus
+	$(DASH) preview --scenario healthy-hourly-backups --out docs/images/healthy
+	$(DASH) preview --scenario everything-at-once --out docs/images/problems
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
