@@ -266,9 +266,14 @@ def _table(c: Canvas, v: PanelView, left, top, width, height) -> None:
 
 def _text(c: Canvas, v: PanelView, left, top, width, height) -> None:
     _frame(c, v, left, top, width, height)
-    plain = re.sub(r"[#*_`>]+", "", v.text)
-    lines = [_fit(line, width - 24, 13) for line in plain.splitlines()][:max(1, int((height - TITLE_H) // 19))]
-    c.text(left + 12, top + TITLE_H + 4, "\n".join(lines), size=13, linespacing=1.4)
+    """Markdown as plain lines: headings bold, emphasis and code marks dropped."""
+    y = top + TITLE_H + 4
+    for line in v.text.splitlines()[:max(1, int((height - TITLE_H) // 20))]:
+        heading = line.lstrip().startswith("#")
+        plain = re.sub(r"[#*_`>]+", "", line).strip()
+        c.text(left + 12, y, _fit(plain, width - 24, 13), size=15 if heading else 13,
+               weight="bold" if heading else "normal")
+        y += 24 if heading else 19
 
 
 def _placeholder(c: Canvas, v: PanelView, left, top, width, height) -> None:

@@ -1,0 +1,76 @@
+"""What the preview decides to show for each panel type, from query results (no Prometheus needed)."""
+
+from __future__ import annotations
+
+from crdb_dash.preview import draw, run, view
+from crdb_dash.preview.query import TargetResult
+
+NOW = 1_700_000_000
+
+
+def _result(ref, series, instant=True, legend="{{cluster}}"):
+    return TargetResult(ref, legend, instant, "table" if instant else "time_series", "expr", series, 60)
+
+
+def _grid(x=0, y=0, w=12, h=8):
+    return {"x": x, "y": y, "w": w, "h": h}
+
+
+def test_table_has_a_column_per_label_and_a_value_column_per_query_formatted_by_unit():
+    panel = {"type": "table", "title": "Fleet", "gridPos": _grid(w=24),
+             "fieldConfig": {"defaults": {"unit": "s", "thresholds": {"steps": [{"color": "green", "value": None}]}}}}
+    results = [_result("A", [{"metric": {"cluster": "b"}, "value": [NOW, "3708"]},
+                             {"metric": {"cluster": "a"}, "value": [NOW, "45"]}]),
+               _result("B", [{"metric": {"cluster": "a"}, "value": [NOW, "111600"]}])]
+    v = view.build(panel, results, NOW)
+    assert v.columns == ["cluster", "Value #A", "Value #B"]
+    assert v.rows == [["a", "45 s", "1.29 day"], ["b", "1.03 hour", ""]]
+
+
+def test_time_series_legend_calcs_threshold_lines_and_bars():
+    defaults = {"unit": "short", "custom": {"drawStyle": "bars", "fillOpacity": 80,
+                                            "thresholdsStyle": {"mode": "dashed"}},
+                "thresholds": {"steps": [{"color": "green", "value": None}, {"color": "red", "value": 5}]}}
+    panel = {"type": "timeseries", "title": "t", "gridPos": _grid(), "fieldConfig": {"defaults": defaults},
+             "options": {"legend": {"calcs": ["lastNotNull", "max", "mean"], "displayMode": "table"}}}
+    series = [{"metric": {"cluster": "c"}, "values": [[NOW - 120, "1"], [NOW - 60, "1500"], [NOW, "NaN"]]}]
+    v = view.build(panel, [_result("A", series, instant=False)], NOW, span=3600)
+    assert v.draw_style == "bars" and v.threshold_lines == [(5, "#F2495C")]
+    (s,) = v.series
+    assert s.name == "c" and s.values == [1.0, 1500.0, None]
+    assert s.legend == {"Last *": "1.50 K", "Max": "1.50 K", "Mean": "751"}
+    assert v.time_range == (NOW - 3600, NOW)
+    panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] = "off"
+    assert view.build(panel, [_result("A", series, instant=False)], NOW).threshold_lines == []
+
+
+def test_stat_with_several_series_shows_each_with_its_name_and_colour():
+    panel = {"type": "stat", "title": "s", "gridPos": _grid(w=6, h=4), "options": {"reduceOptions": {"calcs": ["max"]}},
+             "fieldConfig": {"defaults": {"unit": "short", "decimals": 0, "thresholds": {"steps": [
+                 {"color": "green", "value": None}, {"color": "red", "value": 1}]}}}}
+    results = [_result("A", [{"metric": {"cluster": "x"}, "values": [[NOW, "0"], [NOW + 60, "2"], [NOW + 120, "0"]]},
+                             {"metric": {"cluster": "y"}, "values": [[NOW, "0"]]}], instant=False)]
+    v = view.build(panel, results, NOW)
+    assert [(s.name, s.text, s.color) for s in v.stats] == [("x", "2", "red"), ("y", "0", "green")]
+
+
+def test_text_and_other_panel_types_and_errors_are_drawn(tmp_path):
+    panels = [{"type": "row", "title": "Row", "gridPos": _grid(w=24, h=1)},
+              {"type": "text", "title": "About", "gridPos": _grid(y=1), "options": {"content": "# Hello\n*world*"}},
+              {"type": "gauge", "title": "Gauge", "gridPos": _grid(x=12, y=1)},
+              {"type": "table", "title": "Empty", "gridPos": _grid(y=9, w=24)}]
+    views = [view.build(p, None if p["type"] in ("row", "text") else [], NOW, span=3600) for p in panels]
+    views.append(view.build({"type": "stat", "title": "Broken", "gridPos": _grid(y=17, w=24)}, None, NOW,
+                            error="bad_data: parse error"))
+    assert views[1].text == "# Hello\n*world*"
+    out = tmp_path / "d.png"
+    draw.dashboard("Synthetic", "subtitle", views, out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_at_and_time_range_words():
+    assert run.parse_time("1700000000") == 1700000000
+    assert run.parse_time("2023-11-14T22:13:20Z") == 1700000000
+    assert run.parse_time("2023-11-14T22:13:20") == 1700000000
+    assert run.time_range_text({"time": {"from": "now-24h", "to": "now"}}) == "Last 24 hours"
+    assert run.time_range_text({"time": {"from": "now-1h", "to": "now"}}) == "Last 1 hour"
