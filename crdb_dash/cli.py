@@ -190,11 +190,13 @@ def _demo(cfg, args) -> int:
 
 def _preview(cfg, args) -> int:
     import os
-    import time
 
     from crdb_dash import build, promrun, scenarios
     from crdb_dash.preview import query, run
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is not a directory")
     models = build.dashboards(cfg)
     unknown = sorted(set(args.dashboard or []) - set(models))
     if unknown:
@@ -206,33 +208,22 @@ def _preview(cfg, args) -> int:
         if not sep or not name:
             raise UsageError(f"--var {item!r} must be NAME=VALUE")
         chosen[name] = value
+    url = args.prometheus or (None if args.scenario else os.environ.get("PROMETHEUS_URL"))
+    if not url and not args.scenario:
+        raise UsageError("no Prometheus: pass --prometheus URL (or set PROMETHEUS_URL) or --scenario NAME")
+    say = lambda text: print(text, flush=True)  # noqa: E731
     try:
-        at = run.parse_time(args.at) if args.at else None
-        if args.scenario:
-            path = Path(args.scenario)
-            scenario = scenarios.load(path) if path.suffix in (".yaml", ".yml") else scenarios.named(args.scenario)
-            end = at if at is not None else run.scenario_end()
-            print(f"simulating {scenario.name} ({scenario.description}) on a temporary Prometheus", flush=True)
-            server = run.scenario_prometheus(cfg, scenario, end)
-            scrape, source = scenario.scrape, f"scenario {scenario.name}"
-        else:
-            url = args.prometheus or os.environ.get("PROMETHEUS_URL")
-            if not url:
-                raise UsageError("no Prometheus: pass --prometheus URL (or set PROMETHEUS_URL) or --scenario NAME")
-            end = at if at is not None else int(time.time())
-            server = query.Remote(url)
-            scrape, source = cfg.seconds("scrape_interval"), url
-        with server as prom:
-            Path(args.out).mkdir(parents=True, exist_ok=True)
-            reports = run.render(models, prom, end, Path(args.out), scrape, cfg.get("datasource.uid"), source,
-                                 chosen, say=lambda text: print(text, flush=True))
+        source = run.source(cfg, args.scenario, url, run.parse_time(args.at) if args.at else None, say)
+        with source.server as prom:
+            out.mkdir(parents=True, exist_ok=True)
+            reports = run.render(models, prom, source.at, out, source.scrape, cfg.get("datasource.uid"),
+                                 source.name, chosen, say=say)
     except (ValueError, scenarios.ScenarioError, query.VariableError, promrun.PrometheusError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot write the preview: {exc.strerror or exc}") from None
     failed = sum(len(r.errors) for r in reports)
-    print(f"{len(reports)} dashboards drawn under {Path(args.out).resolve()}"
-          + (f"; {failed} panel queries failed" if failed else ""))
+    say(f"{len(reports)} dashboards drawn under {out.resolve()}" + (f"; {failed} panels failed" if failed else ""))
     return 1 if failed else 0
 
 

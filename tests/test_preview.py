@@ -166,11 +166,21 @@ def test_cli_preview_runs_a_scenario_and_stops_its_prometheus(capsys, monkeypatc
     (["--scenario", "healthy-hourly-backups", "--at", "yesterday"], "--at 'yesterday' is neither"),
     (["--scenario", "healthy-hourly-backups", "--var", "cluster"], "--var 'cluster' must be NAME=VALUE"),
     ([], "no Prometheus: pass --prometheus URL"),
+    (["--scenario", "healthy-hourly-backups", "--out", __file__], "is not a directory"),
 ])
 def test_cli_preview_bad_input_is_one_line_and_exit_2(argv, message, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("PROMETHEUS_URL", raising=False)
     start = time.monotonic()
-    assert cli.main(["preview", *argv, "--out", str(tmp_path / "out")]) == 2
+    assert cli.main(["preview", "--out", str(tmp_path / "out"), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
     assert time.monotonic() - start < 30
+
+
+def test_a_failing_query_is_shown_in_its_panel_and_reported(prom, models):
+    model = {**models[OVERVIEW], "panels": [
+        {"type": "stat", "title": "Broken", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 4},
+         "targets": [{"refId": "A", "expr": "sum(rate(x[$__rate_interval])", "instant": True}]}]}
+    report = run.evaluate(model, prom, END, 30, "prometheus")
+    assert report.panel("Broken").error.startswith("bad_data") and report.errors == [
+        f"Broken: {report.panel('Broken').error}"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crdb_dash import promrun
-from crdb_dash.interpolate import Vars, seconds_text, substitute
+from crdb_dash.interpolate import Vars, substitute
 from crdb_dash.preview import layout
 
 # kbn.roundInterval / gtime roundInterval: (upper bound, rounded interval) in milliseconds
@@ -202,5 +202,3 @@ class Remote(promrun.Prometheus):
         except (ValueError, KeyError):
             raise promrun.PrometheusError(f"{self.url} did not answer like Prometheus") from None
 
-
-__all__ = ["Remote", "resolve_variables", "run_panel", "interval_seconds", "round_interval", "seconds_text"]

@@ -144,6 +144,27 @@ def scenario_prometheus(cfg, scenario, end: int) -> Iterator[promrun.Prometheus]
         yield prom
 
 
+@dataclass
+class Source:
+    server: contextlib.AbstractContextManager  # yields the Prometheus to query
+    at: int  # the moment the dashboards are looked at
+    scrape: int  # the datasource's scrape interval, the floor of $__interval
+    name: str  # named on the pictures
+
+
+def source(cfg, scenario_name: str | None, url: str | None, at: int | None, say=print) -> Source:
+    """A scenario simulated on a temporary Prometheus (a name or a YAML file), or a running Prometheus."""
+    if scenario_name:
+        from crdb_dash import scenarios
+
+        path = Path(scenario_name)
+        scenario = scenarios.load(path) if path.suffix in (".yaml", ".yml") else scenarios.named(scenario_name)
+        end = at if at is not None else scenario_end()
+        say(f"simulating {scenario.name} ({scenario.description}) on a temporary Prometheus")
+        return Source(scenario_prometheus(cfg, scenario, end), end, scenario.scrape, f"scenario {scenario.name}")
+    return Source(query.Remote(url), at if at is not None else int(time.time()), cfg.seconds("scrape_interval"), url)
+
+
 def parse_time(text: str) -> int:
     """--at: unix seconds, or an ISO 8601 time (UTC unless it says otherwise)."""
     try:
