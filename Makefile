@@ -4,8 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CLI    := $(VENV)/bin/crdb-dash
 STAMP  := $(VENV)/.installed
-# CONFIG=my.yaml overrides the built-in defaults for build, deploy, diff and demo.
+# CONFIG=my.yaml overrides the built-in defaults for build, deploy, diff and demo. A build with your
+# CONFIG goes to OUT (dist/ unless set): the committed files under provisioning/ and rules/ stay the defaults.
 DASH   := $(CLI) $(if $(CONFIG),--config $(CONFIG))
+OUT    ?= $(if $(CONFIG),dist,.)
 
 .PHONY: install build golden check lint test prometheus bench deploy diff demo preview clean
 
@@ -16,17 +18,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Build dashboards, provisioning files and rules into the working tree.
+## Build dashboards, provisioning files and rules: the defaults into the working tree, CONFIG's into OUT.
 build: install
-	$(DASH) build
+	$(DASH) build --out $(OUT)
 
-## Refresh the committed snapshots (the same as build; read the diff before committing).
-golden: build
+## Refresh the committed snapshots from the built-in defaults (read the diff before committing).
+golden: install
+	$(CLI) build
 	git --no-pager diff --stat -- provisioning rules
 
-## Fail if the committed generated files differ from a fresh build.
+## Fail if the generated files under OUT differ from a fresh build.
 check: install
-	$(DASH) build --check
+	$(DASH) build --check --out $(OUT)
 
 prometheus:
 	@scripts/install-prometheus

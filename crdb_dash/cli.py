@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -19,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Grafana dashboards and alert rules for "
                                      "CockroachDB backups, restores and backup schedules.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--config", metavar="FILE", help="YAML config overriding the built-in defaults")
+    _add_global_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     build = sub.add_parser("build", help="write dashboards, provisioning files and rules")
@@ -35,6 +37,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", metavar="DIR", default=".demo", help="where to write Grafana provisioning (.demo)")
     demo.add_argument("--seconds", type=float, help="stop after this many seconds (default: at Ctrl-C)")
     sub.add_parser("scenarios", help="list the named simulator scenarios")
+
+    doctor = sub.add_parser("doctor", help="check that Prometheus' data fits the config, with the fix for each "
+                            "finding", description="Reads Prometheus' HTTP API only (names, series, labels, a few "
+                            "instant queries). Exit 0: the dashboards will show true data; 1: they would not.")
+    where = doctor.add_mutually_exclusive_group(required=True)
+    where.add_argument("--prometheus", metavar="URL", help="Prometheus' URL, e.g. http://prometheus:9090")
+    where.add_argument("--grafana", action="store_true", help="read through Grafana's proxy for the configured "
+                       "datasource (GRAFANA_URL and GRAFANA_TOKEN, as for deploy)")
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.add_argument("--write-config", metavar="FILE", help="write a config that fits the data (keeping the "
+                        "other settings of --config)")
+    doctor.add_argument("--url", help=argparse.SUPPRESS)
+    doctor.add_argument("--token-file", metavar="FILE", help="with --grafana: read the token from FILE")
+    doctor.add_argument("--org-id", type=int, help=argparse.SUPPRESS)
+    doctor.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
 
     preview = sub.add_parser("preview", help="draw every dashboard to PNG as Grafana would show it",
                              description="Evaluate every panel's queries on Prometheus as Grafana would and draw "
@@ -65,19 +83,36 @@ def _parser() -> argparse.ArgumentParser:
         if name == "deploy":
             p.add_argument("--dry-run", action="store_true", help="report and diff, writing nothing")
             p.add_argument("--force", action="store_true", help="overwrite dashboards changed in Grafana")
+    for command in sub.choices.values():
+        _add_global_options(command, default=argparse.SUPPRESS)
     return parser
 
 
+def _add_global_options(parser: argparse.ArgumentParser, default) -> None:
+    """Options accepted before or after the subcommand; a subcommand's SUPPRESS default keeps an earlier value."""
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="YAML config overriding the built-in defaults")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        return _run(_parser().parse_args(argv))
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of our output went away (``crdb-dash diff | head``): stop quietly, as a tool killed by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _run(args) -> int:
@@ -87,10 +122,16 @@ def _run(args) -> int:
         cfg = config.load(args.config)
     except config.ConfigError as exc:
         raise UsageError(str(exc)) from None
+    for warning in cfg.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    if args.command in ("build", "deploy", "diff", "demo"):
+        _check_queries(cfg)
     if args.command == "build":
         return _build(cfg, Path(args.out), args.check)
     if args.command in ("deploy", "diff"):
         return _deploy(cfg, args)
+    if args.command == "doctor":
+        return _doctor(cfg, args)
     if args.command == "demo":
         return _demo(cfg, args)
     if args.command == "preview":
@@ -102,20 +143,31 @@ def _run(args) -> int:
             print(f"{name:30} {scenario.description}")
         return 0
     if args.command == "config":
-        from crdb_dash.build import to_yaml
+        from crdb_dash.serialize import to_yaml
 
         print(to_yaml(cfg.raw), end="")
         return 0
     raise AssertionError(args.command)
 
 
+def _check_queries(cfg) -> None:
+    from crdb_dash import build
+
+    bad = build.unparsable_query(cfg)
+    if bad is not None:
+        raise UsageError(f"{cfg.source}: the selector and label names give a query that does not parse: {bad[:160]}")
+
+
 def _build(cfg, out: Path, check: bool) -> int:
     from crdb_dash import build
 
-    if not out.is_dir():
-        raise UsageError(f"output directory {out} does not exist")
-    files = build.render(cfg)
+    try:
+        files = build.render(cfg)
+    except ValueError as exc:  # e.g. a dashboard too large for a Kubernetes ConfigMap
+        raise UsageError(str(exc)) from None
     if check:
+        if not out.is_dir():
+            raise UsageError(f"output directory {out} does not exist")
         diff = build.compare(files, out)
         if diff:
             print(diff, end="")
@@ -123,11 +175,32 @@ def _build(cfg, out: Path, check: bool) -> int:
             return 1
         print(f"{len(files)} generated files match a fresh build")
         return 0
-    changed = build.write(files, out)
-    for rel in changed:
+    _refuse_to_replace_the_defaults(cfg, out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output directory {out} is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        result = build.write(files, out)
+    except OSError as exc:
+        raise UsageError(f"cannot write under {out}: {exc.strerror or exc}") from None
+    for rel in result.written:
         print(f"wrote {rel}")
-    print(f"{len(files)} files, {len(changed)} changed, under {out.resolve()}")
+    for rel in result.removed:
+        print(f"removed {rel}")
+    unchanged = len(files) - len(result.written)
+    print(f"{len(files)} files under {out.resolve()}: {len(result.written)} written, {len(result.removed)} removed, "
+          f"{unchanged} unchanged")
     return 0
+
+
+def _refuse_to_replace_the_defaults(cfg, out: Path) -> None:
+    """The project's own checkout holds the committed default build; a custom config builds elsewhere."""
+    from crdb_dash import config
+
+    project = Path(__file__).resolve().parent.parent
+    if cfg.raw != config.DEFAULTS and (project / ".git").exists() and out.resolve() == project:
+        raise UsageError(f"{project} holds the committed default files; build {cfg.source} elsewhere with "
+                         "--out DIR (make build CONFIG=... writes to dist/)")
 
 
 def _target(args):
@@ -167,6 +240,39 @@ def _deploy(cfg, args) -> int:
         raise UsageError(str(exc)) from None
     say(("dry run: " if dry_run else "") + deploy.summary(outcomes))
     return 0 if deploy.succeeded(outcomes) else 1
+
+
+def _doctor(cfg, args) -> int:
+    from crdb_dash import config, doctor
+
+    def progress(text: str) -> None:
+        if sys.stderr.isatty():
+            print(f"{PROG} doctor: {text}...", file=sys.stderr, flush=True)
+
+    try:
+        if args.grafana:
+            from crdb_dash.grafana import Grafana, GrafanaError
+
+            try:
+                api = doctor.GrafanaProxyApi(Grafana(_target(args)), cfg.get("datasource.uid"))
+            except GrafanaError as exc:
+                raise UsageError(str(exc)) from None
+        else:
+            api = doctor.PrometheusApi(args.prometheus, args.timeout)
+        report = doctor.Doctor(api, cfg, progress).run()
+        if args.write_config:
+            doctor.write_config(report, args.config, Path(args.write_config))
+    except doctor.DoctorError as exc:
+        raise UsageError(str(exc)) from None
+    except config.ConfigError as exc:
+        raise UsageError(f"--write-config: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.write_config}: {exc.strerror}") from None
+    print(report.as_json() if args.json else report.as_text())
+    if args.write_config and not args.json:
+        print(f"wrote {args.write_config}: preset {report.suggested.get('preset')}; run doctor with "
+              f"--config {args.write_config} to check it")
+    return 0 if report.healthy else 1
 
 
 def _demo(cfg, args) -> int:

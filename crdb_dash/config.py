@@ -25,18 +25,53 @@ DEFAULTS: dict = {
         "running_longer_than": "2h",
         "protected_age": "24h",
         "retries": 3,
-        "runbook_url": "https://github.com/cockroachdb-backup-dashboards/crdb-backup-dashboards/blob/main/docs/runbooks.md",
+        # empty: link to the runbooks dashboard when grafana.url is set, else to docs/runbooks.md
+        "runbook_url": "",
         "evaluation_interval": "1m",
+        # false: Prometheus evaluates the alerts (rules/); true: Grafana does (provisioning/alerting/), never both
+        "grafana_managed": False,
     },
-    "datasource": {"uid": "prometheus", "name": "Prometheus", "url": "http://prometheus:9090"},
-    "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups"},
+    "datasource": {"uid": "crdb-backups-prometheus", "name": "Prometheus (CockroachDB backups)",
+                   "url": "http://prometheus:9090", "provision": True},
+    "grafana": {"folder": "CockroachDB Backups", "folder_uid": "crdb-backups", "uid_prefix": "crdb-backups",
+                "url": ""},
+    "preset": "self-hosted",  # see PRESETS; a config file's own keys override the preset's
+    "naming": {"prefix": "", "lower_case": False, "static_labels": False},
     "tags": ["cockroachdb", "backups"],
     "schema_version": 41,
+    # kubernetes/: Prometheus Operator and Grafana sidecar objects (kube-prometheus-stack's defaults)
+    "kubernetes": {
+        "namespace": "monitoring",
+        "labels": {"release": "kube-prometheus-stack"},
+        "dashboard_labels": {"grafana_dashboard": "1"},
+        "folder_annotation": "grafana_folder",
+        "service_selector": {"app.kubernetes.io/name": "cockroachdb"},
+        "service_namespaces": [],
+        "port": "http",
+        "scheme": "https",
+        "tls_skip_verify": True,
+    },
 }
+
+# How the metrics reach Prometheus in common setups (NAMING.md): names, labels and the selector.
+PRESETS: dict[str, dict] = {
+    "self-hosted": {},
+    "metrics-endpoint": {"naming": {"static_labels": True}},
+    "cloud": {"naming": {"prefix": "crdb_cloud_"}, "selector": 'cluster!=""', "labels": {"node": "node_id"}},
+    "dedicated": {"naming": {"prefix": "crdb_dedicated_", "lower_case": True}, "selector": 'cluster!=""',
+                  "labels": {"node": "node_id"}},
+    # The chart's discovery Service is named after the release and ends in "cockroachdb"; its -public
+    # Service selects the same pods, so matching the job keeps one scrape of each pod.
+    "helm": {"selector": 'job=~".*cockroachdb"', "labels": {"cluster": "job", "node": "pod"}},
+}
+
+# Mappings a config file replaces whole: their keys are the user's own (Kubernetes labels).
+FREE_MAPPINGS = {"kubernetes.labels", "kubernetes.dashboard_labels", "kubernetes.service_selector"}
 
 SCHEMA_VERSIONS = range(39, 43)
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _UID = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
+_WEB_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
 
@@ -55,6 +90,7 @@ def parse_duration(text: str) -> int:
 class Config:
     raw: dict
     source: str
+    warnings: tuple[str, ...] = ()  # legal but risky values, one line each
 
     def __getitem__(self, key: str):
         return self.raw[key]
@@ -64,6 +100,12 @@ class Config:
 
     def get(self, dotted: str):
         return _dig(self.raw, dotted)
+
+    @property
+    def naming(self):
+        from crdb_dash.naming import Naming
+
+        return Naming(**self.raw["naming"])
 
     @property
     def cluster(self) -> str:
@@ -84,23 +126,68 @@ def load(path: str | Path | None = None) -> Config:
     source = "built-in defaults"
     if path is not None:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{source}: cannot read config file: {exc.strerror}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{source}: not valid YAML{where}") from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: the top level must be a mapping of keys")
+        data = _read(Path(path), source)
+        _apply_preset(raw, data.get("preset", raw["preset"]), source)
         _merge(raw, data, source, prefix="")
-    _validate(raw, source)
-    return Config(raw, source)
+    warnings = _validate(raw, source)
+    return Config(raw, source, tuple(warnings))
+
+
+def _read(path: Path, source: str) -> dict:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read config file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+                          "save the file as UTF-8") from None
+    try:
+        duplicate = _duplicate_key(yaml.compose(text, Loader=yaml.SafeLoader))
+        if duplicate:
+            raise ConfigError(f"{source}: {duplicate}")
+        mapping = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{source}: not valid YAML{where}") from None
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    return mapping
+
+
+def _duplicate_key(node, prefix: str = "") -> str | None:
+    """'key X appears twice (lines A and B)' for the first key given twice in one mapping, else None.
+
+    PyYAML keeps the last of duplicate keys silently; a merge key (<<) is not a duplicate of what it merges.
+    """
+    if isinstance(node, yaml.SequenceNode):
+        return next(filter(None, (_duplicate_key(item, f"{prefix}{i}.") for i, item in enumerate(node.value))), None)
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    seen: dict[tuple, int] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+            continue
+        dotted, line = f"{prefix}{key_node.value}", key_node.start_mark.line + 1
+        key = (key_node.tag, key_node.value)
+        if key in seen:
+            return f"key '{dotted}' appears twice (lines {seen[key]} and {line})"
+        seen[key] = line
+        found = _duplicate_key(value_node, f"{dotted}.")
+        if found:
+            return found
+    return None
+
+
+def _apply_preset(raw: dict, name, source: str) -> None:
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ConfigError(f"{source}: key 'preset' must be one of {', '.join(PRESETS)}, not {name!r}")
+    _merge(raw, PRESETS[name], f"preset {name}", prefix="")
 
 
 def _merge(base: dict, override: dict, source: str, prefix: str) -> None:
@@ -111,14 +198,23 @@ def _merge(base: dict, override: dict, source: str, prefix: str) -> None:
         if isinstance(base[key], dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: key '{dotted}' must be a mapping")
+            if dotted in FREE_MAPPINGS:
+                base[key] = value
+                continue
             _merge(base[key], value, source, prefix=f"{dotted}.")
         else:
             base[key] = value
 
 
-def _validate(raw: dict, source: str) -> None:
+def _validate(raw: dict, source: str) -> list[str]:
+    """Raises ConfigError for a value that cannot work; returns warnings for legal but risky ones."""
+    warnings = []
+
     def fail(key: str, why: str):
         raise ConfigError(f"{source}: key '{key}' {why}")
+
+    def warn(key: str, why: str):
+        warnings.append(f"{source}: key '{key}' {why}")
 
     def duration(key: str) -> int:
         value = _dig(raw, key)
@@ -149,15 +245,29 @@ def _validate(raw: dict, source: str) -> None:
         fail("rpo.warning", "must not be above rpo.critical")
     if duration("alerts.failure_window") < 4 * scrape:
         fail("alerts.failure_window", "must cover at least 4 scrape intervals")
-    text("selector")
-    _check_selector(raw["selector"], source)
+    _check_windows(raw, duration, fail, warn)
     for key in ("labels.cluster", "labels.node", "labels.tenant"):
         text(key, _LABEL, "a Prometheus label name")
+    text("selector")
+    _check_selector(raw["selector"], raw["labels"]["cluster"], source)
     for key in ("datasource.uid", "grafana.folder_uid"):
         text(key, _UID, "1 to 40 letters, digits, '-' or '_'")
     text("grafana.uid_prefix", re.compile(r"^[a-zA-Z0-9_-]{1,24}$"), "1 to 24 letters, digits, '-' or '_'")
-    for key in ("datasource.name", "datasource.url", "grafana.folder", "alerts.runbook_url"):
+    for key in ("datasource.name", "datasource.url", "grafana.folder"):
         text(key)
+    prefix = raw["naming"]["prefix"]
+    if not isinstance(prefix, str) or not re.fullmatch(r"([a-zA-Z_][a-zA-Z0-9_]*)?", prefix):
+        fail("naming.prefix", f"must be empty or a metric-name prefix such as crdb_cloud_, not {prefix!r}")
+    for key in ("lower_case", "static_labels"):
+        if not isinstance(raw["naming"][key], bool):
+            fail(f"naming.{key}", f"must be true or false, not {raw['naming'][key]!r}")
+    for key in ("alerts.grafana_managed", "datasource.provision"):
+        if not isinstance(_dig(raw, key), bool):
+            fail(key, f"must be true or false, not {_dig(raw, key)!r}")
+    for key in ("alerts.runbook_url", "grafana.url"):
+        value = _dig(raw, key)
+        if not isinstance(value, str) or (value and not _WEB_URL.match(value)):
+            fail(key, f"must be empty or an http(s) URL, not {value!r}")
     if not isinstance(raw["rpo"]["recorded"], bool):
         fail("rpo.recorded", f"must be true or false, not {raw['rpo']['recorded']!r}")
     retries = raw["alerts"]["retries"]
@@ -166,18 +276,90 @@ def _validate(raw: dict, source: str) -> None:
     tags = raw["tags"]
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         fail("tags", "must be a list of non-empty strings")
+    _validate_kubernetes(raw, fail, text)
     version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_VERSIONS:
         fail("schema_version", f"must be one of 39, 40, 41, 42, not {version!r}")
+    if raw["alerts"]["grafana_managed"] and version < 41:
+        # Grafana-managed rules are titled with the alert names, which repeat (one per severity or holder):
+        # Grafana allows that in one folder only from 12.0.
+        fail("alerts.grafana_managed", f"needs Grafana 12.0 or later, but schema_version {version} is for an "
+             "older Grafana (rule titles must be unique in a folder before 12.0)")
+    return warnings
 
 
-def _check_selector(selector: str, source: str) -> None:
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_K8S_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_K8S_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def _validate_kubernetes(raw: dict, fail, text) -> None:
+    text("kubernetes.namespace", _K8S_NAME, "a Kubernetes namespace name")
+    spaces = raw["kubernetes"]["service_namespaces"]
+    if not isinstance(spaces, list) or not all(isinstance(v, str) and _K8S_NAME.match(v) for v in spaces):
+        fail("kubernetes.service_namespaces", "must be a list of Kubernetes namespace names")
+    for name in ("labels", "dashboard_labels", "service_selector"):
+        for key, value in raw["kubernetes"][name].items():
+            if not isinstance(key, str) or not _K8S_KEY.match(key):
+                fail(f"kubernetes.{name}", f"has {key!r}, not a Kubernetes label key")
+            if not isinstance(value, str) or not _K8S_VALUE.match(value):
+                fail(f"kubernetes.{name}", f"has {key}: {value!r}; label values are quoted strings such as '1'")
+    if not raw["kubernetes"]["service_selector"]:
+        fail("kubernetes.service_selector", "must name at least one label of CockroachDB's Service")
+    text("kubernetes.folder_annotation", _K8S_KEY, "a Kubernetes annotation key")
+    text("kubernetes.port", re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$"), "a port name such as http")
+    if raw["kubernetes"]["scheme"] not in ("http", "https"):
+        fail("kubernetes.scheme", f"must be http or https, not {raw['kubernetes']['scheme']!r}")
+    if not isinstance(raw["kubernetes"]["tls_skip_verify"], bool):
+        fail("kubernetes.tls_skip_verify", "must be true or false")
+
+
+def _check_windows(raw: dict, duration, fail, warn) -> None:
+    """Windows that must cover one another for the alerts to see what they are meant to."""
+    failure, evaluation, scrape = (duration(k) for k in ("alerts.failure_window", "alerts.evaluation_interval",
+                                                         "scrape_interval"))
+    alerts, rpo = raw["alerts"], raw["rpo"]
+    if failure < evaluation:
+        fail("alerts.failure_window", f"({alerts['failure_window']}) must not be shorter than "
+             f"alerts.evaluation_interval ({alerts['evaluation_interval']}): failures between two evaluations "
+             "would never alert")
+    elif failure < evaluation + scrape:
+        warn("alerts.failure_window", f"({alerts['failure_window']}) is less than alerts.evaluation_interval plus "
+             f"scrape_interval: a failure counted between two evaluations' windows can be missed")
+    window, warning, critical = (duration(f"rpo.{k}") for k in ("window", "warning", "critical"))
+    if window < warning:
+        fail("rpo.window", f"({rpo['window']}) must not be shorter than rpo.warning ({rpo['warning']}), the longest "
+             "gap between backups that threshold implies: a node restart between two backups would make the "
+             "recovery point unknown")
+    elif window < critical:
+        warn("rpo.window", f"({rpo['window']}) is shorter than rpo.critical ({rpo['critical']}): after the node that "
+             "completed the newest backup restarts, the recovery point becomes unknown before the critical alert "
+             "can fire")
+
+
+def _check_selector(selector: str, cluster_label: str, source: str) -> None:
+    """The selector must stay one list of label matchers in every query it is composed into.
+
+    Queries read ``metric{SELECTOR}`` and ``metric{SELECTOR, cluster="..."}``; both must parse as a
+    single series selector with the selector's own matchers, so a trailing comma, an ``or`` or a closing
+    brace that smuggles in another expression is refused here rather than in Prometheus or Grafana.
+    """
     import promql_parser
 
-    try:
-        promql_parser.parse("up{" + selector + "}")
-    except ValueError:
-        raise ConfigError(f"{source}: key 'selector' is not a PromQL label matcher list: {selector!r}") from None
+    def parsed(query: str):
+        try:
+            node = promql_parser.parse(query)
+        except ValueError:
+            return None
+        if not isinstance(node, promql_parser.VectorSelector) or node.name != "up" or node.matchers.or_matchers:
+            return None
+        return node.matchers.matchers
+
+    alone = parsed("up{" + selector + "}")
+    composed = parsed("up{" + selector + f', {cluster_label}="x"}}')
+    if not alone or composed is None or len(composed) != len(alone) + 1:
+        raise ConfigError(f"{source}: key 'selector' is not a PromQL label matcher list such as "
+                          f"'job=\"cockroachdb\"': {selector!r}")
 
 
 def _dig(raw: dict, dotted: str):

@@ -118,6 +118,11 @@ class Grafana:
     def delete_dashboard(self, uid: str) -> None:
         self.call(f"DELETE /api/dashboards/uid/{uid}", lambda api: api.dashboard.delete_dashboard(uid))
 
+    def datasource_get(self, uid: str, path: str, params: dict):
+        """GET ``path`` of a datasource's own HTTP API through Grafana's datasource proxy."""
+        where = f"/datasources/proxy/uid/{uid}{path}"
+        return self.call(f"GET /api{where}", lambda api: api.client.GET(where, params=params))
+
     def _or_none(self, what: str, fn):
         try:
             return self.call(what, fn)

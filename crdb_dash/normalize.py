@@ -72,6 +72,8 @@ def _row(row: dict) -> dict:
 
 
 def _panel(panel: dict) -> dict:
+    if panel["type"] == "text":
+        return _text(panel)
     out = _keep(panel, PANEL_KEYS)
     out["datasource"] = DATASOURCE
     out["targets"] = [_target(t, ref) for t, ref in zip(panel["targets"], string.ascii_uppercase, strict=False)]
@@ -81,6 +83,15 @@ def _panel(panel: dict) -> dict:
         del out["interval"]
     for key in ("links", "transformations"):
         out.setdefault(key, [])
+    return out
+
+
+def _text(panel: dict) -> dict:
+    """A markdown text panel: no datasource, no queries."""
+    out = _keep(panel, PANEL_KEYS - {"datasource", "targets", "fieldConfig", "interval", "maxPerRow"})
+    out["options"] = {"mode": panel["options"]["mode"], "content": panel["options"]["content"],
+                      "code": {"language": "plaintext", "showLineNumbers": False, "showMiniMap": False}}
+    out.setdefault("links", [])
     return out
 
 

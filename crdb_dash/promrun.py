@@ -110,31 +110,36 @@ class Prometheus:
         self.stop()
         self.start()
 
+    NAME = "prometheus"
+    READY = "/-/ready"
+
+    def command(self, exe: str, work: Path, port: int) -> list[str]:
+        (work / "prometheus.yml").write_text(self.config)
+        return [exe, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={self.tsdb}",
+                f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
+                "--query.lookback-delta=5m"]
+
     def start(self) -> None:
         """Start on the given port, or on a free one (trying another if it is taken meanwhile)."""
-        exe = binary("prometheus")
-        self._workdir = tempfile.TemporaryDirectory(prefix="crdb-dash-prom-")
+        exe = binary(self.NAME)
+        self._workdir = tempfile.TemporaryDirectory(prefix=f"crdb-dash-{self.NAME}-")
         work = Path(self._workdir.name)
-        (work / "prometheus.yml").write_text(self.config)
         fixed = self.port is not None
         for _ in range(1 if fixed else 3):
             port = self.port if fixed else free_port()
             if fixed and not _port_free(port):
                 self.stop()
                 raise PrometheusError(f"port {port} is in use: pick another")
-            with open(work / "prometheus.log", "w") as log:
-                self.process = subprocess.Popen(
-                    [exe, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={self.tsdb}",
-                     f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
-                     "--query.lookback-delta=5m"],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            with open(work / f"{self.NAME}.log", "w") as log:
+                self.process = subprocess.Popen(self.command(exe, work, port), stdout=log,
+                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             self.port = port
             if self._wait_ready():
                 return
             self.stop(keep_workdir=True)
-        tail = (work / "prometheus.log").read_text()[-300:].strip().splitlines()
+        tail = (work / f"{self.NAME}.log").read_text()[-300:].strip().splitlines()
         self.stop()
-        raise PrometheusError(f"prometheus did not become ready: {tail[-1] if tail else 'no output'}")
+        raise PrometheusError(f"{self.NAME} did not become ready: {tail[-1] if tail else 'no output'}")
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + self.ready_timeout
@@ -142,7 +147,7 @@ class Prometheus:
             if self.process.poll() is not None:
                 return False
             try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
+                with urllib.request.urlopen(f"{self.url}{self.READY}", timeout=2) as resp:
                     if resp.status == 200:
                         return True
             except (urllib.error.URLError, OSError):

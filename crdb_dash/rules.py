@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from crdb_dash import promql
 from crdb_dash.catalog import Metric, metric
 from crdb_dash.config import Config
+from crdb_dash.serialize import to_yaml
 
 PREFIX = "CockroachBackup"
 GROUP = "cockroachdb-backups"
@@ -163,8 +164,22 @@ def annotations(alert: Alert, cfg: Config, value: str) -> dict:
     return {
         "summary": alert.summary,
         "description": alert.description.replace(VALUE, value),
-        "runbook_url": f"{cfg.get('alerts.runbook_url')}#{alert.runbook}",
+        "runbook_url": runbook_url(alert, cfg),
     }
+
+
+def runbook_url(alert: Alert, cfg: Config) -> str:
+    """Where the alert's runbook is: the configured copy, else the runbooks dashboard, else docs/runbooks.md.
+
+    The last is a path in this project (there is no public copy to link to); set grafana.url to get links.
+    """
+    from dashboards import runbooks
+
+    if cfg.get("alerts.runbook_url"):
+        return f"{cfg.get('alerts.runbook_url')}#{alert.runbook}"
+    if cfg.get("grafana.url"):
+        return runbooks.url(cfg.get("grafana.url"), runbooks.dashboard_uid(cfg), alert.runbook)
+    return f"{runbooks.RELATIVE_SOURCE}#{alert.runbook}"
 
 
 def value_template(variable: str, alert: Alert) -> str:
@@ -195,7 +210,8 @@ def grafana_rules(cfg: Config) -> dict:
     rules = []
     for a in alerts(cfg):
         rules.append({
-            "uid": a.uid, "title": f"{a.alertname} ({a.variant})",
+            # Grafana makes the title the alertname label: the Prometheus name, so routes and silences match.
+            "uid": a.uid, "title": a.alertname,
             "condition": "C",
             "data": [
                 {"refId": "A", "datasourceUid": cfg.get("datasource.uid"),
@@ -222,6 +238,16 @@ def grafana_rules(cfg: Config) -> dict:
 
 
 def render(cfg: Config) -> dict[str, str]:
-    from crdb_dash.build import to_yaml
+    """The rule files; the alerts go to exactly one evaluator, so that none fires twice."""
+    files = {RULES_FILE: to_yaml({"groups": prometheus_groups(cfg)})}
+    if cfg.get("alerts.grafana_managed"):
+        files[GRAFANA_FILE] = to_yaml(grafana_rules(cfg))
+    return files
 
-    return {RULES_FILE: to_yaml(prometheus_rules(cfg)), GRAFANA_FILE: to_yaml(grafana_rules(cfg))}
+
+def prometheus_groups(cfg: Config) -> list[dict]:
+    """The rule groups Prometheus loads: recording rules, and the alerts unless Grafana evaluates them."""
+    groups = prometheus_rules(cfg)["groups"]
+    if cfg.get("alerts.grafana_managed"):
+        return [g for g in groups if not any("alert" in r for r in g["rules"])]
+    return groups

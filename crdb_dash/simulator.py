@@ -422,18 +422,22 @@ class Simulation:
         return sum(1 for j in model.jobs if j.kind == kind and test(j, t))
 
 
-def openmetrics(sims: list[Simulation]) -> Iterator[str]:
+def openmetrics(sims: list[Simulation], setup=None) -> Iterator[str]:
     """OpenMetrics text of several simulations for ``promtool tsdb create-blocks-from openmetrics``.
 
     Families are declared "unknown": CockroachDB's counters lack the ``_total`` suffix OpenMetrics
-    wants, and the TSDB stores no type anyway.
+    wants, and the TSDB stores no type anyway. A ``setup`` (``crdb_dash.setups``) renames and relabels
+    every series as that way of reaching Prometheus would; its families are left undeclared, as
+    several flat names share one family there.
     """
     for name in sims[0].families():
-        yield f"# TYPE {name} unknown\n"
+        if setup is None:
+            yield f"# TYPE {name} unknown\n"
         for sim in sims:
             for s in sim.series(name):
-                label_text = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-                yield "".join(f"{name}{{{label_text}}} {_num(v)} {t}\n" for t, v in s.samples)
+                for out in (setup.scraped(s) if setup is not None else [s]):
+                    label_text = ",".join(f'{k}="{v}"' for k, v in sorted(out.labels.items()))
+                    yield "".join(f"{out.name}{{{label_text}}} {_num(v)} {t}\n" for t, v in out.samples)
     yield "# EOF\n"
 
 

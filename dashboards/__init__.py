@@ -1,5 +1,5 @@
 """Grafana dashboards, one module each, composed from the panels in ``panels``."""
 
-from dashboards import backup_jobs, overview, protected_timestamps, restore_jobs, schedules
+from dashboards import backup_jobs, overview, protected_timestamps, restore_jobs, runbooks, schedules
 
-ALL = (overview, schedules, backup_jobs, restore_jobs, protected_timestamps)
+ALL = (overview, schedules, backup_jobs, restore_jobs, protected_timestamps, runbooks)

@@ -6,7 +6,9 @@ import pytest
 from crdb_dash import build, config
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_DIR = Path(os.environ.get("CRDB_DASH_SCHEMA_DIR", ROOT.parent / "shared" / "reference" / "grafana-jsonschema"))
+# Grafana's JSON Schemas (the jsonschema/ folder of github.com/grafana/grafana-foundation-sdk); users' machines
+# usually lack them, CI here has them beside the project.
+SCHEMA_DEFAULT = ROOT.parent / "shared" / "reference" / "grafana-jsonschema"
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +18,10 @@ def cfg():
 
 @pytest.fixture(scope="session")
 def models(cfg):
-    return build.dashboards(cfg)
+    """The metric dashboards (the runbooks dashboard, text only, has its own tests)."""
+    from dashboards import runbooks
+
+    return {uid: m for uid, m in build.dashboards(cfg).items() if uid != runbooks.dashboard_uid(cfg)}
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +32,15 @@ def panels(models):
 
 @pytest.fixture(scope="session")
 def schema_dir():
-    if not (SCHEMA_DIR / "dashboard.jsonschema.json").is_file():
-        pytest.fail(f"Grafana's JSON Schemas are expected in {SCHEMA_DIR} (set CRDB_DASH_SCHEMA_DIR to move them)")
-    return SCHEMA_DIR
+    return find_schemas(os.environ.get("CRDB_DASH_SCHEMA_DIR", ""), SCHEMA_DEFAULT)
+
+
+def find_schemas(env: str, default: Path) -> Path:
+    """Skips, with the reason printed, where the schemas are absent; an explicit CRDB_DASH_SCHEMA_DIR must hold them."""
+    where = Path(env) if env else default
+    if (where / "dashboard.jsonschema.json").is_file():
+        return where
+    if env:
+        pytest.fail(f"CRDB_DASH_SCHEMA_DIR={env} holds no dashboard.jsonschema.json")
+    pytest.skip(f"no Grafana JSON Schemas in {where}; set CRDB_DASH_SCHEMA_DIR to a copy of the jsonschema/ folder "
+                "of github.com/grafana/grafana-foundation-sdk to run this check (test_conformance.py runs without)")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from crdb_dash import rules
-from crdb_dash.build import to_yaml
+from crdb_dash.serialize import to_yaml
 from tests.conftest import ROOT
 
 NODE = 'job="cockroachdb", cluster="c1", instance="n{n}:8080", node_id="{n}"'

@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from crdb_dash import catalog
 from tests.conftest import ROOT
 
@@ -9,6 +11,8 @@ DOCS = ROOT.parent / "shared" / "reference" / "backup-and-restore-monitoring.md"
 
 
 def test_seed_is_exactly_the_docs_page_metrics():
+    if not DOCS.is_file():
+        pytest.skip(f"no copy of CockroachDB's backup and restore monitoring page at {DOCS}")
     names = set(re.findall(r"^`([a-zA-Z_.\-]+)` \|", DOCS.read_text(), re.M))
     assert len(names) == 26
     assert {m.name for m in catalog.seed()} == names

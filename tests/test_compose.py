@@ -1,10 +1,13 @@
 """docker-compose.yml for users with Docker: its structure, the paths it mounts, its Prometheus config."""
 
+import json
 import shutil
 import subprocess
 
+import pytest
 import yaml
 
+from crdb_dash import build, config, rules
 from tests.conftest import ROOT
 
 
@@ -63,3 +66,54 @@ def test_prometheus_config_passes_promtool_and_matches_the_selector(tmp_path, cf
     assert promtool, "promtool is missing: run 'make test'"
     result = subprocess.run([promtool, "check", "config", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _alert_count(rule_text: str) -> int:
+    return sum("alert" in r for g in yaml.safe_load(rule_text)["groups"] for r in g["rules"])
+
+
+@pytest.mark.parametrize("grafana_managed", [False, True])
+def test_compose_evaluates_each_alert_once(tmp_path, cfg, grafana_managed):
+    """Issue 8.17: Prometheus loaded the alert rules and Grafana the same alerts from provisioning/."""
+    raw = {**cfg.raw, "alerts": {**cfg.raw["alerts"], "grafana_managed": grafana_managed}}
+    build.write(build.render(config.Config(raw, "test")), tmp_path)
+    services = _compose()["services"]
+    prometheus = {target: source for source, target in _binds(services["prometheus"])}
+    (rule_file,) = yaml.safe_load((ROOT / "compose/prometheus.yml").read_text())["rule_files"]
+    rules_dir = prometheus[rule_file.rsplit("/", 1)[0]].relative_to(ROOT)
+    in_prometheus = _alert_count((tmp_path / rules_dir / rule_file.rsplit("/", 1)[1]).read_text())
+    (grafana_source, _), = _binds(services["grafana"])
+    alerting = tmp_path / grafana_source.relative_to(ROOT) / "alerting" / "crdb-backups.yaml"
+    in_grafana = len(yaml.safe_load(alerting.read_text())["groups"][0]["rules"]) if alerting.exists() else 0
+    assert sorted([in_prometheus, in_grafana]) == [0, len(rules.alerts(cfg))]
+    assert (in_grafana > 0) == grafana_managed
+
+
+def test_committed_build_alerts_once(cfg):
+    assert not (ROOT / rules.GRAFANA_FILE).exists()
+    assert _alert_count((ROOT / rules.RULES_FILE).read_text()) == len(rules.alerts(cfg))
+
+
+def test_provisioned_datasource_cannot_collide_by_accident(cfg):
+    """Issue 8.29: 'Prometheus' / 'prometheus' is what most Grafanas already have."""
+    (ds,) = yaml.safe_load((ROOT / "provisioning/datasources/crdb-backups.yaml").read_text())["datasources"]
+    assert ds["name"] == cfg.get("datasource.name") and ds["uid"] == cfg.get("datasource.uid")
+    assert ds["name"].lower() != "prometheus" and ds["uid"].lower() not in ("prometheus", "default", "")
+    assert "crdb" in ds["uid"] and "CockroachDB" in ds["name"]
+    for model in build.dashboards(cfg).values():
+        variables = {v["name"]: v for v in model["templating"]["list"]}
+        if "datasource" in variables:
+            assert variables["datasource"]["current"]["value"] == ds["uid"]
+
+
+def test_existing_datasource_instead_of_ours(cfg):
+    """datasource.provision: false points everything at a datasource the user has, and writes none."""
+    raw = {**cfg.raw, "datasource": {**cfg.raw["datasource"], "uid": "their-prom", "provision": False}}
+    files = build.render(config.Config(raw, "test"))
+    assert "provisioning/datasources/crdb-backups.yaml" not in files
+    overview = json.loads(files["provisioning/dashboards/crdb-backups/crdb-backups-overview.json"])
+    (var,) = [v for v in overview["templating"]["list"] if v["name"] == "datasource"]
+    assert var["current"]["value"] == "their-prom"
+    raw["alerts"] = {**raw["alerts"], "grafana_managed": True}
+    grafana = yaml.safe_load(rules.render(config.Config(raw, "test"))[rules.GRAFANA_FILE])
+    assert {d["datasourceUid"] for r in grafana["groups"][0]["rules"] for d in r["data"]} == {"their-prom", "__expr__"}

@@ -70,3 +70,130 @@ def test_cli_missing_config_file(tmp_path):
     result = subprocess.run([sys.executable, "-m", "crdb_dash.cli", "--config", str(tmp_path / "nope.yaml"), "build"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "cannot read config file" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("text, key", [
+    # a failure between two evaluations would fall outside every window the alert looks at
+    ("alerts: {failure_window: 1m, evaluation_interval: 5m}\n", "'alerts.failure_window'"),
+    ("alerts: {runbook_url: 'not a url'}\n", "'alerts.runbook_url'"),
+    ("alerts: {runbook_url: 'ftp://example.com/runbooks'}\n", "'alerts.runbook_url'"),
+    ("alerts: {runbook_url: 'https:///runbooks.md'}\n", "'alerts.runbook_url'"),
+    # a warning at 2h implies backups at least every 2h; a 1h window forgets a restarted node's backup before that
+    ("rpo: {window: 1h}\n", "'rpo.window'"),
+    # composed as metric{SELECTOR, cluster="$cluster"}: a trailing comma gives ',,'
+    ("selector: 'job=\"cockroachdb\",'\n", "'selector'"),
+    ("selector: ',job=\"cockroachdb\"'\n", "'selector'"),
+    # closes the braces and injects other series into every query
+    ("selector: 'job=\"a\"} or vector(1) or up{job=\"b\"'\n", "'selector'"),
+    ("selector: 'job=\"a\" or job=\"b\"'\n", "'selector'"),
+    ("selector: '__name__=\"up\"'\n", "'selector'"),
+    # duplicate keys, top level and nested
+    ("rpo: {warning: 1h}\nrpo: {critical: 8h}\n", "'rpo'"),
+    ("alerts:\n  retries: 3\n  paused_for: 2h\n  retries: 5\n", "'alerts.retries'"),
+])
+def test_values_that_cannot_work_name_the_key_and_file(tmp_path, text, key):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(config.ConfigError) as err:
+        config.load(path)
+    message = str(err.value)
+    assert key in message and str(path) in message and "\n" not in message
+
+
+def test_duplicate_key_names_both_lines(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("rpo:\n  warning: 1h\nscrape_interval: 10s\nrpo:\n  critical: 8h\n")
+    with pytest.raises(config.ConfigError, match=r"'rpo' appears twice \(lines 1 and 4\)"):
+        config.load(path)
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path):
+    path = tmp_path / "merge.yaml"
+    path.write_text("rpo: {<<: {warning: 1h, critical: 8h}, warning: 90m}\n")
+    cfg = config.load(path)
+    assert cfg.get("rpo.warning") == "90m" and cfg.get("rpo.critical") == "8h"
+
+
+def test_non_utf8_file_is_a_one_line_error(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("grafana: {folder: 'Sauvegardes caf\u00e9'}\n".encode("latin-1"))
+    with pytest.raises(config.ConfigError) as err:
+        config.load(path)
+    message = str(err.value)
+    assert str(path) in message and "UTF-8" in message and "line 1" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("selector", [
+    'job="cockroachdb"',
+    'job=~"cockroach.*", namespace!="test"',
+    'job="a,b", env="x}y"',
+])
+def test_good_selectors_compose_into_queries_that_parse(tmp_path, selector):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"selector: '{selector}'\n")
+    assert config.load(path)["selector"] == selector
+
+
+@pytest.mark.parametrize("text, warning", [
+    ("rpo: {window: 4h}\n", "rpo.window"),  # the critical alert cannot fire from a restarted node's value
+    ("alerts: {failure_window: 1m, evaluation_interval: 1m}\n", "alerts.failure_window"),
+])
+def test_risky_values_load_with_a_warning(tmp_path, text, warning):
+    path = tmp_path / "risky.yaml"
+    path.write_text(text)
+    cfg = config.load(path)
+    assert len(cfg.warnings) == 1 and warning in cfg.warnings[0] and "\n" not in cfg.warnings[0]
+
+
+def test_defaults_have_no_warnings():
+    assert config.load().warnings == ()
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "crdb_dash.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("text", [
+    "alerts: {failure_window: 1m, evaluation_interval: 5m}\n",
+    "alerts: {runbook_url: 'not a url'}\n",
+    "rpo: {window: 1h}\n",
+    "selector: 'job=\"cockroachdb\",'\n",
+    "selector: 'job=\"a\"} or vector(1) or up{job=\"b\"'\n",
+    "rpo: {warning: 1h}\nrpo: {critical: 8h}\n",
+    b"grafana: {folder: 'caf\xe9'}\n",
+])
+def test_cli_rejects_them_with_exit_2_and_writes_nothing(tmp_path, text):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    out = tmp_path / "out"
+    result = _cli("build", "--config", str(path), "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and result.stdout == ""
+    assert not out.exists()
+
+
+def test_cli_prints_a_warning_and_builds(tmp_path):
+    path = tmp_path / "risky.yaml"
+    path.write_text("rpo: {window: 4h}\n")
+    result = _cli("--config", str(path), "build", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("crdb-dash: warning: ") and result.stderr.count("\n") == 1
+    assert "rpo.window" in result.stderr
+
+
+@pytest.mark.parametrize("selector", ['job="cockroachdb"', 'job=~"cockroach.*", namespace!="test"', 'env="x}y,"'])
+def test_every_composed_query_parses_with_a_good_selector(tmp_path, selector):
+    from crdb_dash import build
+
+    path = tmp_path / "c.yaml"
+    path.write_text(f"selector: '{selector}'\nlabels: {{cluster: k8s_cluster, node: pod, tenant: vc}}\n")
+    assert build.unparsable_query(config.load(path)) is None
+
+
+def test_composed_queries_are_parsed_not_just_the_selector():
+    """Bypassing the selector check, a trailing comma is still caught in the queries it is composed into."""
+    from crdb_dash import build
+
+    raw = {**config.DEFAULTS, "selector": 'job="cockroachdb",'}
+    bad = build.unparsable_query(config.Config(raw, "test"))
+    assert bad is not None and ',,' in bad.replace(" ", "")

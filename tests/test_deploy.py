@@ -10,10 +10,12 @@ import sys
 import pytest
 
 from crdb_dash import __version__, build, deploy
+from dashboards import ALL
 from tests.grafana_double import Faults, GrafanaDouble
 
 CANARY = "glsa_CANARY_7d1f0c2e9b_do_not_print"
 FOLDER = "crdb-backups"
+N = len(ALL)  # every dashboard, the runbooks among them
 
 
 def crdb_dash(double_url: str, *args: str, token: str = CANARY, config: str | None = None):
@@ -57,7 +59,7 @@ def test_second_deploy_writes_nothing(grafana):
     result = crdb_dash(grafana.url, "deploy")
     assert result.returncode == 0
     assert len(grafana.writes()) == before
-    assert "0 created, 0 updated, 5 unchanged" in result.stdout
+    assert f"0 created, 0 updated, {N} unchanged" in result.stdout
     assert {s.version for s in grafana.dashboards.values()} == {1}
 
 
@@ -71,7 +73,7 @@ def test_a_changed_dashboard_is_updated_once(grafana, tmp_path):
     assert sorted(changed) == ["crdb-backups-overview", "crdb-backups-schedules"]
     assert result.stdout.count(": updated") == 2
     again = crdb_dash(grafana.url, "deploy", config=str(config))
-    assert "0 updated, 5 unchanged" in again.stdout
+    assert f"0 updated, {N} unchanged" in again.stdout
 
 
 def test_a_dashboard_edited_in_the_ui_is_refused_without_force(grafana):
@@ -108,7 +110,7 @@ def test_dry_run_and_diff_write_nothing(grafana):
     for args in (["deploy", "--dry-run"], ["diff"]):
         result = crdb_dash(grafana.url, *args)
         assert result.returncode == 0, result.stderr
-        assert "would be created" in result.stdout and "dry run: 5 created" in result.stdout
+        assert "would be created" in result.stdout and f"dry run: {N} created" in result.stdout
         assert '+  "title": "CockroachDB Backups / Overview",' in result.stdout
     assert grafana.writes() == [] and grafana.dashboards == {}
 
@@ -187,7 +189,7 @@ def test_converges_with_30_percent_injected_faults_and_no_duplicates(ours):
         assert grafana.injected >= 3
         faults.rate = 0.0
         again = crdb_dash(grafana.url, "deploy")
-        assert "5 unchanged" in again.stdout
+        assert f"{N} unchanged" in again.stdout
 
 
 def test_https_certificates_are_verified_unless_insecure(tmp_path):
@@ -201,4 +203,4 @@ def test_https_certificates_are_verified_unless_insecure(tmp_path):
         assert "certificate" in refused.stderr.lower() and grafana.dashboards == {}
         insecure = crdb_dash(grafana.url, "deploy", "--insecure")
         assert insecure.returncode == 0, insecure.stderr
-        assert len(grafana.dashboards) == 5
+        assert len(grafana.dashboards) == N

@@ -1,29 +1,68 @@
-"""Grafana-managed alert rules: the provisioning file's structure, and that each matches its Prometheus twin."""
+"""Grafana-managed alert rules: the provisioning file's structure, that each matches its Prometheus twin,
+that the alerts go to one evaluator only, and that rules and dashboards share one folder."""
 
 import promql_parser
+import pytest
 import yaml
 
-from crdb_dash import rules
+from crdb_dash import build, config, rules
 from tests.conftest import ROOT
 
 RULE_FIELDS = {"uid", "title", "condition", "data", "noDataState", "execErrState", "for", "labels", "annotations"}
 
 
-def _doc():
-    return yaml.safe_load((ROOT / rules.GRAFANA_FILE).read_text())
+def _cfg(**alerts) -> config.Config:
+    raw = config.load().raw
+    return config.Config({**raw, "alerts": {**raw["alerts"], **alerts}}, "test")
 
 
-def test_file_shape(cfg):
-    doc = _doc()
+@pytest.fixture(scope="module")
+def managed():
+    """A build with alerts.grafana_managed: the Grafana rule file and the Prometheus file beside it."""
+    cfg = _cfg(grafana_managed=True)
+    files = build.render(cfg)
+    return cfg, files
+
+
+def _doc(files):
+    return yaml.safe_load(files[rules.GRAFANA_FILE])
+
+
+def _prometheus_alerts(text: str) -> list[dict]:
+    return [r for g in yaml.safe_load(text)["groups"] for r in g["rules"] if "alert" in r]
+
+
+def test_default_build_alerts_in_prometheus_only(cfg):
+    """Issue 8.17: by default Prometheus evaluates the alerts and no Grafana rule file is written."""
+    assert cfg.get("alerts.grafana_managed") is False
+    files = build.render(cfg)
+    assert rules.GRAFANA_FILE not in files and build.ALERTING_FILE not in files
+    assert not (ROOT / rules.GRAFANA_FILE).exists(), "the committed default build must not alert twice"
+    assert len(_prometheus_alerts(files[rules.RULES_FILE])) == len(rules.alerts(cfg))
+
+
+def test_grafana_managed_moves_every_alert_to_grafana_and_keeps_recording_rules(managed):
+    cfg, files = managed
+    assert rules.GRAFANA_FILE == build.ALERTING_FILE
+    assert _prometheus_alerts(files[rules.RULES_FILE]) == []
+    records = [r for g in yaml.safe_load(files[rules.RULES_FILE])["groups"] for r in g["rules"]]
+    assert records and all("record" in r for r in records)
+    assert len(_doc(files)["groups"][0]["rules"]) == len(rules.alerts(cfg))
+
+
+def test_file_shape(managed):
+    cfg, files = managed
+    doc = _doc(files)
     assert doc["apiVersion"] == 1
     (group,) = doc["groups"]
     assert {"orgId", "name", "folder", "interval", "rules"} <= set(group)
     assert group["folder"] == cfg.get("grafana.folder")
 
 
-def test_each_rule_is_complete_and_its_condition_names_a_refid(cfg):
-    group = _doc()["groups"][0]
-    uids, titles = set(), set()
+def test_each_rule_is_complete_and_its_condition_names_a_refid(managed):
+    cfg, files = managed
+    group = _doc(files)["groups"][0]
+    uids = set()
     for rule in group["rules"]:
         assert set(rule) >= RULE_FIELDS, rule["title"]
         refs = [d["refId"] for d in rule["data"]]
@@ -38,19 +77,60 @@ def test_each_rule_is_complete_and_its_condition_names_a_refid(cfg):
         assert rule["labels"]["severity"] in ("critical", "warning", "info")
         assert len(rule["uid"]) <= 40
         uids.add(rule["uid"])
-        titles.add(rule["title"])
-    assert len(uids) == len(titles) == len(group["rules"]) == len(rules.alerts(cfg))
+    assert len(uids) == len(group["rules"]) == len(rules.alerts(cfg))
 
 
-def test_each_grafana_rule_matches_its_prometheus_rule(cfg):
-    groups = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())["groups"]
-    prom = [r for g in groups for r in g["rules"] if "alert" in r]
-    grafana = _doc()["groups"][0]["rules"]
+def test_titles_are_the_prometheus_alert_names(managed):
+    """Issue 14.15: Grafana sets the alertname label to the rule's title, so the title is the Prometheus name;
+    variants sharing a name (two RPO severities, three PTS holders) differ by their labels, as in Prometheus."""
+    cfg, files = managed
+    titles = [r["title"] for r in _doc(files)["groups"][0]["rules"]]
+    names = [r["alert"] for r in _prometheus_alerts(rules.render(_cfg())[rules.RULES_FILE])]
+    assert titles == names
+    assert all(" " not in t and "(" not in t for t in titles)
+    variants = {}
+    for rule in _doc(files)["groups"][0]["rules"]:
+        key = (rule["title"], tuple(sorted(rule["labels"].items())))
+        assert key not in variants, f"two rules named {rule['title']} with the same labels"
+        variants[key] = rule["uid"]
+
+
+def test_each_grafana_rule_matches_its_prometheus_rule(managed):
+    cfg, files = managed
+    prom = _prometheus_alerts(rules.render(_cfg())[rules.RULES_FILE])
+    grafana = _doc(files)["groups"][0]["rules"]
     for p, g in zip(prom, grafana, strict=True):
         query = next(d for d in g["data"] if d["refId"] == "A")["model"]["expr"]
         (cond,) = next(d for d in g["data"] if d["refId"] == "C")["model"]["conditions"]
         op = {"gt": ">", "lt": "<"}[cond["evaluator"]["type"]]
         threshold = cond["evaluator"]["params"][0]
         assert p["expr"] == f"({query}) {op} {rules._number(threshold)}"
+        assert p["alert"] == g["title"]
         assert p["for"] == g["for"] and p["labels"] == g["labels"]
         assert p["annotations"]["runbook_url"] == g["annotations"]["runbook_url"]
+
+
+def _provider(files) -> dict:
+    (provider,) = yaml.safe_load(files[build.DASHBOARD_PROVIDER_FILE])["providers"]
+    return provider
+
+
+def test_rules_and_dashboards_share_one_folder(managed, cfg):
+    """Issue 14.16: Grafana's alert-rule provisioning finds its folder by title only and runs before dashboard
+    provisioning, creating the folder with a random uid; a provider with folderUid would then create a second
+    folder of the same title. With rules provisioned, the provider addresses the folder by the same title."""
+    _, files = managed
+    provider = _provider(files)
+    assert "folderUid" not in provider
+    assert provider["folder"] == _doc(files)["groups"][0]["folder"] == cfg.get("grafana.folder")
+    default = _provider(build.render(cfg))
+    assert default["folderUid"] == cfg.get("grafana.folder_uid") and default["folder"] == cfg.get("grafana.folder")
+
+
+def test_switching_grafana_managed_off_removes_the_rule_file(tmp_path, managed, cfg):
+    _, files = managed
+    build.write(files, tmp_path)
+    assert (tmp_path / rules.GRAFANA_FILE).is_file()
+    changed = build.write(build.render(cfg), tmp_path)
+    assert rules.GRAFANA_FILE in changed and not (tmp_path / rules.GRAFANA_FILE).exists()
+    assert build.compare(build.render(cfg), tmp_path) == ""

@@ -17,7 +17,7 @@ def test_build_is_deterministic_and_rebuild_writes_nothing(tmp_path):
     first = subprocess.run(cmd, capture_output=True, text=True, check=True)
     snapshot = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     second = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    assert "0 changed" in second.stdout and "wrote" in first.stdout
+    assert "0 written, 0 removed" in second.stdout and "wrote" in first.stdout
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == snapshot
     assert not [p for p in tmp_path.rglob(".*") if p.is_file()], "temporary files left behind"
 

@@ -1,0 +1,146 @@
+"""The command line: global options, output directories, reports, and a reader that goes away."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from crdb_dash import build, config
+from tests.conftest import ROOT
+from tests.grafana_double import GrafanaDouble
+
+CLI = [sys.executable, "-m", "crdb_dash.cli"]
+SUBCOMMANDS = ["build", "config", "demo", "scenarios", "deploy", "diff"]
+
+
+def run(*args, **kw):
+    return subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=120, **kw)
+
+
+def into_closed_pipe(*args, env=None):
+    """Run with stdout a pipe whose reader has already gone, as in ``crdb-dash ... | head -0``."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(CLI + list(args), stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+                              env=env)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("args, code", [
+    (["config"], 141),  # 128 + SIGPIPE, what a shell shows for `yes | head -1`
+    (["scenarios"], 141),
+    (["--help"], 0),  # argparse prints help and exits 0 itself
+    (["build", "--help"], 0),
+    (["--version"], 0),
+])
+def test_a_reader_that_goes_away_ends_the_command_quietly(args, code):
+    result = into_closed_pipe(*args)
+    assert result.stderr == "" and result.returncode == code
+
+
+def test_build_into_a_closed_pipe_is_quiet(tmp_path):
+    result = into_closed_pipe("build", "--out", str(tmp_path))
+    assert result.stderr == "" and result.returncode == 141
+
+
+def test_diff_piped_into_head_exits_quietly():
+    with GrafanaDouble(tokens={"t0ken": "Admin"}) as grafana:
+        env = {**os.environ, "GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": "t0ken"}
+        shell = f"{' '.join(CLI)} diff | head -1"
+        result = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, env=env,
+                                timeout=120)
+    assert result.stdout.count("\n") == 1
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr and result.stderr == ""
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_config_is_accepted_after_the_subcommand_and_shown_in_its_help(command):
+    result = run(command, "--help")
+    assert result.returncode == 0 and "--config FILE" in result.stdout
+
+
+def test_config_after_the_subcommand_is_used(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("rpo: {warning: 90m}\n")
+    after = run("config", "--config", str(path))
+    before = run("--config", str(path), "config")
+    assert after.returncode == 0 and "warning: 90m" in after.stdout
+    assert after.stdout == before.stdout
+
+
+def test_config_before_the_subcommand_is_not_reset_by_it(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("rpo: {warning: 90m}\n")
+    result = run("--config", str(path), "build", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "90m" in (tmp_path / "out" / "rules" / "crdb-backups.rules.yml").read_text()
+
+
+def test_build_creates_a_missing_output_directory(tmp_path):
+    out = tmp_path / "new" / "dir"
+    result = run("build", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert (out / build.DASHBOARD_DIR / "crdb-backups-overview.json").is_file()
+
+
+def test_build_into_a_file_is_a_one_line_error(tmp_path):
+    out = tmp_path / "file"
+    out.write_text("")
+    result = run("build", "--out", str(out))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "not a directory" in result.stderr
+
+
+def test_check_against_a_missing_directory_creates_nothing(tmp_path):
+    result = run("build", "--check", "--out", str(tmp_path / "nope"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert not (tmp_path / "nope").exists()
+
+
+def test_files_of_a_changed_uid_prefix_are_reported_removed_and_counted_apart(tmp_path):
+    out = tmp_path / "out"
+    assert run("build", "--out", str(out)).returncode == 0
+    old = sorted(p.name for p in (out / build.DASHBOARD_DIR).glob("*.json"))
+    path = tmp_path / "c.yaml"
+    path.write_text("grafana: {uid_prefix: backups}\n")
+    result = run("--config", str(path), "build", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    removed = [line.removeprefix("removed ") for line in result.stdout.splitlines() if line.startswith("removed ")]
+    wrote = [line.removeprefix("wrote ") for line in result.stdout.splitlines() if line.startswith("wrote ")]
+    assert sorted(r.rsplit("/", 1)[1] for r in removed) == old
+    assert not set(removed) & set(wrote)
+    assert f"{len(wrote)} written, {len(old)} removed" in result.stdout
+
+
+def test_a_custom_config_never_overwrites_the_committed_files(tmp_path):
+    path = tmp_path / "my.yaml"
+    path.write_text("selector: 'job=\"crdb\"'\n")
+    defaults = build.render(config.load())
+    before = build.compare(defaults, ROOT)
+    try:
+        result = run("--config", str(path), "build", cwd=ROOT)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--out" in result.stderr
+        assert build.compare(defaults, ROOT) == before
+    finally:
+        if build.compare(defaults, ROOT) != before:
+            build.write(defaults, ROOT)  # put the defaults back for the rest of the suite
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_build_with_config_writes_to_dist(tmp_path):
+    """`make build CONFIG=my.yaml` builds into dist/, leaving the committed files alone."""
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copy2(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "my.yaml").write_text("selector: 'job=\"crdb\"'\n")
+    stamp = tmp_path / "stamp"
+    stamp.touch()  # newer than pyproject.toml: nothing to install
+    cli = os.path.join(os.path.dirname(sys.executable), "crdb-dash")
+    result = subprocess.run(["make", "--no-print-directory", "build", "CONFIG=my.yaml", f"CLI={cli}",
+                             f"STAMP={stamp}"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rules = tmp_path / "dist" / "rules" / "crdb-backups.rules.yml"
+    assert 'job="crdb"' in rules.read_text()
+    assert not (tmp_path / "provisioning").exists() and not (tmp_path / "rules").exists()

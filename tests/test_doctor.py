@@ -1,0 +1,180 @@
+"""``crdb-dash doctor`` on a real Prometheus holding each setup's data (NAMING.md), and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import yaml
+
+from crdb_dash import doctor, promrun, setups, simulator
+from crdb_dash.naming import Naming
+from crdb_dash.scenarios import H, M
+from crdb_dash.simulator import Cluster, Scenario, Schedule, Tenant
+
+NOW = int(time.time())
+
+
+def _scenario(updates_metric: bool = True) -> Scenario:
+    hourly = Schedule(cadence=H, duration=10 * M, first=5 * M, updates_metric=updates_metric)
+    return Scenario("doctor", 3 * H, tuple(Cluster(name, tenants=(Tenant(schedule=hourly),))
+                                          for name in ("east", "west")))
+
+
+def _serve(sims, setup):
+    return promrun.serve(simulator.openmetrics(sims, setups.SETUPS[setup]))
+
+
+def crdb_dash(*args: str, config: str | None = None):
+    cmd = [sys.executable, "-m", "crdb_dash.cli", *(["--config", config] if config else []), "doctor", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def prometheus_by_setup():
+    """One Prometheus holding the same two healthy clusters as each setup stores them, started lazily."""
+    started, stack = {}, []
+
+    def get(setup: str):
+        if setup not in started:
+            context = _serve([simulator.Simulation(_scenario(), NOW)], setup)
+            started[setup] = context.__enter__()
+            stack.append(context)
+        return started[setup]
+
+    yield get
+    for context in stack:
+        context.__exit__(None, None, None)
+
+
+def test_self_hosted_data_fits_the_default_config(prometheus_by_setup):
+    result = crdb_dash("--prometheus", prometheus_by_setup("self-hosted").url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 cluster(s), 6 node(s) report now" in result.stdout
+    assert "the dashboards will show true data" in result.stdout
+
+
+@pytest.mark.parametrize("setup, cause", [
+    ("metrics-endpoint", "naming"),
+    ("cloud", "naming"),
+    ("dedicated", "naming"),
+    ("helm", "selector"),
+])
+def test_each_setup_fails_with_the_defaults_and_fits_the_config_doctor_writes(prometheus_by_setup, tmp_path,
+                                                                               setup, cause):
+    url = prometheus_by_setup(setup).url
+    written = tmp_path / "fits.yaml"
+    result = crdb_dash("--prometheus", url, "--write-config", str(written))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"[FAIL] {cause}:" in result.stdout
+    assert f"preset {setup}" in result.stdout
+    data = yaml.safe_load(written.read_text())
+    assert data["preset"] == setup
+    again = crdb_dash("--prometheus", url, config=str(written))
+    assert again.returncode == 0, again.stdout
+    assert "2 cluster(s), 6 node(s) report now" in again.stdout
+
+
+def test_write_config_keeps_the_users_other_settings(prometheus_by_setup, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("rpo: {warning: 3h, critical: 8h, window: 8h}\ntags: [prod]\n")
+    written = tmp_path / "fits.yaml"
+    crdb_dash("--prometheus", prometheus_by_setup("cloud").url, "--write-config", str(written), config=str(mine))
+    data = yaml.safe_load(written.read_text())
+    assert data["rpo"] == {"warning": "3h", "critical": "8h", "window": "8h"} and data["tags"] == ["prod"]
+    assert data["naming"]["prefix"] == "crdb_cloud_" and data["labels"]["node"] == "node_id"
+
+
+def test_helm_duplicate_scrapes_are_named(prometheus_by_setup, tmp_path):
+    loose = tmp_path / "loose.yaml"
+    loose.write_text("selector: 'job=~\".+\"'\nlabels: {cluster: namespace, node: pod}\n")
+    result = crdb_dash("--prometheus", prometheus_by_setup("helm").url, config=str(loose))
+    assert result.returncode == 1
+    assert "[FAIL] duplicates: 6 node(s) are scraped more than once" in result.stdout
+    assert 'selector: \'job=~".*cockroachdb"\'' in result.stdout
+
+
+def test_json_output(prometheus_by_setup):
+    result = crdb_dash("--prometheus", prometheus_by_setup("dedicated").url, "--json")
+    report = json.loads(result.stdout)
+    assert report["healthy"] is False and result.returncode == 1
+    assert report["detected"]["naming"] == {"prefix": "crdb_dedicated_", "lower_case": True, "static_labels": False}
+    assert report["suggested_config"]["preset"] == "dedicated"
+    assert {f["level"] for f in report["findings"]} <= {"ok", "warn", "fail"}
+
+
+def test_a_cluster_that_stopped_reporting_and_a_schedule_without_the_rpo_option(tmp_path):
+    healthy = simulator.Simulation(_scenario(), NOW)
+    gone = simulator.Simulation(Scenario("gone", 3 * H, (Cluster("lost"),)), NOW - 10 * H)
+    no_option = simulator.Simulation(Scenario("nooption", 3 * H, (Cluster(
+        "blind", tenants=(Tenant(schedule=Schedule(cadence=H, duration=10 * M, updates_metric=False)),)),)), NOW)
+    with promrun.serve(simulator.openmetrics([healthy, gone, no_option])) as prom:
+        result = crdb_dash("--prometheus", prom.url)
+    assert "[warn] reporting: stopped reporting in the last 24h: cluster(s) lost" in result.stdout
+    assert "no schedule maintains schedules_BACKUP_last_completed_time in blind" in result.stdout
+    assert "updates_cluster_last_backup_time_metric = 'true'" in result.stdout
+
+
+def test_naming_detection_prefers_the_layout_holding_most_metrics():
+    assert doctor.detect_naming({"jobs_backup_currently_running", "up"}) == Naming()
+    assert doctor.detect_naming({"jobs", "jobs_resume", "schedules"}) == Naming(static_labels=True)
+    assert doctor.detect_naming({"crdb_cloud_jobs_backup_currently_running"}) == Naming(prefix="crdb_cloud_")
+    assert doctor.detect_naming({"node_cpu_seconds_total"}) is None
+
+
+def test_versions_explain_missing_metrics():
+    assert doctor._absent_in("removed in v25.4", "v25.4.1")
+    assert not doctor._absent_in("removed in v25.4", "v25.2.0")
+    assert doctor._absent_in("v25.3+", "v24.3.2") and not doctor._absent_in("v25.3+", "v26.1.0")
+
+
+# ---- endpoints that cannot be read -------------------------------------------------------------------------
+class _Server:
+    def __init__(self, status: int, body: bytes, content_type: str = "application/json"):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status, body, content_type, message", [
+    (200, b"<html>Grafana</html>", "text/html", "does not look like Prometheus"),
+    (401, b'{"status":"error"}', "application/json", "answered 401"),
+    (403, b'{"status":"error"}', "application/json", "answered 403"),
+    (200, b'{"status":"success","data":[]}', "application/json", "holds no series at all"),
+])
+def test_unreadable_endpoints_are_one_line_errors(status, body, content_type, message):
+    with _Server(status, body, content_type) as server:
+        result = crdb_dash("--prometheus", server.url)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_prometheus_and_bad_usage():
+    unreachable = crdb_dash("--prometheus", f"http://127.0.0.1:{promrun.free_port()}")
+    assert unreachable.returncode == 2 and "could not reach Prometheus" in unreachable.stderr
+    assert len(unreachable.stderr.strip().splitlines()) == 1
+    assert crdb_dash().returncode == 2  # --prometheus or --grafana is required
+    assert "must be an http" in crdb_dash("--prometheus", "prometheus:9090").stderr
