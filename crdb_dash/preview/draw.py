@@ -265,15 +265,52 @@ def _table(c: Canvas, v: PanelView, left, top, width, height) -> None:
 
 
 def _text(c: Canvas, v: PanelView, left, top, width, height) -> None:
+    """Markdown laid out roughly as Grafana does: paragraphs reflowed to the panel's width, headings bold, code
+    blocks as they are; emphasis marks, anchors and fences dropped."""
     _frame(c, v, left, top, width, height)
-    """Markdown as plain lines: headings bold, emphasis and code marks dropped."""
-    y = top + TITLE_H + 4
-    for line in v.text.splitlines()[:max(1, int((height - TITLE_H) // 20))]:
-        heading = line.lstrip().startswith("#")
-        plain = re.sub(r"[#*_`>]+", "", line).strip()
-        c.text(left + 12, y, _fit(plain, width - 24, 13), size=15 if heading else 13,
-               weight="bold" if heading else "normal")
-        y += 24 if heading else 19
+    y, bottom = top + TITLE_H + 4, top + height - 20
+    for kind, text in _markdown_blocks(v.text):
+        size = 15 if kind == "heading" else 13
+        lines = text.splitlines() if kind == "code" else _wrap(text, width - 24, size)
+        for line in lines:
+            if y > bottom:
+                return
+            c.text(left + 12, y, line, size=size, weight="bold" if kind == "heading" else "normal",
+                   color="#6E9FFF" if kind == "code" else TEXT, family="monospace" if kind == "code" else None)
+            y += size + 6
+        y += 8
+
+
+def _markdown_blocks(text: str) -> list[tuple[str, str]]:
+    """(kind, text) for each paragraph, heading, list item or code block."""
+    blocks, paragraph, code = [], [], None
+    for line in text.splitlines():
+        if line.strip().startswith("```"):
+            if code is None:
+                blocks += [("text", " ".join(paragraph))] if paragraph else []
+                paragraph, code = [], []
+            else:
+                blocks.append(("code", "\n".join(code)))
+                code = None
+            continue
+        if code is not None:
+            code.append(line)
+            continue
+        plain = re.sub(r"<a\b[^>]*>|</a>|<br\s*/?>|\*\*|`", "", line)
+        plain = re.sub(r"\[([^]]*)\]\([^)]*\)", r"\1", plain).strip()
+        starts_block = not plain or plain.startswith(("#", "- ", "* ", ">"))
+        if starts_block and paragraph:
+            blocks.append(("text", " ".join(paragraph)))
+            paragraph = []
+        if plain.startswith("#"):
+            blocks.append(("heading", plain.lstrip("#").strip()))
+        elif plain.startswith(("- ", "* ")):
+            paragraph = ["• " + plain[2:]]
+        elif plain:
+            paragraph.append(plain.lstrip("> "))
+    if paragraph:
+        blocks.append(("text", " ".join(paragraph)))
+    return blocks
 
 
 def _placeholder(c: Canvas, v: PanelView, left, top, width, height) -> None:
@@ -288,7 +325,7 @@ def _error(c: Canvas, v: PanelView, left, top, width, height) -> None:
 
 
 def _wrap(text: str, width: float, size: float = 12) -> list[str]:
-    room, lines, line = max(8, int(width / (size * 0.55))), [], ""
+    room, lines, line = max(8, int(width / (size * 0.56))), [], ""
     for word in text.split():
         if len(line) + len(word) + 1 > room and line:
             lines.append(line)

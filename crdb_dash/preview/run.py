@@ -94,7 +94,8 @@ def subtitle(model: dict, report: Report, source: str) -> str:
             continue
         shown.append(f"{labels.get(name, name)}: {'All' if value is None else ' + '.join(value) or '(none)'}")
     when = datetime.fromtimestamp(report.at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{'    '.join(shown)}    |    {time_range_text(model)} to {when}    |    {source}"
+    return "    |    ".join(part for part in ("    ".join(shown), f"{time_range_text(model)} to {when}", source)
+                              if part)
 
 
 def render(models: dict[str, dict], prom, at: int, out: Path, scrape: int, datasource: str, source: str,

@@ -148,9 +148,9 @@ def build(panel: dict, results: list[TargetResult] | None, now: float, error: st
                      unit=_defaults(panel).get("unit") or "", decimals=_defaults(panel).get("decimals"), error=error,
                      time_range=(now - span, now))
     view.queries = [(r.ref_id, r.expr, r.step) for r in results or []]
+    if panel["type"] == "text":
+        view.text = (panel.get("options") or {}).get("content", "")
     if error or results is None:
-        if panel["type"] == "text":
-            view.text = (panel.get("options") or {}).get("content", "")
         return view
     if panel["type"] == "stat":
         stat_view(panel, results, view, now)
