@@ -74,3 +74,17 @@ def test_at_and_time_range_words():
     assert run.parse_time("2023-11-14T22:13:20") == 1700000000
     assert run.time_range_text({"time": {"from": "now-24h", "to": "now"}}) == "Last 24 hours"
     assert run.time_range_text({"time": {"from": "now-1h", "to": "now"}}) == "Last 1 hour"
+
+
+def test_readme_pictures_exist_for_every_dashboard_and_are_small(cfg):
+    from crdb_dash import build
+    from tests.conftest import ROOT
+
+    models = build.dashboards(cfg)
+    readme = (ROOT / "README.md").read_text()
+    for scenario in ("healthy", "problems"):
+        pictures = {p.stem: p for p in (ROOT / "docs" / "images" / scenario).glob("*.png")}
+        assert set(pictures) == set(models), f"run 'make preview' ({scenario})"
+        for uid, path in pictures.items():
+            assert path.stat().st_size < 300_000, path
+            assert f"docs/images/{scenario}/{uid}.png" in readme
