@@ -58,7 +58,9 @@ def test_text_and_other_panel_types_and_errors_are_drawn(tmp_path):
     panels = [{"type": "row", "title": "Row", "gridPos": _grid(w=24, h=1)},
               {"type": "text", "title": "About", "gridPos": _grid(y=1), "options": {"content": "# Hello\n*world*"}},
               {"type": "gauge", "title": "Gauge", "gridPos": _grid(x=12, y=1)},
-              {"type": "table", "title": "Empty", "gridPos": _grid(y=9, w=24)}]
+              {"type": "table", "title": "Empty", "gridPos": _grid(y=9, w=24), "transparent": True},
+              {"type": "row", "title": "More", "collapsed": True, "gridPos": _grid(y=25, w=24, h=1),
+               "panels": [{"type": "stat", "title": "hidden", "gridPos": _grid(y=26)}]}]
     views = [view.build(p, None if p["type"] in ("row", "text") else [], NOW, span=3600) for p in panels]
     views.append(view.build({"type": "stat", "title": "Broken", "gridPos": _grid(y=17, w=24)}, None, NOW,
                             error="bad_data: parse error"))
@@ -88,3 +90,44 @@ def test_readme_pictures_exist_for_every_dashboard_and_are_small(cfg):
         for uid, path in pictures.items():
             assert path.stat().st_size < 300_000, path
             assert f"docs/images/{scenario}/{uid}.png" in readme
+
+
+def test_overrides_organize_and_cell_colours_of_a_table():
+    steps = {"steps": [{"color": "green", "value": None}, {"color": "red", "value": 3600}]}
+    panel = {"type": "table", "title": "Fleet", "gridPos": _grid(w=24),
+             "fieldConfig": {"defaults": {"unit": "short"}, "overrides": [
+                 {"matcher": {"id": "byName", "options": "Value #A"},
+                  "properties": [{"id": "unit", "value": "s"}, {"id": "thresholds", "value": steps},
+                                 {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                                 {"id": "displayName", "value": "Recovery point"}]},
+                 {"matcher": {"id": "byFrameRefID", "options": "B"},
+                  "properties": [{"id": "unit", "value": "percentunit"}]}]},
+             "transformations": [{"id": "organize", "options": {"excludeByName": {"job": True},
+                                                                "renameByName": {"cluster": "Cluster"}}}]}
+    results = [_result("A", [{"metric": {"cluster": "a", "job": "x"}, "value": [NOW, "7200"]},
+                             {"metric": {"cluster": "b", "job": "x"}, "value": [NOW, "60"]}]),
+               _result("B", [{"metric": {"cluster": "a", "job": "x"}, "value": [NOW, "0.5"]}])]
+    v = view.build(panel, results, NOW)
+    assert v.columns == ["Cluster", "Recovery point", "Value #B"]
+    assert v.rows == [["a", "2 hour", "50%"], ["b", "1 min", ""]]
+    assert [row[1] for row in v.cell_colors] == ["#F2495C", "#73BF69"] and v.cell_colors[0][2] == ""
+
+
+def test_series_overrides_fix_colour_name_and_unit():
+    panel = {"type": "timeseries", "title": "t", "gridPos": _grid(),
+             "options": {"legend": {"calcs": ["max"]}},
+             "fieldConfig": {"defaults": {"unit": "short"}, "overrides": [
+                 {"matcher": {"id": "byRegexp", "options": "/fail.*/"},
+                  "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}},
+                                 {"id": "unit", "value": "s"}]}]}}
+    series = [{"metric": {"cluster": "ok"}, "values": [[NOW, "90"]]},
+              {"metric": {"cluster": "failing"}, "values": [[NOW, "90"]]}]
+    v = view.build(panel, [_result("A", series, instant=False)], NOW)
+    assert [(s.name, s.hex, s.legend["Max"]) for s in v.series] == [("ok", "#73BF69", "90"),
+                                                                     ("failing", "#F2495C", "1.50 min")]
+
+
+def test_a_collapsed_row_is_its_header_only():
+    row = {"type": "row", "title": "More", "collapsed": True, "gridPos": _grid(w=24, h=1),
+           "panels": [{"type": "stat", "title": "hidden", "gridPos": _grid(y=1)}]}
+    assert view.build(row, None, NOW).collapsed == 1

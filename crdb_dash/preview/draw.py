@@ -74,7 +74,8 @@ def dashboard(title: str, subtitle: str, views: list[PanelView], out: Path) -> N
         left, top, width, height = layout.box(v.grid)
         left, top = left + PAD, top + HEADER + PAD
         if v.type == "row":
-            c.text(left, top + 6, "⌄ " + v.title, size=16, weight="bold")
+            hidden = "" if v.collapsed is None else f" ({v.collapsed} panel{'' if v.collapsed == 1 else 's'})"
+            c.text(left, top + 6, ("› " if hidden else "⌄ ") + v.title + hidden, size=16, weight="bold")
             continue
         draw = {"stat": _stat, "timeseries": _timeseries, "table": _table, "text": _text}.get(v.type, _placeholder)
         if v.error:
@@ -95,7 +96,8 @@ def _save(fig, out: Path) -> None:
 
 
 def _frame(c: Canvas, v: PanelView, left, top, width, height, background=PANEL, title_color=TEXT) -> None:
-    c.rect(left, top, width, height, background, edge=BORDER if background == PANEL else background)
+    if not (v.transparent and background == PANEL):
+        c.rect(left, top, width, height, background, edge=BORDER if background == PANEL else background)
     c.text(left + 8, top + 8, _fit(v.title, width - 16, 14), size=14, weight="normal", color=title_color)
 
 
@@ -258,10 +260,14 @@ def _table(c: Canvas, v: PanelView, left, top, width, height) -> None:
     c.rect(left + 8, y - 4, width - 16, 26, "#22252B")
     for j, name in enumerate(v.columns):
         c.text(left + 16 + j * col_w, y, _fit(name, col_w - 8, 13), size=13, weight="bold", color="#6E9FFF")
-    for row in v.rows[:max(0, int((height - TITLE_H - 34) // 24))]:
+    for i, row in enumerate(v.rows[:max(0, int((height - TITLE_H - 34) // 24))]):
         y += 24
         for j, cell in enumerate(row):
-            c.text(left + 16 + j * col_w, y + 2, _fit(cell, col_w - 8, 13), size=13)
+            fill = v.cell_colors[i][j] if v.cell_colors else ""
+            if fill:
+                c.rect(left + 8 + j * col_w, y - 3, col_w, 24, fill)
+            c.text(left + 16 + j * col_w, y + 2, _fit(cell, col_w - 8, 13), size=13,
+                   color=F.text_on(fill) if fill else TEXT)
 
 
 def _text(c: Canvas, v: PanelView, left, top, width, height) -> None:
@@ -297,7 +303,8 @@ def _markdown_blocks(text: str) -> list[tuple[str, str]]:
             code.append(line)
             continue
         plain = re.sub(r"<a\b[^>]*>|</a>|<br\s*/?>|\*\*|`", "", line)
-        plain = re.sub(r"\[([^]]*)\]\([^)]*\)", r"\1", plain).strip()
+        plain = re.sub(r"\[([^]]*)\]\([^)]*\)", r"\1", plain)
+        plain = re.sub(r"(?<!\w)[*_](\S[^*_]*?)[*_](?!\w)", r"\1", plain).strip()
         starts_block = not plain or plain.startswith(("#", "- ", "* ", ">"))
         if starts_block and paragraph:
             blocks.append(("text", " ".join(paragraph)))

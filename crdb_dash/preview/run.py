@@ -49,7 +49,7 @@ def evaluate(model: dict, prom, at: int, scrape: int, datasource: str,
     """Every panel's queries, run as Grafana runs them at ``at``, and what each panel then shows."""
     span = range_seconds(model)
     values = query.resolve_variables(model, prom, at - span, at, datasource, chosen)
-    panels = _flatten(model["panels"])
+    panels = model["panels"]  # a collapsed row keeps its panels inside it: Grafana shows only its header
     views, errors = [], []
     for panel in panels:
         if panel["type"] == "row" or not panel.get("targets"):
@@ -64,16 +64,6 @@ def evaluate(model: dict, prom, at: int, scrape: int, datasource: str,
         views.append(view.build(panel, results, at, span=span))
     return Report(model["uid"], model.get("title", model["uid"]), at, values, views, layout.check(panels),
                   errors=errors)
-
-
-def _flatten(panels: list[dict]) -> list[dict]:
-    """Panels inside collapsed rows are drawn as Grafana draws an expanded row."""
-    out = []
-    for p in panels:
-        out.append(p)
-        if p["type"] == "row" and p.get("collapsed"):
-            out.extend(p.get("panels") or [])
-    return out
 
 
 def time_range_text(model: dict) -> str:

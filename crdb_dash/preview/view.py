@@ -4,6 +4,7 @@ series with their legend values and colours, threshold lines, tables, text. Draw
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from crdb_dash.preview import format as F
@@ -46,6 +47,9 @@ class PanelView:
     show_legend: bool = True
     columns: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
+    cell_colors: list[list[str]] = field(default_factory=list)  # hex background per cell, "" for none
+    transparent: bool = False
+    collapsed: int | None = None  # a collapsed row: how many panels it hides
     text: str = ""
     error: str = ""
     decimals: int | None = None
@@ -55,6 +59,24 @@ class PanelView:
 
 def _defaults(panel: dict) -> dict:
     return (panel.get("fieldConfig") or {}).get("defaults") or {}
+
+
+def field_config(panel: dict, name: str, ref_id: str = "") -> dict:
+    """The defaults with the overrides that match a field (byName, byRegexp, byFrameRefID) applied in order;
+    "custom.x" properties go under custom, as in Grafana's fieldConfig."""
+    config = {**_defaults(panel), "custom": dict(_defaults(panel).get("custom") or {})}
+    for override in (panel.get("fieldConfig") or {}).get("overrides") or []:
+        matcher = override.get("matcher") or {}
+        kind, option = matcher.get("id"), matcher.get("options")
+        hit = ((kind == "byName" and option == name) or (kind == "byFrameRefID" and option == ref_id)
+               or (kind == "byRegexp" and isinstance(option, str) and re.fullmatch(option.strip("/"), name)))
+        for prop in override.get("properties") or [] if hit else []:
+            key, value = prop.get("id", ""), prop.get("value")
+            if key.startswith("custom."):
+                config["custom"][key.removeprefix("custom.")] = value
+            else:
+                config[key] = value
+    return config
 
 
 def _num(text) -> float | None:
@@ -90,8 +112,10 @@ def stat_view(panel: dict, results: list[TargetResult], view: PanelView, now: fl
         for s in r.series:
             values = [_num(s["value"][1])] if "value" in s else [_num(v) for _, v in s.get("values", [])]
             value = F.reduce(values, calc)
-            text, color = display(value, defaults, now)
-            view.stats.append(StatValue(F.legend_name(r.legend, s["metric"]), value, text, color, F.color_hex(color)))
+            name = F.legend_name(r.legend, s["metric"])
+            config = field_config(panel, name, r.ref_id)
+            text, color = display(value, config, now)
+            view.stats.append(StatValue(config.get("displayName") or name, value, text, color, F.color_hex(color)))
     if not view.stats:
         # createNoValuesFieldDisplay: noValue, coloured as the display processor colours null (the base step)
         text, color = display(None, defaults, now)
@@ -116,37 +140,67 @@ def timeseries_view(panel: dict, results: list[TargetResult], view: PanelView, n
         for s in r.series:
             times = [float(t) for t, _ in s.get("values", [])]
             values = [_num(v) for _, v in s.get("values", [])]
+            name = F.legend_name(r.legend, s["metric"])
+            config = field_config(panel, name, r.ref_id)
             legend_values = {}
             for calc in view.legend_calcs:
                 value = F.reduce(values, calc)
                 legend_values[F.REDUCER_NAMES.get(calc, calc)] = (
-                    "-" if value is None else str(F.format_value(value, view.unit, defaults.get("decimals"), now)))
-            view.series.append(Series(F.legend_name(r.legend, s["metric"]), times, values,
-                                      F.CLASSIC[index % len(F.CLASSIC)], legend_values))
+                    "-" if value is None else str(F.format_value(value, config.get("unit"), config.get("decimals"),
+                                                                 now)))
+            color = F.CLASSIC[index % len(F.CLASSIC)]
+            if (config.get("color") or {}).get("mode") == "fixed":
+                color = F.color_hex(config["color"].get("fixedColor"))
+            view.series.append(Series(config.get("displayName") or name, times, values, color, legend_values))
             index += 1
 
 
 def table_view(panel: dict, results: list[TargetResult], view: PanelView, now: float) -> None:
-    """Prometheus table format: a column per label, then one Value column per query (Value #A ...)."""
-    defaults = _defaults(panel)
+    """Prometheus table format merged on the labels (as the merge transformation does): a column per label, then
+    one Value column per query (Value #A ...); cells formatted, and coloured where a column's cellOptions say so;
+    the organize transformation's hidden, renamed and ordered columns applied."""
     labels = sorted({k for r in results for s in r.series for k in s["metric"] if k != "__name__"})
     several = len(results) > 1
     value_columns = [f"Value #{r.ref_id}" if several else "Value" for r in results]
-    rows: dict[tuple, list[str]] = {}
+    rows: dict[tuple, list[tuple[str, str]]] = {}
     for i, r in enumerate(results):
+        config = field_config(panel, value_columns[i], r.ref_id)
+        cell = (config.get("custom") or {}).get("cellOptions") or {}
+        colored = cell.get("type") in ("color-background", "color-text") or \
+            (config.get("custom") or {}).get("displayMode") in ("color-background", "color-text")
         for s in r.series:
             key = tuple(s["metric"].get(k, "") for k in labels)
             value = _num(s["value"][1]) if "value" in s else _num((s.get("values") or [[0, None]])[-1][1])
-            row = rows.setdefault(key, [""] * len(results))
-            row[i] = display(value, defaults, now)[0]
-    view.columns = labels + value_columns
-    view.rows = [list(k) + v for k, v in sorted(rows.items())]
+            text, color = display(value, config, now)
+            row = rows.setdefault(key, [("", "")] * len(results))
+            row[i] = (text, F.color_hex(color) if colored else "")
+    columns = labels + value_columns
+    table = [[(k, "") for k in key] + cells for key, cells in sorted(rows.items())]
+    columns, table = _organize(panel, columns, table)
+    view.columns = [field_config(panel, c).get("displayName") or c for c in columns]
+    view.rows = [[text for text, _ in row] for row in table]
+    view.cell_colors = [[color for _, color in row] for row in table]
+
+
+def _organize(panel: dict, columns: list[str], rows: list[list]) -> tuple[list[str], list[list]]:
+    for t in panel.get("transformations") or []:
+        if t.get("id") != "organize" or t.get("disabled"):
+            continue
+        options = t.get("options") or {}
+        hidden = {k for k, v in (options.get("excludeByName") or {}).items() if v}
+        order = options.get("indexByName") or {}
+        keep = sorted((i for i, c in enumerate(columns) if c not in hidden), key=lambda i: order.get(columns[i], i))
+        renames = options.get("renameByName") or {}
+        columns, rows = [renames.get(columns[i]) or columns[i] for i in keep], [[r[i] for i in keep] for r in rows]
+    return columns, rows
 
 
 def build(panel: dict, results: list[TargetResult] | None, now: float, error: str = "", span: float = 0) -> PanelView:
     view = PanelView(panel.get("id", 0), panel["type"], panel.get("title", ""), panel["gridPos"],
                      unit=_defaults(panel).get("unit") or "", decimals=_defaults(panel).get("decimals"), error=error,
-                     time_range=(now - span, now))
+                     time_range=(now - span, now), transparent=bool(panel.get("transparent")))
+    if panel["type"] == "row" and panel.get("collapsed"):
+        view.collapsed = len(panel.get("panels") or [])
     view.queries = [(r.ref_id, r.expr, r.step) for r in results or []]
     if panel["type"] == "text":
         view.text = (panel.get("options") or {}).get("content", "")
