@@ -47,6 +47,8 @@ class Metric:
     action: str  # what to do when it looks bad
     seed: bool = False  # on the docs page "Backup and Restore Monitoring"
     bad_from: float | str | None = None  # values from this up are bad; a str names a duration in the config
+    bad_within: str = ""  # for an event time: a config duration; an event more recent than that is bad
+    always_zero: str = ""  # why the metric stays 0 on current versions; its panels then sit last
     versions: str = ""
     by_label: str = ""  # a label the cluster-wide value is also split by
 
@@ -64,6 +66,8 @@ class Metric:
         text = f"{self.meaning} {self.action}"
         if self.versions:
             text += f" ({self.versions})"
+        if self.always_zero:
+            text += f" Always 0 on current versions: {self.always_zero}."
         return f"{text} Metric: {self.exported}."
 
 
@@ -133,7 +137,9 @@ METRICS: tuple[Metric, ...] = (
            "Backup jobs paused", "Backup jobs paused now.",
            "A paused backup stops the RPO clock from moving: RESUME JOB or cancel it.", seed=True, bad_from=1),
     Metric("jobs.backup.currently_idle", "gauge", Kind.RUNNING, Group.BACKUP_JOBS, "short", "Backup jobs idle",
-           "Backup jobs that are running but idle.", "Usually zero for backups."),
+           "Backup jobs that are running but idle.", "Look at SHOW JOBS if it is ever above 0.",
+           always_zero="only jobs that mark themselves idle while they wait count here, which backup jobs do not "
+           "normally do"),
     Metric("jobs.backup.resume_completed", "counter", Kind.COUNTER, Group.BACKUP_JOBS, "short",
            "Backup jobs completed", "Backup jobs (scheduled or not) that completed successfully.",
            "Should match the backups you expect."),
@@ -156,11 +162,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("jobs.backup.fail_or_cancel_failed", "counter", Kind.COUNTER, Group.BACKUP_JOBS, "short",
            "Backup cleanup failed", "Backup jobs whose failure or cancelation process failed.",
            "Clean up the job's files by hand.", seed=True, bad_from=1,
-           versions="not incremented since about v22.1; removed in v25.4"),
+           versions="not incremented since about v22.1; removed in v25.4",
+           always_zero="useful only on clusters older than about v22.1"),
     Metric("backup.last-failed-time.kms-inaccessible", "gauge", Kind.EVENT_TIME, Group.BACKUP_JOBS, "s",
            "Time since a backup failed: KMS inaccessible",
            "When a backup last failed because its KMS could not be reached (0 if never).",
-           "Check the KMS key, its permissions and the network path from every node."),
+           "Check the KMS key, its permissions and the network path from every node.",
+           bad_within="alerts.failure_window"),
     # Restore jobs
     Metric("jobs.restore.currently_running", "gauge", Kind.RUNNING, Group.RESTORE_JOBS, "short",
            "Restore jobs running", "Restore jobs running now, in Resume or OnFailOrCancel state.",
@@ -168,7 +176,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("jobs.restore.currently_paused", "gauge", Kind.POLLER, Group.RESTORE_JOBS, "short",
            "Restore jobs paused", "Restore jobs paused now.", "RESUME JOB or cancel it.", seed=True, bad_from=1),
     Metric("jobs.restore.currently_idle", "gauge", Kind.RUNNING, Group.RESTORE_JOBS, "short", "Restore jobs idle",
-           "Restore jobs that are running but idle.", "Usually zero."),
+           "Restore jobs that are running but idle.", "Look at SHOW JOBS if it is ever above 0.",
+           always_zero="only jobs that mark themselves idle while they wait count here, which restore jobs do not "
+           "normally do"),
     Metric("jobs.restore.resume_completed", "counter", Kind.COUNTER, Group.RESTORE_JOBS, "short",
            "Restore jobs completed", "Restore jobs that completed successfully.",
            "Restores you ran should appear here.", seed=True),
@@ -190,7 +200,9 @@ METRICS: tuple[Metric, ...] = (
            "Repeated errors leave the restore's cleanup pending.", seed=True),
     Metric("jobs.restore.fail_or_cancel_failed", "counter", Kind.COUNTER, Group.RESTORE_JOBS, "short",
            "Restore cleanup failed", "Restore jobs whose failure or cancelation process failed.",
-           "Drop the partially restored objects by hand.", seed=True, bad_from=1, versions="removed in v25.4"),
+           "Drop the partially restored objects by hand.", seed=True, bad_from=1,
+           versions="removed in v25.4",
+           always_zero="shown for clusters older than v25.4"),
     # Protected timestamps held by jobs
     Metric("jobs.backup.protected_age_sec", "gauge", Kind.POLLER, Group.PROTECTED_TIMESTAMPS, "s",
            "Oldest PTS record of backup jobs", "Age of the oldest protected timestamp record held by backup jobs.",

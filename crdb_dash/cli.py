@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulated CockroachDB nodes and a local Prometheus, for trying the dashboards")
     demo.add_argument("--scenario", default="everything-at-once", metavar="NAME|FILE",
                       help="a named scenario (see 'crdb-dash scenarios') or a scenario YAML file")
-    demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    demo.add_argument("--at", metavar="DURATION", help="how far into the scenario 'now' is, e.g. 6h; the past is "
+                      "written into Prometheus, the rest runs in real time (default: the scenario's end)")
     demo.add_argument("--out", metavar="DIR", default=".demo", help="where to write Grafana provisioning (.demo)")
     demo.add_argument("--seconds", type=float, help="stop after this many seconds (default: at Ctrl-C)")
     sub.add_parser("scenarios", help="list the named simulator scenarios")
@@ -71,15 +72,19 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, text in (("deploy", "create or update the dashboards in Grafana through its HTTP API"),
                        ("diff", "show what deploy would change, writing nothing")):
-        p = sub.add_parser(name, help=text, description=f"{text}. GRAFANA_URL and GRAFANA_TOKEN (a service-account "
-                           "token) say where and as whom.")
+        p = sub.add_parser(name, help=text, description=f"{text}. GRAFANA_URL says where; GRAFANA_TOKEN (a "
+                           "service-account token), or GRAFANA_USER and GRAFANA_PASSWORD (basic auth), say as whom.")
         p.add_argument("--url", help="Grafana's URL (default: $GRAFANA_URL)")
         p.add_argument("--token-file", metavar="FILE", help="read the token from FILE instead of $GRAFANA_TOKEN")
+        p.add_argument("--password-file", metavar="FILE",
+                       help="basic auth as $GRAFANA_USER: read the password from FILE instead of $GRAFANA_PASSWORD")
         p.add_argument("--org-id", type=int, help="Grafana organisation id (default: the token's)")
         p.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
         p.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
-        p.add_argument("--prune", action="store_true", help="also delete our dashboards (our folder and tags) "
-                       "that are no longer defined")
+        p.add_argument("--prune", action="store_true", help="also delete dashboards deploy created (our uid prefix "
+                       "and version message, in our folder) that are no longer defined")
+        p.add_argument("--full", action="store_true",
+                       help="with diff or --dry-run: show new dashboards' whole JSON, not a one-line summary")
         if name == "deploy":
             p.add_argument("--dry-run", action="store_true", help="report and diff, writing nothing")
             p.add_argument("--force", action="store_true", help="overwrite dashboards changed in Grafana")
@@ -208,20 +213,39 @@ def _target(args):
 
     from crdb_dash.grafana import Target
 
+    def secret_file(path: str, what: str) -> str:
+        """A token (whitespace dropped) or a password (final newline dropped) read from a file."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read --{what}-file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{what} file {path} is not UTF-8 text") from None
+        secret = text.strip() if what == "token" else text.rstrip("\r\n")
+        if not secret:
+            raise UsageError(f"{what} file {path} is empty")
+        return secret
+
     url = args.url or os.environ.get("GRAFANA_URL")
     if not url:
         raise UsageError("no Grafana URL: set GRAFANA_URL or pass --url")
-    if args.token_file:
-        try:
-            token = Path(args.token_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise UsageError(f"cannot read --token-file {args.token_file}: {exc.strerror}") from None
-    else:
-        token = os.environ.get("GRAFANA_TOKEN", "").strip()
-    if not token:
-        raise UsageError("no Grafana token: set GRAFANA_TOKEN to a service-account token or pass --token-file")
     if args.timeout <= 0:
         raise UsageError("--timeout must be above 0")
+    user = os.environ.get("GRAFANA_USER", "").strip()
+    if args.password_file and not user:
+        raise UsageError("--password-file is for basic auth: set GRAFANA_USER too")
+    if user and (args.token_file or os.environ.get("GRAFANA_TOKEN", "").strip()):
+        raise UsageError("both a token and GRAFANA_USER are set: use a token, or basic auth, not both")
+    if user:
+        password = secret_file(args.password_file, "password") if args.password_file \
+            else os.environ.get("GRAFANA_PASSWORD", "")
+        if not password:
+            raise UsageError(f"no password for GRAFANA_USER {user!r}: set GRAFANA_PASSWORD or pass --password-file")
+        return Target(url, "", args.org_id, args.insecure, args.timeout, user=user, password=password)
+    token = secret_file(args.token_file, "token") if args.token_file else os.environ.get("GRAFANA_TOKEN", "").strip()
+    if not token:
+        raise UsageError("no Grafana token: set GRAFANA_TOKEN to a service-account token or pass --token-file "
+                         "(or use basic auth: GRAFANA_USER and GRAFANA_PASSWORD)")
     return Target(url, token, args.org_id, args.insecure, args.timeout)
 
 
@@ -233,8 +257,8 @@ def _deploy(cfg, args) -> int:
     say = lambda text: print(text, flush=True)  # noqa: E731
     try:
         job = deploy.Deploy(Grafana(_target(args)), cfg.get("grafana.folder_uid"), cfg.get("grafana.folder"),
-                            list(cfg["tags"]), dry_run=dry_run, force=getattr(args, "force", False),
-                            show_diff=dry_run, say=say)
+                            cfg.get("grafana.uid_prefix"), dry_run=dry_run, force=getattr(args, "force", False),
+                            show_diff=dry_run, full=args.full, say=say)
         outcomes = job.run(build.dashboards(cfg), prune=args.prune)
     except GrafanaError as exc:
         raise UsageError(str(exc)) from None
@@ -277,19 +301,31 @@ def _doctor(cfg, args) -> int:
 
 def _demo(cfg, args) -> int:
     from crdb_dash import demo, promrun, scenarios
+    from crdb_dash.config import parse_duration
 
     try:
         path = Path(args.scenario)
         scenario = scenarios.load(path) if path.suffix in (".yaml", ".yml") else scenarios.named(args.scenario)
     except scenarios.ScenarioError as exc:
         raise UsageError(str(exc)) from None
-    if args.speed <= 0:
-        raise UsageError("--speed must be above 0")
+    at = scenario.duration
+    if args.at is not None:
+        try:
+            at = parse_duration(args.at)
+        except ValueError:
+            raise UsageError(f"--at must be a duration such as 6h or 90m, not {args.at!r}") from None
+        if at > scenario.duration:
+            raise UsageError(f"--at {args.at} is past the end of scenario {scenario.name} "
+                             f"({demo.span(scenario.duration)})")
     try:
+        demo.labelling(cfg)
         promrun.binary("prometheus")
-        return demo.run(cfg, scenario, args.speed, Path(args.out), args.seconds, say=lambda s: print(s, flush=True))
-    except promrun.PrometheusError as exc:
+        return demo.run(cfg, scenario, at, Path(args.out), args.seconds, say=lambda s: print(s, flush=True),
+                        complain=lambda s: print(s, file=sys.stderr, flush=True))
+    except (demo.DemoError, promrun.PrometheusError) as exc:
         raise UsageError(str(exc)) from None
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         raise UsageError(f"cannot start the demo: {exc.strerror or exc}") from None
 

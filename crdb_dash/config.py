@@ -38,6 +38,8 @@ DEFAULTS: dict = {
     "preset": "self-hosted",  # see PRESETS; a config file's own keys override the preset's
     "naming": {"prefix": "", "lower_case": False, "static_labels": False},
     "tags": ["cockroachdb", "backups"],
+    # CockroachDB's DB Console, e.g. https://crdb.example.com:8080 (may use ${cluster}); "" adds no link
+    "db_console_url": "",
     "schema_version": 41,
     # kubernetes/: Prometheus Operator and Grafana sidecar objects (kube-prometheus-stack's defaults)
     "kubernetes": {
@@ -276,6 +278,10 @@ def _validate(raw: dict, source: str) -> list[str]:
     tags = raw["tags"]
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         fail("tags", "must be a list of non-empty strings")
+    console = raw["db_console_url"]
+    if not isinstance(console, str) or (console and not re.match(r"^https?://[^\s/]+[^\s]*$", console)):
+        fail("db_console_url", f"must be empty or an http(s) URL such as https://crdb.example.com:8080, "
+                               f"not {console!r}")
     _validate_kubernetes(raw, fail, text)
     version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_VERSIONS:

@@ -2,11 +2,15 @@
 
 Each dashboard is compared with Grafana's copy, ignoring ``id`` and ``version``:
 
-- missing: created; identical and in our folder: unchanged (nothing is posted, so no version churn);
+- missing: created, unless another dashboard in our folder has its title (refused: Grafana would refuse it);
+- identical and in our folder: unchanged (nothing is posted, so no version churn);
 - different, and Grafana's newest version is the one we deployed (its message carries our fingerprint):
   updated;
 - different, and someone changed it since: refused with a diff, unless ``--force``;
-- provisioned from files: refused (reported, not fought).
+- provisioned from files: skipped (the other way of delivery owns it).
+
+``--prune`` deletes only dashboards this tool created (our uid prefix and our version message) that are no
+longer defined, and only when every save succeeded.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,12 +26,18 @@ from dataclasses import dataclass
 from crdb_dash import __version__
 from crdb_dash.grafana import Grafana, GrafanaError
 
-ACTIONS = ("created", "updated", "unchanged", "refused", "failed", "deleted")
+ACTIONS = ("created", "updated", "unchanged", "refused", "failed", "skipped", "deleted", "kept")
+ALWAYS_COUNTED = ACTIONS[:5]
 WORKERS = 8
+OUR_MESSAGE = re.compile(r"crdb-dash \S+ sha256:[0-9a-f]{16}")
 
 
 class FolderFailed(GrafanaError):
     """Our folder could not be created: nothing can be saved, so the whole deploy stops."""
+
+
+class Forbidden(GrafanaError):
+    """Grafana answered 403 to a write: every other write would get the same, so the whole deploy stops."""
 
 
 @dataclass
@@ -36,6 +47,7 @@ class Outcome:
     action: str
     detail: str = ""
     diff: str = ""
+    panels: int = 0
 
 
 def canonical(dashboard: dict) -> str:
@@ -50,37 +62,64 @@ def message(dashboard: dict) -> str:
     return f"crdb-dash {__version__} sha256:{fingerprint(dashboard)}"
 
 
+def slug(title: str) -> str:
+    """Grafana's slug of a title, as far as titles we compare need: it tells two titles apart."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def panel_count(dashboard: dict) -> int:
+    """Panels a user sees, rows not counted, collapsed rows' panels counted."""
+    count = 0
+    for panel in dashboard.get("panels", []):
+        if panel.get("type") == "row":
+            count += panel_count(panel)
+        else:
+            count += 1
+    return count
+
+
 def diff(remote: dict | None, ours: dict, uid: str) -> str:
     old = canonical(remote).splitlines(True) if remote is not None else []
     return "".join(difflib.unified_diff(old, canonical(ours).splitlines(True), f"{uid} (Grafana)", f"{uid} (ours)"))
 
 
 class Deploy:
-    def __init__(self, grafana: Grafana, folder_uid: str, folder_title: str, tags: list[str], *, dry_run: bool = False,
-                 force: bool = False, show_diff: bool = False, say=print):
+    def __init__(self, grafana: Grafana, folder_uid: str, folder_title: str, uid_prefix: str, *,
+                 dry_run: bool = False, force: bool = False, show_diff: bool = False, full: bool = False, say=print):
         self.gf = grafana
         self.folder_uid = folder_uid
         self.folder_title = folder_title
-        self.tags = tags
+        self.uid_prefix = uid_prefix
         self.dry_run = dry_run
         self.force = force
         self.show_diff = show_diff
+        self.full = full
         self._say = say
         self._lock = threading.Lock()
+        self._listing: dict[str, str] | None = None
+        self._listing_lock = threading.Lock()
 
     def say(self, text: str) -> None:
         with self._lock:
             self._say(text)
 
     def run(self, dashboards: dict[str, dict], prune: bool = False) -> list[Outcome]:
-        # Reading the folder first proves the URL and the token; creating it goes on while the
-        # dashboards are read, and only saving a dashboard waits for it.
+        # Reading the folder first proves the URL and the credentials; creating it goes on while the
+        # dashboards are read, and only saving a dashboard waits for it. Outcomes are reported when all
+        # are known, in the order the dashboards are defined, so every report reads the same.
         exists = self.gf.folder(self.folder_uid) is not None
         with ThreadPoolExecutor(max_workers=WORKERS + 1) as pool:
             self._folder = pool.submit(self._ensure_folder, exists)
             outcomes = list(pool.map(self._one, dashboards.values()))
+        self._wait_for_folder()  # its failure counts even when no dashboard needed saving
+        for outcome in outcomes:
+            self._report(outcome)
+        skipped = sum(1 for o in outcomes if o.action == "skipped")
+        if skipped:
+            self.say(f"{skipped} dashboard(s) are provisioned from files in Grafana, so deploy leaves them alone: "
+                     "use either file provisioning or deploy, not both")
         if prune:
-            outcomes += self._prune(set(dashboards))
+            outcomes += self._prune(set(dashboards), outcomes)
         return outcomes
 
     def _ensure_folder(self, exists: bool) -> None:
@@ -89,29 +128,38 @@ class Deploy:
         if self.dry_run:
             self.say(f"folder {self.folder_uid}: would be created ({self.folder_title})")
             return
-        self.gf.create_folder(self.folder_title, self.folder_uid)
+        try:
+            self.gf.create_folder(self.folder_title, self.folder_uid)
+        except GrafanaError as exc:
+            if exc.status == 403:
+                raise Forbidden(f"{self.gf.target.who} may not create folder {self.folder_title!r} (uid "
+                                f"{self.folder_uid}): Grafana answered 403; it needs the Editor role, or create "
+                                "the folder and give it Edit permission there", 403) from None
+            raise
         self.say(f"folder {self.folder_uid}: created ({self.folder_title})")
 
     def _one(self, model: dict) -> Outcome:
-        uid, title = model["uid"], model["title"]
         try:
             outcome = self._plan_and_apply(model)
-        except FolderFailed:
+        except (FolderFailed, Forbidden):
             raise
         except GrafanaError as exc:
-            outcome = Outcome(uid, title, "failed", str(exc))
-        self._report(outcome)
+            outcome = Outcome(model["uid"], model["title"], "failed", str(exc))
+        outcome.panels = panel_count(model)
         return outcome
 
     def _plan_and_apply(self, model: dict) -> Outcome:
         uid, title = model["uid"], model["title"]
         remote = self.gf.dashboard(uid)
+        clash = self._title_taken(model, remote)
+        if clash:
+            return Outcome(uid, title, "refused", f"{title!r} is already the title of {clash} in folder "
+                           f"{self.folder_uid}, and Grafana allows one per folder: delete or rename {clash} first")
         if remote is None:
             return self._save(model, None, "created")
         meta, theirs = remote.get("meta", {}), remote["dashboard"]
         if meta.get("provisioned"):
-            return Outcome(uid, title, "refused", "provisioned from files in Grafana: change those files instead",
-                           diff(theirs, model, uid))
+            return Outcome(uid, title, "skipped", "provisioned from files in Grafana")
         if fingerprint(theirs) == fingerprint(model) and meta.get("folderUid", "") == self.folder_uid:
             return Outcome(uid, title, "unchanged")
         if not self.force and f"sha256:{fingerprint(theirs)}" not in self.gf.last_version_message(uid):
@@ -120,13 +168,32 @@ class Deploy:
                            diff(theirs, model, uid))
         return self._save(model, remote, "updated")
 
+    def _title_taken(self, model: dict, remote: dict | None) -> str:
+        """The uid of another dashboard in our folder whose title Grafana takes for ours, or ''.
+
+        Grafana allows one title (compared as a slug) per folder: without overwrite it refuses a second one;
+        with overwrite (--force) it would replace the other dashboard, taking its uid. So a clash is refused
+        here, before anything is posted. Only a new title or folder can clash."""
+        if remote is not None and slug(remote["dashboard"].get("title", "")) == slug(model["title"]) \
+                and remote.get("meta", {}).get("folderUid", "") == self.folder_uid:
+            return ""
+        other = self._titles_in_folder().get(slug(model["title"]), model["uid"])
+        return other if other != model["uid"] else ""
+
+    def _titles_in_folder(self) -> dict[str, str]:
+        """Slug of the title -> uid, for every dashboard in our folder; read once, when first needed."""
+        with self._listing_lock:
+            if self._listing is None:
+                listing: dict[str, str] = {}
+                for hit in self.gf.search(self.folder_uid):
+                    listing.setdefault(slug(hit.get("title", "")), hit["uid"])
+                self._listing = listing
+            return self._listing
+
     def _save(self, model: dict, remote: dict | None, action: str) -> Outcome:
         uid, title = model["uid"], model["title"]
         change = diff(remote["dashboard"] if remote else None, model, uid)
-        try:
-            self._folder.result()
-        except GrafanaError as exc:
-            raise FolderFailed(str(exc), exc.status, exc.reason) from None
+        self._wait_for_folder()
         if self.dry_run:
             return Outcome(uid, title, action, "dry run: nothing written", change)
         version = remote["meta"].get("version") if remote else None
@@ -135,9 +202,21 @@ class Deploy:
         try:
             self.gf.save_dashboard(payload)
         except GrafanaError as exc:
+            if exc.status == 403:
+                raise Forbidden(f"{self.gf.target.who} may not save dashboards in folder {self.folder_title!r} "
+                                f"(uid {self.folder_uid}): Grafana answered 403; it needs the Editor role, or Edit "
+                                "permission on that folder", 403) from None
             if exc.status != 412 or not self._landed(model):
                 return Outcome(uid, title, "refused" if exc.status == 412 else "failed", str(exc), change)
         return Outcome(uid, title, action, "", change)
+
+    def _wait_for_folder(self) -> None:
+        try:
+            self._folder.result()
+        except Forbidden:
+            raise
+        except GrafanaError as exc:
+            raise FolderFailed(str(exc), exc.status, exc.reason) from None
 
     def _landed(self, model: dict) -> bool:
         """After a 412: did an earlier attempt whose answer was lost already save exactly this?"""
@@ -145,35 +224,64 @@ class Deploy:
         return remote is not None and fingerprint(remote["dashboard"]) == fingerprint(model) \
             and remote["meta"].get("folderUid", "") == self.folder_uid
 
-    def _prune(self, keep: set[str]) -> list[Outcome]:
-        found = self.gf.search(self.tags[0], self.folder_uid)
-        outcomes = []
-        for hit in found:
-            if hit["uid"] in keep or not set(self.tags) <= set(hit.get("tags", [])):
-                continue
-            outcome = Outcome(hit["uid"], hit.get("title", ""), "deleted", "dry run: nothing written"
-                              if self.dry_run else "no longer defined")
-            if not self.dry_run:
-                try:
-                    self.gf.delete_dashboard(hit["uid"])
-                except GrafanaError as exc:
-                    outcome = Outcome(hit["uid"], hit.get("title", ""), "failed", str(exc))
+    def _prune(self, keep: set[str], outcomes: list[Outcome]) -> list[Outcome]:
+        """Deletes what this tool created and no longer defines, only once every dashboard was saved."""
+        ours, theirs = self._prunable(keep)
+        unsaved = sum(1 for o in outcomes if o.action in ("refused", "failed"))
+        pruned = []
+        for hit in theirs:
+            pruned.append(Outcome(hit["uid"], hit.get("title", ""), "kept", "not created by crdb-dash, or changed "
+                                  "in Grafana since: its newest version is not one deploy saved"))
+        for hit in ours:
+            if unsaved:
+                pruned.append(Outcome(hit["uid"], hit.get("title", ""), "kept", "no longer defined, but not "
+                                      f"deleted while {unsaved} dashboard(s) could not be saved"))
+            else:
+                pruned.append(self._delete(hit))
+        pruned.sort(key=lambda o: o.uid)
+        for outcome in pruned:
             self._report(outcome)
-            outcomes.append(outcome)
-        return outcomes
+        if unsaved:
+            self.say(f"prune: nothing deleted, because {unsaved} dashboard(s) could not be saved"
+                     + (f"; kept {', '.join(h['uid'] for h in ours)}" if ours else ""))
+        return pruned
+
+    def _prunable(self, keep: set[str]) -> tuple[list[dict], list[dict]]:
+        """Dashboards in our folder with our uid prefix that we no longer define: (ours, not ours)."""
+        ours, theirs = [], []
+        for hit in self.gf.search(self.folder_uid):
+            if hit["uid"] in keep or not hit["uid"].startswith(f"{self.uid_prefix}-"):
+                continue
+            created_by_us = OUR_MESSAGE.fullmatch(self.gf.last_version_message(hit["uid"]))
+            (ours if created_by_us else theirs).append(hit)
+        return ours, theirs
+
+    def _delete(self, hit: dict) -> Outcome:
+        uid, title = hit["uid"], hit.get("title", "")
+        if self.dry_run:
+            return Outcome(uid, title, "deleted", "dry run: nothing written")
+        try:
+            self.gf.delete_dashboard(uid)
+        except GrafanaError as exc:
+            return Outcome(uid, title, "failed", str(exc))
+        return Outcome(uid, title, "deleted", "no longer defined")
 
     def _report(self, o: Outcome) -> None:
-        as_is = not self.dry_run or o.action in ("unchanged", "refused", "failed")
+        as_is = not self.dry_run or o.action in ("unchanged", "refused", "failed", "skipped", "kept")
         verb = o.action if as_is else f"would be {o.action}"
-        text = f"{o.uid}: {verb}" + (f" ({o.detail})" if o.detail and o.detail != "dry run: nothing written" else "")
-        if o.diff and (self.show_diff or o.action == "refused"):
+        detail = o.detail if o.detail != "dry run: nothing written" else ""
+        if o.action == "created":
+            detail = f"{o.title!r}, {o.panels} panels" + (f"; {detail}" if detail else "")
+        text = f"{o.uid}: {verb}" + (f" ({detail})" if detail else "")
+        new_and_summarised = o.action == "created" and not self.full
+        if o.diff and (self.show_diff and not new_and_summarised or o.action == "refused"):
             text += "\n" + o.diff.rstrip("\n")
         self.say(text)
 
 
 def summary(outcomes: list[Outcome]) -> str:
     counts = {a: sum(1 for o in outcomes if o.action == a) for a in ACTIONS}
-    return ", ".join(f"{n} {a}" for a, n in counts.items() if n or a in ACTIONS[:5])
+    return ", ".join(f"{n} {a}" for a, n in counts.items() if n or a in ALWAYS_COUNTED)
 
 
 def succeeded(outcomes: list[Outcome]) -> bool:

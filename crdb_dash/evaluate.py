@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from crdb_dash.interpolate import Vars, substitute
 from crdb_dash.promrun import Prometheus
@@ -23,7 +24,15 @@ def range_seconds(model: dict) -> int:
 
 
 def run(prom: Prometheus, target: dict, v: Vars, at: int) -> Result:
-    """An instant query for instant targets (stat panels), else a range query over the range ending at ``at``."""
+    """An instant query for instant targets (stat panels), else a range query over the range ending at ``at``.
+
+    The target's min step (``interval``, which our panels also set as their min interval) bounds the step
+    and sets the scrape interval ``$__rate_interval`` is computed from, as in Grafana.
+    """
+    if target.get("interval"):
+        from crdb_dash.config import parse_duration
+
+        v = replace(v, min_interval=parse_duration(target["interval"]))
     expr = substitute(target["expr"], v)
     if target.get("instant"):
         data = prom.query(expr, at, stats=True)
@@ -54,8 +63,12 @@ def selectors(expr: str) -> set[str]:
     import promql_parser
 
     found: set[str] = set()
-    walk(promql_parser.parse(expr),
-         lambda node, _: found.add(str(node)) if isinstance(node, promql_parser.VectorSelector) else None)
+
+    def visit(node, _) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            found.add(re.sub(r" offset \S+$", "", str(node)))  # the same series, read earlier
+
+    walk(promql_parser.parse(expr), visit)
     return found
 
 

@@ -1,7 +1,7 @@
 """The one place that talks to Grafana, through grafana-client, with retries on transient failures.
 
 Connection errors, timeouts and 5xx answers are retried with exponential backoff (tenacity); every
-other error becomes a ``GrafanaError`` with a one-line message that never contains the token.
+other error becomes a ``GrafanaError`` with a one-line message that never contains the token or password.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from crdb_dash import __version__
 
 RETRY_ATTEMPTS = 6
+SEARCH_PAGE = 1000  # Grafana's default search limit (its maximum is 5000)
 
 
 class GrafanaError(Exception):
@@ -27,14 +28,27 @@ class GrafanaError(Exception):
 
 @dataclass(frozen=True)
 class Target:
+    """Where and as whom: a service-account ``token``, or basic auth with ``user`` and ``password``."""
+
     url: str
-    token: str
+    token: str = ""
     org_id: int | None = None
     insecure: bool = False
     timeout: float = 5.0
+    user: str = ""
+    password: str = ""
 
-    def __repr__(self) -> str:  # keeps the token out of any repr that reaches a log
-        return f"Target(url={safe_url(self.url)!r}, org_id={self.org_id})"
+    def __repr__(self) -> str:  # keeps the token and password out of any repr that reaches a log
+        return f"Target(url={safe_url(self.url)!r}, org_id={self.org_id}, user={self.user!r})"
+
+    @property
+    def who(self) -> str:
+        """Names the credentials in messages, never showing them."""
+        return f"Grafana user {self.user!r}" if self.user else "the token"
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for s in (self.token, self.password) if s]
 
 
 def safe_url(url: str) -> str:
@@ -71,7 +85,8 @@ class Grafana:
 
         parsed = urlparse(self.target.url)
         prefix = parsed.path.strip("/")
-        return GrafanaApi(auth=TokenAuth(self.target.token), protocol=parsed.scheme, host=parsed.hostname,
+        auth = (self.target.user, self.target.password) if self.target.user else TokenAuth(self.target.token)
+        return GrafanaApi(auth=auth, protocol=parsed.scheme, host=parsed.hostname,
                           port=parsed.port, url_path_prefix=f"{prefix}/" if prefix else "",
                           verify=not self.target.insecure, timeout=self.target.timeout,
                           organization_id=self.target.org_id, user_agent=f"crdb-dash/{__version__}")
@@ -111,12 +126,27 @@ class Grafana:
     def save_dashboard(self, payload: dict) -> dict:
         return self.call("POST /api/dashboards/db", lambda api: api.dashboard.update_dashboard(payload))
 
-    def search(self, tag: str, folder_uid: str) -> list[dict]:
-        return self.call("GET /api/search", lambda api: api.client.GET(
-            "/search", params={"type": "dash-db", "tag": tag, "folderUIDs": folder_uid}))
+    def search(self, folder_uid: str, query: str = "") -> list[dict]:
+        """Every dashboard in the folder (whose title contains ``query``), page by page."""
+        hits: list[dict] = []
+        page = 1
+        while True:
+            params = {"type": "dash-db", "folderUIDs": folder_uid, "limit": SEARCH_PAGE, "page": page}
+            if query:
+                params["query"] = query
+            found = self.call("GET /api/search", lambda api, params=params: api.client.GET("/search", params=params))
+            hits += found
+            if len(found) < SEARCH_PAGE:
+                return hits
+            page += 1
 
     def delete_dashboard(self, uid: str) -> None:
-        self.call(f"DELETE /api/dashboards/uid/{uid}", lambda api: api.dashboard.delete_dashboard(uid))
+        """Deletes; a 404 means it is gone already (perhaps by an earlier attempt whose answer was lost)."""
+        try:
+            self.call(f"DELETE /api/dashboards/uid/{uid}", lambda api: api.dashboard.delete_dashboard(uid))
+        except GrafanaError as exc:
+            if exc.status != 404:
+                raise
 
     def datasource_get(self, uid: str, path: str, params: dict):
         """GET ``path`` of a datasource's own HTTP API through Grafana's datasource proxy."""
@@ -155,18 +185,19 @@ def _error(what: str, exc: Exception, target: Target) -> GrafanaError:
         body = exc.response if isinstance(exc.response, dict) else {}
         reason = body.get("status", "")
         message = body.get("message") or str(exc)
-        hint = {401: " (is GRAFANA_TOKEN a valid service-account token?)",
-                403: " (the token's role may not write dashboards or folders)"}.get(exc.status_code, "")
+        unauthorized = " (are GRAFANA_USER and its password right?)" if target.user else \
+            " (is GRAFANA_TOKEN a valid service-account token?)"
+        hint = {401: unauthorized, 403: f" ({target.who} may not do this)"}.get(exc.status_code, "")
         text = f"{what} at {where} answered {exc.status_code}: {message}{hint}"
-        return GrafanaError(_redact(text, target.token), exc.status_code, reason)
+        return GrafanaError(_redact(text, target), exc.status_code, reason)
     import niquests
 
     if isinstance(exc, niquests.exceptions.SSLError):
         return GrafanaError(_redact(f"{what} at {where}: TLS certificate check failed ({_first_line(exc)}); "
-                                    "--insecure skips the check", target.token))
+                                    "--insecure skips the check", target))
     kind = "timed out" if "imeout" in type(exc).__name__ else "could not connect"
     return GrafanaError(_redact(f"{what} at {where} {kind} after {RETRY_ATTEMPTS} attempts: "
-                                f"{_first_line(exc)}", target.token))
+                                f"{_first_line(exc)}", target))
 
 
 def _first_line(exc: Exception) -> str:
@@ -180,6 +211,9 @@ def _first_line(exc: Exception) -> str:
     return (lines[0] if lines else type(exc).__name__)[:160]
 
 
-def _redact(text: str, token: str) -> str:
-    # Nothing built here includes the token; this guards what the libraries' messages might carry.
-    return text.replace(token, "***") if len(token) >= 8 else text
+def _redact(text: str, target: Target) -> str:
+    # Nothing built here includes a secret; this guards what the libraries' messages might carry.
+    for secret in target.secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

@@ -1,8 +1,14 @@
 """Grafana's variable substitution for Prometheus queries, to run dashboard queries as Grafana would.
 
-Grafana picks a range query's step ($__interval) from the time range divided by the panel's
-data points, rounded to a friendly interval and never below the datasource's scrape interval;
-$__rate_interval is max($__interval + scrape interval, 4 x scrape interval).
+Modelled on Grafana's Prometheus backend (pkg/promlib/models/query.go) and its interval calculator:
+
+- the frontend's interval is the time range divided by the panel's data points, rounded to a friendly
+  interval (``round_interval``), and never below the panel's min interval (or, without one, the
+  datasource's scrape interval);
+- the query's step is that interval, or the query's min step (``interval`` on the target) when the raw
+  interval is below it; ``$__interval`` / ``${__interval_ms}`` are the step;
+- ``$__rate_interval`` is max(interval + S, 4 x S), S being the query's min step if set, else the
+  datasource's scrape interval (15s when the datasource does not say).
 """
 
 from __future__ import annotations
@@ -10,9 +16,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Grafana's friendly intervals (kbn.roundInterval, simplified to the ones a dashboard meets).
-_STEPS = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400]
 _REGEX_META = re.compile(r"([\\.+*?()|\[\]{}^$])")
+# Grafana's rangeutil roundInterval: (below this many seconds, use this interval).
+_ROUNDING = [(1.5, 1), (3.5, 2), (7.5, 5), (12.5, 10), (17.5, 15), (25, 20), (45, 30), (90, 60), (210, 120),
+             (450, 300), (750, 600), (1050, 900), (1500, 1200), (2700, 1800), (5400, 3600), (9000, 7200),
+             (16200, 10800), (32400, 21600), (86400, 43200), (604800, 86400), (1814400, 604800),
+             (3628800, 2592000)]
+SAFE_RESOLUTION = 11000  # Grafana never asks Prometheus for more points than this
 
 
 def seconds_text(seconds: int) -> str:
@@ -22,31 +32,42 @@ def seconds_text(seconds: int) -> str:
     return f"{seconds}s"
 
 
-def step_for(range_seconds: int, scrape_seconds: int, max_data_points: int = 1000) -> int:
-    raw = range_seconds / max_data_points
-    rounded = next((s for s in _STEPS if s >= raw), _STEPS[-1])
-    return max(rounded, scrape_seconds)
+def round_interval(seconds: float) -> int:
+    """Grafana's friendly interval for a raw interval (kbn/rangeutil roundInterval, whole seconds)."""
+    return next((friendly for below, friendly in _ROUNDING if seconds < below), 31536000)
 
 
 @dataclass(frozen=True)
 class Vars:
-    """The values a user picked and the time range a panel is drawn over."""
+    """The values a user picked, the time range a panel is drawn over and the intervals Grafana knows."""
 
     cluster: str
     range_seconds: int
-    scrape_seconds: int
+    scrape_seconds: int  # the datasource's scrape interval (timeInterval); Grafana assumes 15s when unset
     nodes: list[str] | None = None  # None means All
     tenants: list[str] | None = None  # None means All
     datasource: str = "prometheus"
     extra: dict[str, str] = field(default_factory=dict)
+    min_interval: int | None = None  # the panel's min interval and the query's min step, when set
+    max_data_points: int = 1000
+
+    @property
+    def interval(self) -> int:
+        """The frontend's interval: range / data points, rounded, at least the min interval or scrape."""
+        low = self.min_interval or self.scrape_seconds
+        return max(round_interval(self.range_seconds / self.max_data_points), low)
 
     @property
     def step(self) -> int:
-        return step_for(self.range_seconds, self.scrape_seconds)
+        raw = self.range_seconds / self.max_data_points
+        low = self.min_interval or self.interval
+        step = low if raw < low else round_interval(raw)
+        return max(step, round_interval(self.range_seconds / SAFE_RESOLUTION))
 
     @property
     def rate_interval(self) -> int:
-        return max(self.step + self.scrape_seconds, 4 * self.scrape_seconds)
+        scrape = self.min_interval or self.scrape_seconds
+        return max(self.interval + scrape, 4 * scrape)
 
 
 def _multi(values: list[str] | None) -> str:
@@ -61,6 +82,7 @@ def substitute(expr: str, v: Vars) -> str:
     values = {
         "__rate_interval": seconds_text(v.rate_interval),
         "__interval": seconds_text(v.step),
+        "__interval_ms": str(v.step * 1000),
         "__range": seconds_text(v.range_seconds),
         "cluster": v.cluster,
         "node": _multi(v.nodes),

@@ -1,53 +1,85 @@
 """Simulated CockroachDB nodes serving ``/_status/vars`` live, in CockroachDB's Prometheus text format.
 
-Simulated time runs ``speed`` times faster than the wall clock and starts over (like a restart of
-every node) when the scenario ends. Unix-time gauges are mapped back onto the wall clock, so
-``time() - value`` in Prometheus is an age in wall-clock seconds.
+The nodes run on the wall clock: offset ``t`` of the scenario is unix time ``start + t``, so sample
+timestamps, the unix-time gauges, the age gauges and Prometheus' ``time()`` all agree.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from crdb_dash.simulator import EXPORTED, UNIX_TIME, ClusterModel, Scenario
 
+BY_VIRTUAL_CLUSTER = "schedules_BACKUP_last_completed_time_by_virtual_cluster"
+
 
 class Clock:
-    def __init__(self, duration: int, speed: float, start: float | None = None):
-        self.duration = duration
-        self.speed = speed
-        self.start = time.time() if start is None else start
+    """The scenario's offsets on the wall clock: offset 0 is unix time ``start``."""
+
+    def __init__(self, start: float):
+        self.start = start
 
     def offset(self, now: float | None = None) -> int:
-        """Simulated seconds since the scenario (re)started."""
-        elapsed = ((time.time() if now is None else now) - self.start) * self.speed
-        return int(elapsed) % (self.duration + 1)
+        """Scenario seconds since the start."""
+        return int((time.time() if now is None else now) - self.start)
 
-    def wall(self, offset: float, now: float | None = None) -> float:
-        """The wall-clock time of a simulated offset in the current lap."""
-        now = time.time() if now is None else now
-        lap_start = now - self.offset(now) / self.speed
-        return lap_start + offset / self.speed
+    def wall(self, offset: float) -> float:
+        return self.start + offset
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The labels Prometheus puts on the demo's series: the config's selector and label names."""
+
+    job: str = "cockroachdb"
+    extra: dict[str, str] = field(default_factory=dict)  # the selector's other equality matchers
+    cluster: str = "cluster"
+    node: str = "instance"  # "instance", "node_id" or a label the demo sets per node
+    tenant: str = "tenant"  # CockroachDB exports "tenant"; another name is a rename in Prometheus
+
+    def target(self, cluster: str, node: int, address: str) -> dict[str, str]:
+        """Every label Prometheus attaches to the series scraped from one node."""
+        labels = {"job": self.job, "instance": address, **self.extra, self.cluster: cluster}
+        if self.node not in ("instance", "node_id"):
+            labels[self.node] = f"{cluster}-n{node}"
+        return labels
+
+    def rename_tenant(self, labels: dict[str, str]) -> dict[str, str]:
+        if self.tenant == "tenant" or "tenant" not in labels:
+            return labels
+        renamed = {k: v for k, v in labels.items() if k != "tenant"}
+        renamed[self.tenant] = labels["tenant"]
+        return renamed
 
 
 def exposition(model: ClusterModel, node: int, clock: Clock) -> str:
     """What ``node`` of ``model`` serves at /_status/vars now: HELP and TYPE lines, then samples."""
     t = clock.offset()
+    if not model.up(node, t):
+        return ""  # the node is restarting
     lines = []
     for m in EXPORTED:
         lines.append(f"# HELP {m.exported} {m.meaning}")
         lines.append(f"# TYPE {m.exported} {m.type}")
         for tenant in model.tenants:
             value = model.value(m.exported, m.kind, node, tenant, t)
-            if value is None:
-                return ""  # the node is restarting
             if m.kind in UNIX_TIME and value:
                 value = round(clock.wall(value))
-            labels = f'node_id="{node}"' + (f',tenant="{tenant}"' if tenant is not None else "")
-            lines.append(f"{m.exported}{{{labels}}} {_num(value)}")
+            lines.append(f"{m.exported}{{{_labels(node, tenant)}}} {_num(value)}")
+    if model.tenants[0] is not None:
+        lines.append(f"# TYPE {BY_VIRTUAL_CLUSTER} gauge")
+        for tenant_id, tenant in enumerate(model.tenants[1:], start=2):
+            value = model.last_completed(node, tenant, t)
+            lines.append(f'{BY_VIRTUAL_CLUSTER}{{{_labels(node, "system")},tenant_id="{tenant_id}"}} '
+                         f"{_num(round(clock.wall(value)) if value else 0)}")
     return "\n".join(lines) + "\n"
+
+
+def _labels(node: int, tenant: str | None) -> str:
+    return f'node_id="{node}"' + (f',tenant="{tenant}"' if tenant is not None else "")
 
 
 def _num(v: float) -> str:
@@ -95,13 +127,16 @@ class Node:
         self.server.server_close()
 
 
-def start_cluster_nodes(scenario: Scenario, speed: float) -> dict[str, list[Node]]:
-    """Every node of every cluster of the scenario, serving; stop them with ``stop_all``."""
-    clock = Clock(scenario.duration, speed)
+def start_cluster_nodes(scenario: Scenario, clock: Clock, horizon: int | None = None) -> dict[str, list[Node]]:
+    """Every node of every cluster of the scenario, serving; stop them with ``stop_all``.
+
+    ``horizon`` (seconds from the start, default the scenario's duration) is how far the scenario goes
+    on: schedules keep running until then.
+    """
     nodes: dict[str, list[Node]] = {}
     try:
         for cluster in scenario.clusters:
-            model = ClusterModel(cluster, scenario.duration)
+            model = ClusterModel(cluster, horizon or scenario.duration)
             nodes[cluster.name] = [Node(model, n, clock).start() for n in model.node_ids]
     except OSError:
         stop_all(nodes)
@@ -115,18 +150,28 @@ def stop_all(nodes: dict[str, list[Node]]) -> None:
             node.stop()
 
 
-def scrape_config(nodes: dict[str, list[Node]], interval: str, job: str = "cockroachdb",
-                  rule_files: list[str] = ()) -> str:
-    """A prometheus.yml scraping every simulated node as CockroachDB's own example config does."""
+def scrape_config(nodes: dict[str, list[Node]], interval: str, labels: Labels = Labels(),
+                  rule_files: list[str] = (), evaluation_interval: str | None = None) -> str:
+    """A prometheus.yml scraping every simulated node, labelled as ``labels`` says."""
     import yaml
 
+    job = {
+        "job_name": labels.job, "metrics_path": "/_status/vars", "scheme": "http",
+        "static_configs": [{"targets": [n.address], "labels": _without(labels.target(name, n.node, n.address),
+                                                                       "job", "instance")}
+                           for name, group in nodes.items() for n in group],
+    }
+    if labels.tenant != "tenant":
+        job["metric_relabel_configs"] = [
+            {"source_labels": ["tenant"], "target_label": labels.tenant},
+            {"action": "labeldrop", "regex": "tenant"},
+        ]
     return yaml.safe_dump({
-        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "global": {"scrape_interval": interval, "evaluation_interval": evaluation_interval or interval},
         "rule_files": list(rule_files),
-        "scrape_configs": [{
-            "job_name": job, "metrics_path": "/_status/vars", "scheme": "http",
-            "static_configs": [{"targets": [n.address for n in group], "labels": {"cluster": name}}
-                               for name, group in nodes.items()],
-        }],
+        "scrape_configs": [job],
     }, sort_keys=False)
 
+
+def _without(labels: dict[str, str], *names: str) -> dict[str, str]:
+    return {k: v for k, v in labels.items() if k not in names}

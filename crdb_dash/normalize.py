@@ -117,7 +117,9 @@ def _field_config(config: dict, panel_type: str) -> dict:
     defaults = {k: v for k, v in config["defaults"].items() if v is not None}
     steps = defaults.get("thresholds", {}).get("steps") or [{"color": "green", "value": None}]
     defaults["thresholds"] = {"mode": "absolute", "steps": [_step(s, i) for i, s in enumerate(steps)]}
-    defaults["color"] = {"mode": "thresholds" if panel_type == "stat" else "palette-classic"}
+    color = defaults.get("color") or {}
+    defaults["color"] = color if "fixedColor" in color else {
+        "mode": "thresholds" if panel_type == "stat" else "palette-classic"}
     custom = {k: v for k, v in defaults.get("custom", {}).items() if v is not None}
     if custom.get("stacking") == {}:
         custom["stacking"] = {"group": "A", "mode": "none"}

@@ -13,6 +13,7 @@ from crdb_dash.catalog import COUNTING, Kind, Metric, metric
 from crdb_dash.config import Config
 
 RATE_INTERVAL = "$__rate_interval"
+STEP = "${__interval_ms}ms"  # exactly the query's step ($__interval is truncated to a whole unit)
 RANGE = "$__range"
 RATE_UNITS = {"Bps": "bytes"}  # counters shown as a per-second rate; the rest as counts per window
 # Recording rule: each cluster's newest backup completion over the RPO window (see newest_completion).
@@ -92,10 +93,38 @@ def age(m: Metric, scope: Scope) -> str:
     return f"time() - (max by ({scope.grouping(m)}) ({selector(m, scope)}) > 0)"
 
 
+def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
+    """Events of a counter in each step of a graph, summed over nodes: whole numbers, steps that do not overlap.
+
+    Each node's count is its counter's value at the end of the step minus its value at the end of the step
+    before, with no extrapolation, so every event falls in exactly one step. After a restart (the value went
+    down) the count is the value since the restart; a series first seen in the step counts from its first
+    sample, as ``increase`` would.
+    """
+    now = selector(m, scope)
+    delta = f"{now} - {_offset(now, m, STEP)}"
+    return f"sum by ({scope.grouping(m) if by is None else by}) (({delta}) >= 0 or {now} and ({delta}) < 0)"
+
+
+def _offset(expr: str, m: Metric, by: str) -> str:
+    """``expr`` with its selector of ``m`` read ``by`` earlier.
+
+    The offset goes right after the selector's braces, so it stays valid inside a function such as label_replace.
+    """
+    start = expr.index(m.exported + "{") + len(m.exported)
+    quoted = False
+    for i in range(start, len(expr)):
+        if expr[i] == '"' and expr[i - 1] != "\\":
+            quoted = not quoted
+        elif expr[i] == "}" and not quoted:
+            return f"{expr[:i + 1]} offset {by}{expr[i + 1:]}"
+    raise ValueError(f"no selector of {m.exported} in {expr!r}")
+
+
 def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     """The cluster-wide value of ``m`` as a time series, by its kind."""
     if m.kind in COUNTING:
-        return rate(m, scope, window) if m.unit in RATE_UNITS else increase(m, scope, window)
+        return rate(m, scope, window) if m.unit in RATE_UNITS else per_step(m, scope)
     if m.kind is Kind.RUNNING:
         return f"sum by ({scope.grouping(m)}) ({selector(m, scope)})"
     if m.kind is Kind.POLLER:
@@ -120,14 +149,12 @@ def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     """The same value split by node, for metrics each node reports its own share of."""
     label = scope.node_label
     if m.kind in COUNTING:
-        if m.unit in RATE_UNITS:
-            return rate(m, scope, window, by=label)
-        return increase(m, scope, window, by=label)
+        return rate(m, scope, window, by=label) if m.unit in RATE_UNITS else per_step(m, scope, by=label)
     return f"sum by ({label}) ({selector(m, scope)})"
 
 
 def success_ratio(scope: Scope, window: str) -> str:
-    """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``."""
+    """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``; no value (not NaN) if none."""
     ok = increase(metric("schedules_BACKUP_succeeded"), scope, window)
     failed = increase(metric("schedules_BACKUP_failed"), scope, window)
-    return f"{ok} / ({ok} + {failed})"
+    return f"{ok} / ({ok} + {failed} > 0)"

@@ -86,9 +86,10 @@ class Prometheus:
     """``with Prometheus(tsdb) as prom: prom.query(...)``: a server on 127.0.0.1, stopped on exit."""
 
     def __init__(self, tsdb: Path, config: str = "global: {}\n", port: int | None = None,
-                 ready_timeout: float = 60.0):
+                 ready_timeout: float = 60.0, flags: tuple[str, ...] = ()):
         self.tsdb = tsdb
         self.config = config
+        self.flags = tuple(flags)
         self.port = port
         self.ready_timeout = ready_timeout
         self.process: subprocess.Popen | None = None
@@ -117,7 +118,7 @@ class Prometheus:
         (work / "prometheus.yml").write_text(self.config)
         return [exe, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={self.tsdb}",
                 f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
-                "--query.lookback-delta=5m"]
+                "--query.lookback-delta=5m", *self.flags]
 
     def start(self) -> None:
         """Start on the given port, or on a free one (trying another if it is taken meanwhile)."""
@@ -131,8 +132,9 @@ class Prometheus:
                 self.stop()
                 raise PrometheusError(f"port {port} is in use: pick another")
             with open(work / f"{self.NAME}.log", "w") as log:
-                self.process = subprocess.Popen(self.command(exe, work, port), stdout=log,
-                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                # a new session: a Ctrl-C in the terminal is ours to handle, not the server's
+                self.process = subprocess.Popen(self.command(exe, work, port), stdout=log, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL, start_new_session=True)
             self.port = port
             if self._wait_ready():
                 return
@@ -140,6 +142,20 @@ class Prometheus:
         tail = (work / f"{self.NAME}.log").read_text()[-300:].strip().splitlines()
         self.stop()
         raise PrometheusError(f"{self.NAME} did not become ready: {tail[-1] if tail else 'no output'}")
+
+    def exit_status(self) -> int | None:
+        """None while Prometheus runs; once it has stopped, its exit status (negative: the signal that ended it)."""
+        return None if self.process is None else self.process.poll()
+
+    def log_tail(self, lines: int = 8) -> list[str]:
+        """The last lines Prometheus wrote to its log."""
+        if self._workdir is None:
+            return []
+        try:
+            text = (Path(self._workdir.name) / f"{self.NAME}.log").read_text(errors="replace")
+        except OSError:
+            return []
+        return text.strip().splitlines()[-lines:]
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + self.ready_timeout

@@ -205,7 +205,11 @@ def prometheus_rules(cfg: Config) -> dict:
 
 
 def grafana_rules(cfg: Config) -> dict:
-    """The same alerts in Grafana's alert-rule file-provisioning format."""
+    """The same alerts in Grafana's alert-rule file-provisioning format, each linked to the panel of its metric."""
+    from crdb_dash.build import dashboards
+    from dashboards import panel_showing
+
+    models = dashboards(cfg)
     window = cfg.seconds("rpo.window")
     rules = []
     for a in alerts(cfg):
@@ -231,6 +235,9 @@ def grafana_rules(cfg: Config) -> dict:
             "labels": {"severity": a.severity, **a.labels},
             "annotations": annotations(a, cfg, value_template("$values.B.Value", a)),
         })
+        if where := panel_showing(models, a.value):
+            rules[-1].update(dashboardUid=where[0], panelId=where[1])
+            rules[-1]["annotations"].update(__dashboardUid__=where[0], __panelId__=str(where[1]))
     return {"apiVersion": 1, "groups": [{
         "orgId": 1, "name": GROUP, "folder": cfg.get("grafana.folder"),
         "interval": cfg.get("alerts.evaluation_interval"), "rules": rules,

@@ -10,6 +10,7 @@ from panels.layout import rows
 
 # Every node exports this gauge from start-up (0 when idle), so it lists clusters, tenants and nodes.
 _PRESENCE = metric("jobs_backup_currently_running").exported
+ALWAYS_ZERO = "Always 0 on current CockroachDB versions"  # the last row, for metrics kept for older clusters
 
 
 def uid(ctx: Ctx, key: str) -> str:
@@ -43,13 +44,36 @@ def variables(ctx: Ctx) -> G.Templating:
     ])
 
 
+def with_min_interval(panel: G.Panel, ctx: Ctx) -> G.Panel:
+    """The configured scrape interval as the panel's min interval and each query's min step.
+
+    Grafana computes $__rate_interval from the query's min step, or else from the datasource's scrape
+    interval, which an existing datasource may not set (Grafana then assumes 15s): setting both here makes
+    every window right whatever the datasource says.
+    """
+    panel.interval = ctx.cfg["scrape_interval"]
+    for t in panel.targets:
+        t.interval = ctx.cfg["scrape_interval"]
+    return panel
+
+
+def links(ctx: Ctx) -> list[G.DashboardLink]:
+    """Our other dashboards; the DB Console's Jobs page when ``db_console_url`` is set."""
+    out = [G.DashboardLink(title="Backup dashboards", type="dashboards", tags=list(ctx.cfg["tags"]), asDropdown=True,
+                           includeVars=True, keepTime=True, icon="external link", tooltip="")]
+    console = ctx.cfg["db_console_url"].rstrip("/")
+    if console:
+        out.append(G.DashboardLink(title="DB Console: Jobs", type="link", uri=f"{console}/#/jobs", icon="external link",
+                                   tooltip="CockroachDB's list of jobs, with each job's status and error",
+                                   targetBlank=True, asDropdown=False, includeVars=False, keepTime=False))
+    return out
+
+
 def dashboard(ctx: Ctx, key: str, title: str, description: str,
               sections: list[tuple[str, list[G.Panel]]]) -> G.Dashboard:
-    tags = list(ctx.cfg["tags"])
+    sections = [(name, [with_min_interval(p, ctx) for p in panels]) for name, panels in sections]
     return G.Dashboard(
-        title=title, uid=uid(ctx, key), description=description, tags=tags, timezone="browser",
+        title=title, uid=uid(ctx, key), description=description, tags=list(ctx.cfg["tags"]), timezone="browser",
         time=G.Time("now-24h", "now"), refresh="1m", graphTooltip=1, editable=True,
-        templating=variables(ctx), panels=rows(*sections),
-        links=[G.DashboardLink(title="Backup dashboards", type="dashboards", tags=tags, asDropdown=True,
-                               includeVars=True, keepTime=True, icon="external link", tooltip="")],
+        templating=variables(ctx), panels=rows(*sections), links=links(ctx),
     )

@@ -33,8 +33,8 @@ def build(ctx: Ctx):
         ]),
         ("Trends", [
             schedules.last_completed_over_time(ctx),
-            combined("Failures and retries", "Failed and retried backup and restore jobs, counted in each "
-                     "$__rate_interval window. Open the detail dashboards to find the node and the job.",
-                     failures, ctx),
+            combined("Failures and retries", "Failed (red) and retried (orange) backup and restore jobs, counted "
+                     "in the time between two points of the graph. Open the detail dashboards to find the node and "
+                     "the job.", failures, ctx),
         ]),
     ])

@@ -6,6 +6,7 @@ into Grafana's current JSON model, so nothing here works around grafanalib's out
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from collections.abc import Callable
 
@@ -49,6 +50,8 @@ def thresholds(*steps: tuple[str, float | None]) -> list[G.Threshold]:
 
 
 def bad_thresholds(m: Metric, ctx: Ctx) -> list[G.Threshold]:
+    if m.bad_within:
+        return thresholds(("red", None), ("green", ctx.cfg.seconds(m.bad_within)))
     if m.bad_from is None:
         return thresholds(("green", None))
     bad = ctx.cfg.seconds(m.bad_from) if isinstance(m.bad_from, str) else m.bad_from
@@ -66,41 +69,71 @@ def stat(title: str, description: str, expr: str, unit: str, steps: list[G.Thres
     )
 
 
+def fixed_color(color: str, shades: bool = False) -> dict:
+    """A series colour; with ``shades``, several series get shades of it."""
+    return {"mode": "shades" if shades else "fixed", "fixedColor": color}
+
+
+def colored(ref_id: str, color: str) -> dict:
+    """A field override giving one query's series a fixed colour."""
+    return {"matcher": {"id": "byFrameRefID", "options": ref_id},
+            "properties": [{"id": "color", "value": fixed_color(color)}]}
+
+
 def timeseries(title: str, description: str, targets: list[G.Target], unit: str, *,
                steps: list[G.Threshold] | None = None, bars: bool = False, show_thresholds: bool = False,
+               color: dict | None = None, overrides: list[dict] | None = None,
                size: tuple[int, int] = GRAPH) -> G.TimeSeries:
+    """A graph; bars stand left of their point, over the step whose events they count, stacked (not overlapping)."""
     return G.TimeSeries(
         title=title, description=description, targets=targets, unit=unit,
         thresholds=steps or thresholds(("green", None)), thresholdsStyleMode="dashed" if show_thresholds else "off",
-        drawStyle="bars" if bars else "line", fillOpacity=80 if bars else 10, lineWidth=1, showPoints="never",
+        drawStyle="bars" if bars else "line", barAlignment=-1 if bars else 0, fillOpacity=80 if bars else 10,
+        lineWidth=1, showPoints="never", overrides=overrides or [],
+        stacking={"group": "A", "mode": "normal"} if bars else {},
         legendDisplayMode="table", legendPlacement="bottom", legendCalcs=["lastNotNull", "max"],
         tooltipMode="multi", tooltipSort="desc", valueMin=0,
+        extraJson={"fieldConfig": {"defaults": {"color": color}}} if color else None,
         gridPos=G.GridPos(h=size[1], w=size[0], x=0, y=0),
     )
 
 
+STEP_NOTE = " Each bar counts the events in the time it spans: whole events, each in one bar."
+RATE_NOTE = " Shown as a per-second rate, averaged over at least four scrape intervals."
+
+
 def _window_note(m: Metric) -> str:
     if m.unit in promql.RATE_UNITS:
-        return " Shown as a per-second rate."
+        return RATE_NOTE
     if m.kind in COUNTING:
-        return " Shown as the count in each $__rate_interval window."
+        return STEP_NOTE
     return ""
+
+
+def _graph_style(m: Metric, ctx: Ctx) -> dict:
+    """Every event bad: the series in red. A bad level: a dashed line there."""
+    if isinstance(m.bad_from, str):
+        return {"steps": bad_thresholds(m, ctx), "show_thresholds": True}
+    if m.bad_from is not None:
+        return {"color": fixed_color("red", shades=True)}
+    return {}
 
 
 def graph(m: Metric, ctx: Ctx) -> G.TimeSeries:
     """The cluster-wide value of one metric over time."""
     counts = m.kind in COUNTING and m.unit not in promql.RATE_UNITS
     return timeseries(m.title, m.description + _window_note(m),
-                      [target(promql.current(m, ctx.scope), ctx.legend)], m.unit,
-                      steps=bad_thresholds(m, ctx), bars=counts)
+                      [target(promql.current(m, ctx.scope), ctx.legend)], m.unit, bars=counts,
+                      **_graph_style(m, ctx))
 
 
 def by_node(m: Metric, ctx: Ctx) -> G.TimeSeries:
     """One metric split by node, to find the node at fault."""
     label = ctx.scope.node_label
+    counts = m.kind in COUNTING and m.unit not in promql.RATE_UNITS
     return timeseries(f"{m.title} by node", m.description + _window_note(m) + " One series per node.",
-                      [target(promql.by_node(m, ctx.scope), "{{%s}}" % label)], m.unit,
-                      steps=bad_thresholds(m, ctx), bars=m.kind in COUNTING)
+                      [target(promql.by_node(m, ctx.scope), "{{%s}}" % label)], m.unit, bars=counts,
+                      **_graph_style(m, ctx))
 
 
 def in_range(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
@@ -112,16 +145,24 @@ def in_range(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
 
 def now(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
     """The current cluster-wide value of a gauge; for the time of an event, how long ago it was ("Never")."""
-    return stat(title or f"{m.title} now", m.description, promql.current(m, ctx.scope), m.unit,
-                bad_thresholds(m, ctx), decimals=0 if m.unit == "short" else None,
+    description, mappings = m.description, []
+    if m.kind is Kind.EVENT_TIME:
+        mappings = [{"type": "special", "options": {"match": "null", "result": {"text": "Never", "color": "green",
+                                                                                  "index": 0}}}]
+        if m.bad_within:
+            description += f" Red for {ctx.cfg.get(m.bad_within)} after such a failure."
+    return stat(title or f"{m.title} now", description, promql.current(m, ctx.scope), m.unit,
+                bad_thresholds(m, ctx), decimals=0 if m.unit == "short" else None, mappings=mappings,
                 no_value="Never" if m.kind is Kind.EVENT_TIME else "No data", legend=ctx.legend)
 
 
 def combined(title: str, description: str, metrics: list[Metric], ctx: Ctx, unit: str = "short") -> G.TimeSeries:
-    """Several metrics of one unit in one graph, each series named by its metric."""
+    """Several metrics of one unit in one graph, each series named by its metric; failures red, the rest orange."""
     targets = [target(promql.current(m, ctx.scope), f"{m.title} {ctx.legend}") for m in metrics]
     names = ", ".join(m.exported for m in metrics)
-    return timeseries(title, f"{description} Metrics: {names}.", targets, unit)
+    overrides = [colored(ref, "red" if m.bad_from is not None else "orange")
+                 for ref, m in zip(string.ascii_uppercase, metrics, strict=False)]
+    return timeseries(title, f"{description} Metrics: {names}.", targets, unit, overrides=overrides)
 
 
 PanelFn = Callable[..., G.Panel]

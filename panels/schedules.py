@@ -39,7 +39,7 @@ def last_completed(ctx: Ctx) -> G.Stat:
     unknown = {"type": "value", "options": {str(UNKNOWN): {"text": "Unknown", "color": "orange", "index": 0}}}
     return stat(LAST_COMPLETED.title, LAST_COMPLETED.description + _rpo_note(ctx),
                 promql.rpo_status(LAST_COMPLETED, ctx.scope), LAST_COMPLETED.unit, _rpo_steps(ctx),
-                mappings=[unknown], size=(6, 4), legend=ctx.legend)
+                mappings=[unknown], size=(8, 4), legend=ctx.legend)
 
 
 def last_completed_over_time(ctx: Ctx) -> G.TimeSeries:

@@ -1,18 +1,30 @@
 """A small, truthful double of Grafana's HTTP API, for deploy tests over real HTTP.
 
 It follows the documented behaviour of Grafana's legacy ``/api`` (GRAFANA.md): Bearer service-account
-tokens (401 without a valid one, 403 for a viewer token on writes), folders (404 when missing, 409 when
-the uid exists), ``POST /api/dashboards/db`` (200 with an increasing version; 400 for a bad payload, a
-missing folder or a provisioned dashboard; 412 ``version-mismatch`` and ``name-exists``; leaving out
+tokens and basic auth (401 without valid credentials, 403 for a Viewer on writes), folders (404 when
+missing, 409 when the uid exists), ``POST /api/dashboards/db`` (200 with an increasing version; 400 for a
+bad payload, a missing folder or a provisioned dashboard; 412 ``version-mismatch``, and ``name-exists``
+when another dashboard in the folder has the title's slug; with ``overwrite``, a save whose name is taken
+replaces the dashboard holding it, keeping that one's uid, as Grafana's dashboard store does; leaving out
 ``folderUid`` moves the dashboard to the root), ``GET /api/dashboards/uid/:uid`` with ``meta``
-(``folderUid``, ``version``, ``provisioned``), versions with their messages, search and delete.
+(``folderUid``, ``version``, ``provisioned``), versions with their messages, search (sorted by title,
+paged by ``limit``, default 1000 and at most 5000, and ``page``, from 1) and delete.
 
 Faults can be injected per request, with a seeded generator: 5xx answers, slow answers and dropped
-connections, each either before the request takes effect or after (the change applied, the answer lost).
+connections, each either before the request takes effect or after (the change applied, the answer lost);
+or scripted for the first request matching a method and path.
+
+Run by hand to try ``crdb-dash deploy`` without a Grafana (listens on 127.0.0.1 only):
+
+    python -m tests.grafana_double --port 3000
 """
 
 from __future__ import annotations
 
+import argparse
+import base64
+import binascii
+import contextlib
 import copy
 import json
 import random
@@ -32,6 +44,8 @@ class Faults:
     slow_seconds: float = 6.0  # longer than the client's timeout
     latency: float = 0.0  # added to every request
     kinds: tuple[str, ...] = ("5xx", "slow", "drop")
+    # (method, path pattern, kind, after): injected once, on the first request that matches
+    script: list[tuple[str, str, str, bool]] = field(default_factory=list)
     rng: random.Random = field(init=False)
 
     def __post_init__(self):
@@ -49,8 +63,9 @@ class Stored:
 
 class GrafanaDouble:
     def __init__(self, tokens: dict[str, str] | None = None, faults: Faults | None = None,
-                 tls: tuple[str, str] | None = None):
+                 tls: tuple[str, str] | None = None, users: dict[str, tuple[str, str]] | None = None, port: int = 0):
         self.tokens = tokens or {"admin-token": "Admin"}  # token -> role (Admin, Editor, Viewer)
+        self.users = users or {}  # basic auth: login -> (password, role)
         self.faults = faults or Faults()
         self.folders: dict[str, dict] = {}
         self.dashboards: dict[str, Stored] = {}
@@ -75,7 +90,7 @@ class GrafanaDouble:
             def log_message(self, *args):
                 pass
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", port), Handler)
         self.scheme = "http"
         if tls is not None:  # (certificate file, key file): serve HTTPS
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -107,6 +122,14 @@ class GrafanaDouble:
             stored.dashboard = {**stored.dashboard, "title": title}
             self._new_version(stored, message="", by="admin")
 
+    def store(self, dashboard: dict, folder_uid: str, message: str = "", by: str = "admin") -> None:
+        """A dashboard saved as a new one: in the UI (a "Save as" copy among them) its version message is empty."""
+        with self.lock:
+            self.next_id += 1
+            stored = Stored(copy.deepcopy({**dashboard, "id": self.next_id}), folder_uid, 0)
+            self._new_version(stored, message=message, by=by)
+            self.dashboards[dashboard["uid"]] = stored
+
     def provision(self, uid: str, dashboard: dict, folder_uid: str) -> None:
         with self.lock:
             stored = Stored(copy.deepcopy({**dashboard, "uid": uid}), folder_uid, 0, provisioned=True)
@@ -121,7 +144,7 @@ class GrafanaDouble:
         self.requests.append((method, url.path, dict(handler.headers)))
         if self.faults.latency:
             time.sleep(self.faults.latency)
-        fault, after = self._draw()
+        fault, after = self._draw(method, url.path)
         if fault and not after and self._fault(handler, fault):
             return
         status, payload = self._route(method, url.path, parse_qs(url.query), body, handler.headers)
@@ -134,8 +157,13 @@ class GrafanaDouble:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def _draw(self) -> tuple[str | None, bool]:
+    def _draw(self, method: str, path: str) -> tuple[str | None, bool]:
         with self.lock:
+            for planned in self.faults.script:
+                if planned[0] == method and re.fullmatch(planned[1], path):
+                    self.faults.script.remove(planned)
+                    self.injected += 1
+                    return planned[2], planned[3]
             if self.faults.rate <= 0 or self.faults.rng.random() >= self.faults.rate:
                 return None, False
             self.injected += 1
@@ -176,9 +204,16 @@ class GrafanaDouble:
 
     def _role(self, headers) -> str | None:
         auth = headers.get("Authorization", "")
-        if not auth.startswith("Bearer "):
-            return None
-        return self.tokens.get(auth.removeprefix("Bearer "))
+        if auth.startswith("Bearer "):
+            return self.tokens.get(auth.removeprefix("Bearer "))
+        if auth.startswith("Basic "):
+            try:
+                login, _, password = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            known = self.users.get(login)
+            return known[1] if known and known[0] == password else None
+        return None
 
     def _routes(self):
         return [
@@ -223,12 +258,15 @@ class GrafanaDouble:
         if len(uid) > 40:
             return 400, {"message": "uid too long, max 40 characters", "status": "bad-uid"}
         overwrite = bool(data.get("overwrite"))
-        stored = self.dashboards.get(uid)
         for other_uid, other in self.dashboards.items():
-            same_name = other.folder_uid == folder and other.dashboard.get("title") == dash["title"]
-            if other_uid != uid and same_name and not overwrite:
-                return 412, {"message": "A dashboard with the same name in the folder already exists",
-                             "status": "name-exists"}
+            same_name = other.folder_uid == folder and _slug(other.dashboard.get("title", "")) == _slug(dash["title"])
+            if other_uid != uid and same_name:
+                if not overwrite:
+                    return 412, {"message": "A dashboard with the same name in the folder already exists",
+                                 "status": "name-exists"}
+                uid = other_uid  # Grafana replaces the dashboard holding that name, keeping its uid
+                break
+        stored = self.dashboards.get(uid)
         if stored is not None:
             if stored.provisioned:
                 return 400, {"message": "Cannot save provisioned dashboard", "status": "provisioned-dashboard"}
@@ -281,6 +319,9 @@ class GrafanaDouble:
         return 200, {"continueToken": "", "versions": newest[:limit] if limit else newest}
 
     def _search(self, data, query):
+        limit, page = _number(query, "limit", 1000), _number(query, "page", 1)
+        limit = min(limit, 5000)
+        text = query.get("query", [""])[0].lower()
         tags = set(query.get("tag", []))
         folders = set(",".join(query.get("folderUIDs", [])).split(",")) - {""}
         out = []
@@ -289,9 +330,12 @@ class GrafanaDouble:
                 continue
             if folders and stored.folder_uid not in folders:
                 continue
+            if text not in stored.dashboard.get("title", "").lower():
+                continue
             out.append({"uid": uid, "title": stored.dashboard.get("title"), "type": "dash-db",
                         "tags": stored.dashboard.get("tags", []), "folderUid": stored.folder_uid})
-        return 200, sorted(out, key=lambda d: d["title"])
+        out.sort(key=lambda d: d["title"].lower())
+        return 200, out[(page - 1) * limit:page * limit]
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -303,3 +347,36 @@ class _QuietServer(ThreadingHTTPServer):
 
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def _number(query: dict, name: str, default: int) -> int:
+    """A positive integer query parameter; like Grafana, anything else means the default."""
+    try:
+        value = int(query.get(name, [""])[0])
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.grafana_double",
+                                     description="A double of Grafana's HTTP API on 127.0.0.1, to try crdb-dash "
+                                     "deploy without a Grafana. Dashboards live in memory until Ctrl-C.")
+    parser.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000; 0 picks a free one)")
+    parser.add_argument("--token", default="double-admin-token", help="the Admin token it accepts")
+    args = parser.parse_args(argv)
+    try:
+        double = GrafanaDouble(tokens={args.token: "Admin", "double-viewer-token": "Viewer"},
+                               users={"admin": ("admin", "Admin")}, port=args.port)
+    except OSError as exc:
+        parser.exit(2, f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}\n")
+    with double:
+        print(f"Grafana API double at {double.url}: GRAFANA_URL={double.url} GRAFANA_TOKEN={args.token} "
+              "(Admin; double-viewer-token is a Viewer), or GRAFANA_USER=admin GRAFANA_PASSWORD=admin. "
+              "Ctrl-C stops it.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            double.thread.join()
+
+
+if __name__ == "__main__":
+    main()

@@ -40,6 +40,8 @@ def test_override_merges_with_defaults(tmp_path):
     ("selector: 'job='\n", "'selector'"),
     ("datasource: {uid: '" + "x" * 41 + "'}\n", "'datasource.uid'"),
     ("tags: cockroachdb\n", "'tags'"),
+    ("db_console_url: crdb.example.com\n", "'db_console_url'"),
+    ("db_console_url: 8080\n", "'db_console_url'"),
     ("rpo: 2h\n", "'rpo'"),
     ("- a\n", "top level"),
     ("rpo: [\n", "not valid YAML"),

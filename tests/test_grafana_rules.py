@@ -132,5 +132,23 @@ def test_switching_grafana_managed_off_removes_the_rule_file(tmp_path, managed, 
     build.write(files, tmp_path)
     assert (tmp_path / rules.GRAFANA_FILE).is_file()
     changed = build.write(build.render(cfg), tmp_path)
-    assert rules.GRAFANA_FILE in changed and not (tmp_path / rules.GRAFANA_FILE).exists()
+    assert rules.GRAFANA_FILE in changed.removed and not (tmp_path / rules.GRAFANA_FILE).exists()
     assert build.compare(build.render(cfg), tmp_path) == ""
+
+
+@pytest.mark.parametrize("recorded", [False, True])
+def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
+    from crdb_dash import build, config
+    from crdb_dash.catalog import METRICS
+
+    cfg = config.Config({**cfg.raw, "rpo": {**cfg.raw["rpo"], "recorded": recorded}}, "test")
+    models = build.dashboards(cfg)
+    for rule in rules.grafana_rules(cfg)["groups"][0]["rules"]:
+        annotations = rule["annotations"]
+        assert annotations["__dashboardUid__"] == rule["dashboardUid"], rule["title"]
+        assert annotations["__panelId__"] == str(rule["panelId"]), rule["title"]
+        (panel,) = [p for p in models[rule["dashboardUid"]]["panels"] if p["id"] == rule["panelId"]]
+        expr = next(d for d in rule["data"] if d["refId"] == "A")["model"]["expr"]
+        first = min((expr.index(m.exported + "{"), m.exported) for m in METRICS if m.exported + "{" in expr)[1]
+        assert any(first in t["expr"] for t in panel["targets"]), (rule["title"], panel["title"])
+        assert panel["type"] == "timeseries" or "now" in panel["title"], (rule["title"], panel["title"])

@@ -7,11 +7,14 @@ Grafana's step, instant queries for stat panels.
 
 from __future__ import annotations
 
+import math
+import re
 import time
+from dataclasses import replace
 
 import pytest
 
-from crdb_dash import evaluate, promrun
+from crdb_dash import catalog, evaluate, promrun
 from crdb_dash.interpolate import Vars
 from crdb_dash.scenarios import SCENARIOS
 from crdb_dash.simulator import Simulation, openmetrics
@@ -19,6 +22,17 @@ from panels.base import UNKNOWN
 
 END = int(time.time()) // 3600 * 3600 - 3600
 H = 3600
+SCRAPE = SCENARIOS["healthy-hourly-backups"].scrape
+assert all(s.scrape == SCRAPE for s in SCENARIOS.values())
+DATASOURCE_SCRAPE = 15  # what Grafana assumes for a datasource that sets no scrape interval
+
+
+@pytest.fixture(scope="module")
+def models(cfg):
+    """The dashboards as a user whose Prometheus scrapes every SCRAPE seconds builds them."""
+    from crdb_dash import build, config
+
+    return build.dashboards(config.Config({**cfg.raw, "scrape_interval": f"{SCRAPE}s"}, "test"))
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +54,8 @@ def prom(sims, cfg):
 
 
 def _vars(model, cluster, **kw) -> Vars:
-    return Vars(cluster=cluster, range_seconds=evaluate.range_seconds(model),
-                scrape_seconds=SCENARIOS["healthy-hourly-backups"].scrape, **kw)
+    kw.setdefault("range_seconds", evaluate.range_seconds(model))
+    return Vars(cluster=cluster, scrape_seconds=DATASOURCE_SCRAPE, **kw)
 
 
 def _panel(models, uid_key, title):
@@ -192,6 +206,84 @@ def test_node_variable_narrows_per_node_panels(prom, models, sims, cfg):
     assert one == [truth] and every[0] > truth
 
 
+def _points(result):
+    for s in result.series:
+        for _, value in s.get("values", [s.get("value")] if "value" in s else []):
+            yield float(value)
+
+
+def test_no_panel_shows_nan_or_infinity_in_any_scenario_or_range(prom, models, sims):
+    bad = []
+    for name, sim in sims.items():
+        for cluster in sim.scenario.clusters:
+            for uid, model in models.items():
+                for range_seconds in (H, 24 * H):
+                    v = _vars(model, cluster.name, range_seconds=range_seconds)
+                    for panel in model["panels"]:
+                        for target in panel.get("targets", []):
+                            points = list(_points(evaluate.run(prom, target, v, END)))
+                            if any(math.isnan(p) or math.isinf(p) for p in points):
+                                bad.append((name, cluster.name, range_seconds, uid, panel["title"]))
+    assert bad == []
+
+
+def test_success_ratio_is_no_data_when_no_scheduled_backup_finished(prom, models, sims):
+    sim = sims["stuck-backup-job"]
+    finished = sum(sim.truth_count("stuck", m, END - H, END) for m in ("schedules_BACKUP_succeeded",
+                                                                        "schedules_BACKUP_failed"))
+    assert finished == 0
+    for key in ("overview", "schedules"):
+        _, panel = _panel(models, key, "Scheduled backup success ratio")
+        assert "No data" in panel["description"]
+        assert _stat(prom, models, None, key, "Scheduled backup success ratio", "stuck", range_seconds=H) == []
+
+
+def _bar_panels(models):
+    for model in models.values():
+        for panel in model["panels"]:
+            if panel["type"] == "timeseries" and panel["fieldConfig"]["defaults"]["custom"]["drawStyle"] == "bars":
+                yield model, panel, catalog.metric(re.search(r"Metric: (\w+)\.", panel["description"]).group(1))
+
+
+@pytest.mark.parametrize("name", ["healthy-hourly-backups", "failing-schedule", "stuck-backup-job", "rolling-restart",
+                                  "restore-with-retries", "virtual-cluster", "everything-at-once"])
+def test_bars_count_whole_events_each_in_exactly_one_bar(prom, models, sims, name):
+    """Every bar equals the events that happened in the step it ends: whole numbers, no overlap, none lost."""
+    sim = sims[name]
+    cluster = sim.scenario.clusters[0].name
+    checked = 0
+    for model, panel, m in _bar_panels(models):
+        for range_seconds in (6 * H, 24 * H, 72 * H):
+            v = replace(_vars(model, cluster, range_seconds=range_seconds), min_interval=SCRAPE)
+            result = evaluate.run(prom, panel["targets"][0], v, END)
+            bars: dict[int, float] = {}
+            for series in result.series:
+                for t, value in series["values"]:
+                    bars[int(t)] = bars.get(int(t), 0) + float(value)
+            assert all(value.is_integer() for value in bars.values()), (panel["title"], range_seconds)
+            shown = {t: value for t, value in bars.items() if value}
+            truth = {t: sim.truth_count(cluster, m.exported, t - v.step, t)
+                     for t in range(END - range_seconds, END + 1, v.step)}
+            assert shown == {t: n for t, n in truth.items() if n}, (panel["title"], range_seconds, v.step)
+            checked += sum(shown.values())
+    assert checked > 0
+
+
+def test_kms_stat_is_red_right_after_a_kms_failure_and_green_later(prom, models, sims):
+    from tests.test_dashboards import colour
+
+    sim = sims["everything-at-once"]
+    title = "Time since a backup failed: KMS inaccessible now"
+    _, panel = _panel(models, "backup-jobs", title)
+    at = sim.start + 9 * H + 10 * 60
+    (soon,) = _stat(prom, models, None, "backup-jobs", title, "everything", at=at, tenants=["system"])
+    assert abs(soon - 10 * 60) <= SCRAPE and colour(panel, soon) == "red"
+    (later,) = _stat(prom, models, None, "backup-jobs", title, "everything", tenants=["system"])
+    assert abs(later - 3 * H) <= SCRAPE and colour(panel, later) == "green"
+    assert _stat(prom, models, None, "backup-jobs", title, "healthy") == []
+    assert colour(panel, None) == "green"
+
+
 ALERTS_AT_END = {
     "healthy-hourly-backups": set(),
     "failing-schedule": {("RecoveryPointTooOld", "warning", ""), ("RecoveryPointTooOld", "critical", ""),
@@ -231,7 +323,8 @@ def recorded_models():
     from crdb_dash import build, config
 
     raw = config.load().raw
-    return build.dashboards(config.Config({**raw, "rpo": {**raw["rpo"], "recorded": True}}, "test"))
+    return build.dashboards(config.Config({**raw, "scrape_interval": f"{SCRAPE}s",
+                                           "rpo": {**raw["rpo"], "recorded": True}}, "test"))
 
 
 @pytest.mark.parametrize("name", ["healthy-hourly-backups", "rolling-restart", "full-restart-without-backups",
