@@ -113,7 +113,10 @@ def test_time_series_use_grafanas_interval_thresholds_and_legend(reports):
     assert over_time.legend_calcs == ["lastNotNull", "max"] and list(over_time.series[0].legend) == ["Last *", "Max"]
     assert len(over_time.series[0].times) > 0 and all(t % 120 == 0 for t in over_time.series[0].times)
     failures = reports["healthy"][OVERVIEW].panel("Failures and retries")
-    assert all("[150s]" in expr for _, expr, _ in failures.queries)  # $__rate_interval = 2m + 30s scrape
+    assert all("offset 120000ms" in expr for _, expr, _ in failures.queries)  # ${__interval_ms} of a 12-wide panel
+    writes = reports["healthy"]["crdb-backups-backup-jobs"].panel("Cloud storage writes")
+    # a full-width panel (1872 px): 46 s rounds to 1m; the query's min step is 10s: max(1m + 10s, 4 x 10s)
+    assert all("[70s]" in expr and step == 60 for _, expr, step in writes.queries)
 
 
 def test_every_panel_of_every_dashboard_is_evaluated_without_errors(reports):

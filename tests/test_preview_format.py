@@ -138,16 +138,16 @@ def test_legend_format_replaces_labels_and_drops_missing_ones():
     assert F.legend_name("", {"__name__": "up", "job": "x"}) == 'up{job="x"}'
 
 
-@pytest.mark.parametrize("ms, rounded", [(86_400_000 / 924, 120_000), (86_400_000 / 1000, 60_000),
-                                         (86_400_000 / 292, 300_000), (14_000, 15_000), (40_000, 30_000)])
-def test_round_interval_is_grafanas(ms, rounded):
-    assert query.round_interval(ms) == rounded
+def test_interval_rate_interval_and_range_of_a_panel_as_grafana_sends_them():
+    from crdb_dash.interpolate import substitute
 
-
-def test_interval_and_rate_interval_of_a_panel():
-    # 24 h over a half-width panel (924 px of plot): 93.5 s rounds to 2m; never below the scrape interval
-    assert query.interval_seconds(86400, 924, 30) == 120
-    assert query.interval_seconds(3600, 924, 30) == 30
-    v = query.PanelVars(cluster="c", range_seconds=86400, scrape_seconds=30, interval=120)
-    assert v.rate_interval == 150  # max($__interval + scrape, 4 x scrape)
-    assert query.interval_seconds(86400 * 365, 100, 30) >= 86400 * 365 / query.SAFE_RESOLUTION
+    panel = {"gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}}
+    v = query.panel_vars(panel, {}, {"cluster": ["c"], "node": None, "tenant": None}, 86400, 30)
+    # 24 h over a half-width panel (924 px of plot) is 93.5 s, which Grafana rounds to 2m
+    assert v.max_data_points == 924 and v.step == 120 and v.rate_interval == 150  # max(2m + 30s, 4 x 30s)
+    assert substitute("rate(x[$__rate_interval]) offset ${__interval_ms}ms [$__range]", v) == \
+        "rate(x[150s]) offset 120000ms [1d]"
+    narrow = query.panel_vars({"gridPos": {"x": 0, "y": 0, "w": 4, "h": 4}}, {}, {}, 86400, 30)
+    assert narrow.step == 300  # 292 px: 296 s rounds to 5m
+    floor = query.panel_vars({**panel, "interval": "5m"}, {}, {}, 3600, 30)
+    assert floor.step == 300  # the panel's min interval

@@ -16,40 +16,6 @@ from crdb_dash import promrun
 from crdb_dash.interpolate import Vars, substitute
 from crdb_dash.preview import layout
 
-# kbn.roundInterval / gtime roundInterval: (upper bound, rounded interval) in milliseconds
-_ROUND = [(15, 10), (35, 20), (75, 50), (150, 100), (350, 200), (750, 500), (1500, 1000), (3500, 2000),
-          (7500, 5000), (12500, 10000), (17500, 15000), (25000, 20000), (45000, 30000), (90000, 60000),
-          (210000, 120000), (450000, 300000), (750000, 600000), (1050000, 900000), (1500000, 1200000),
-          (2700000, 1800000), (5400000, 3600000), (9000000, 7200000), (16200000, 10800000),
-          (32400000, 21600000), (86400000, 43200000), (604800000, 86400000), (1814400000, 604800000),
-          (3628800000, 2592000000)]
-SAFE_RESOLUTION = 11000  # Grafana never asks Prometheus for more points than this
-
-
-def round_interval(ms: float) -> int:
-    """Grafana's roundInterval: the nearest friendly interval, e.g. 93 s -> 2 m, 86.4 s -> 1 m."""
-    return next((rounded for bound, rounded in _ROUND if ms < bound), 31536000000)
-
-
-def interval_seconds(range_seconds: float, max_data_points: int, min_interval: float) -> float:
-    """$__interval: range / max data points, not below the minimum interval (the panel's or the
-    datasource's scrape interval), rounded; and never finer than range / 11000."""
-    raw = range_seconds / max_data_points
-    interval = min_interval if raw < min_interval else round_interval(raw * 1000) / 1000
-    return max(interval, range_seconds / SAFE_RESOLUTION)
-
-
-@dataclass(frozen=True)
-class PanelVars(Vars):
-    """Vars with the interval Grafana computed for one panel."""
-
-    interval: int = 60
-
-    @property
-    def step(self) -> int:
-        return self.interval
-
-
 # ---- variables --------------------------------------------------------------------------------------------
 
 _LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.*),\s*)?(\w+)\s*\)\s*$", re.S)
@@ -80,7 +46,7 @@ def resolve_variables(model: dict, prom, start: float, end: float, datasource: s
         if kind != "query":
             values[name] = current or [""]
             continue
-        options = _options(var, prom, start, end, _vars_for(values, 0, end - start, 1), datasource)
+        options = _options(var, prom, start, end, _vars_for(values, 0, end - start), datasource)
         if name in chosen:
             values[name] = None if chosen[name] == "All" and var.get("includeAll") else [chosen[name]]
         elif var.get("includeAll") and (current == ["$__all"] or not options):
@@ -121,12 +87,14 @@ def label_values(prom, label: str, params: dict) -> list[str]:
         raise promrun.PrometheusError(f"{prom.url} did not answer like Prometheus") from None
 
 
-def _vars_for(values: dict[str, list[str] | None], scrape: int, range_seconds: float, interval: float) -> PanelVars:
+def _vars_for(values: dict[str, list[str] | None], scrape: int, range_seconds: float, max_data_points: int = 1000,
+              min_interval: int | None = None) -> Vars:
     single = {k: (v[0] if v else "") for k, v in values.items() if k not in ("cluster", "node", "tenant")}
     cluster = (values.get("cluster") or [""])[0]
-    return PanelVars(cluster=cluster, range_seconds=int(range_seconds), scrape_seconds=scrape,
-                     nodes=values.get("node"), tenants=values.get("tenant"),
-                     datasource=single.pop("datasource", "prometheus"), extra=single, interval=int(interval))
+    return Vars(cluster=cluster, range_seconds=int(range_seconds), scrape_seconds=scrape,
+                nodes=values.get("node"), tenants=values.get("tenant"),
+                datasource=single.pop("datasource", "prometheus"), extra=single, min_interval=min_interval,
+                max_data_points=max_data_points)
 
 
 # ---- panels -------------------------------------------------------------------------------------------------
@@ -143,30 +111,29 @@ class TargetResult:
     step: float
 
 
-def panel_interval(panel: dict, range_seconds: float, scrape: int) -> float:
-    width = panel.get("maxDataPoints") or layout.content_width(panel["gridPos"]["w"])
-    min_interval = scrape
-    if panel.get("interval"):
-        from crdb_dash.config import parse_duration
+def panel_vars(panel: dict, target: dict, values: dict, range_seconds: int, scrape: int) -> Vars:
+    """The variables one target of a panel runs with: Grafana sends the panel's width in pixels as max data
+    points (unless the panel sets maxDataPoints) and the query's or panel's min interval."""
+    from crdb_dash.config import parse_duration
 
-        min_interval = parse_duration(panel["interval"].lstrip(">"))
-    return interval_seconds(range_seconds, int(width), min_interval)
+    width = panel.get("maxDataPoints") or layout.content_width(panel["gridPos"]["w"])
+    low = target.get("interval") or panel.get("interval")
+    min_interval = parse_duration(low.lstrip(">")) if low else None
+    return _vars_for(values, scrape, range_seconds, int(width), min_interval)
 
 
 def run_panel(prom, panel: dict, values: dict, at: int, range_seconds: int, scrape: int) -> list[TargetResult]:
-    interval = panel_interval(panel, range_seconds, scrape)
-    v = _vars_for(values, scrape, range_seconds, interval)
     out = []
     for target in panel.get("targets", []):
         if target.get("hide") or not target.get("expr"):
             continue
+        v = panel_vars(panel, target, values, range_seconds, scrape)
         expr = substitute(target["expr"], v)
         if target.get("instant") and not target.get("range"):
             series = prom.query(expr, at)["result"]
         else:
-            step = v.step
-            end = at - at % step
-            series = prom.query_range(expr, end - range_seconds, end, step)["result"]
+            end = at - at % v.step
+            series = prom.query_range(expr, end - range_seconds, end, v.step)["result"]
         out.append(TargetResult(target.get("refId", ""), target.get("legendFormat", ""), bool(target.get("instant")),
                                 target.get("format", "time_series"), expr, series, v.step))
     return out
