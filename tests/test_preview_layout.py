@@ -42,7 +42,8 @@ def test_grid_to_pixels_matches_grafanas_cells():
     assert left + width == layout.WIDTH
 
 
-def test_shipped_dashboards_have_no_overlapping_panels(models):
-    for uid, model in models.items():
-        overlaps = [str(p) for p in layout.check(model["panels"]) if p.kind != "short row"]
-        assert overlaps == [], uid
+def test_shipped_dashboards_have_no_overlapping_panels_and_full_rows(cfg):
+    from crdb_dash import build
+
+    for uid, model in build.dashboards(cfg).items():
+        assert [str(p) for p in layout.check(model["panels"])] == [], uid
