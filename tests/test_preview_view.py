@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crdb_dash.preview import draw, run, view
 from crdb_dash.preview.query import TargetResult
 
@@ -131,3 +133,21 @@ def test_a_collapsed_row_is_its_header_only():
     row = {"type": "row", "title": "More", "collapsed": True, "gridPos": _grid(w=24, h=1),
            "panels": [{"type": "stat", "title": "hidden", "gridPos": _grid(y=1)}]}
     assert view.build(row, None, NOW).collapsed == 1
+
+
+def test_variables_sorted_as_grafana_sorts_them(monkeypatch):
+    from crdb_dash.preview import query
+
+    monkeypatch.setattr(query, "label_values", lambda prom, label, params: ["n10", "n9", "N1", "n2"])
+    model = {"templating": {"list": [
+        {"name": "a", "type": "query", "query": "label_values(up, instance)", "sort": 1},
+        {"name": "b", "type": "query", "query": "label_values(up, instance)", "sort": 3},
+        {"name": "c", "type": "query", "query": "label_values(up, instance)", "sort": 6},
+        {"name": "d", "type": "query", "query": "label_values(up{x=\"$a\"}, instance)", "includeAll": True,
+         "multi": True, "current": {"value": ["$__all"]}},
+        {"name": "e", "type": "query", "query": "label_values(up{x=\"$missing\"}, instance)"}]}}
+    with pytest.raises(query.VariableError, match=r"variable \$e: unknown variable \$missing"):
+        query.resolve_variables(model, None, 0, 3600, "prometheus")
+    model["templating"]["list"].pop()
+    values = query.resolve_variables(model, None, 0, 3600, "prometheus")
+    assert values == {"a": ["N1"], "b": ["N1"], "c": ["n9"], "d": None}

@@ -19,7 +19,15 @@ from crdb_dash.preview import layout
 # ---- variables --------------------------------------------------------------------------------------------
 
 _LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.*),\s*)?(\w+)\s*\)\s*$", re.S)
-_SORTS = {1: (False, str), 2: (True, str), 3: (False, float), 4: (True, float), 5: (False, str.lower),
+
+
+def _number(text: str) -> float:
+    """Grafana's numerical variable sort reads the first number in a value; values without one sort first."""
+    found = re.search(r"-?\d+(\.\d+)?", text)
+    return float(found.group()) if found else -float("inf")
+
+
+_SORTS = {1: (False, str), 2: (True, str), 3: (False, _number), 4: (True, _number), 5: (False, str.lower),
           6: (True, str.lower)}
 
 
@@ -46,7 +54,7 @@ def resolve_variables(model: dict, prom, start: float, end: float, datasource: s
         if kind != "query":
             values[name] = current or [""]
             continue
-        options = _options(var, prom, start, end, _vars_for(values, 0, end - start), datasource)
+        options = _options(var, prom, start, end, _vars_for(values, 0, end - start))
         if name in chosen:
             values[name] = None if chosen[name] == "All" and var.get("includeAll") else [chosen[name]]
         elif var.get("includeAll") and (current == ["$__all"] or not options):
@@ -57,10 +65,13 @@ def resolve_variables(model: dict, prom, start: float, end: float, datasource: s
     return values
 
 
-def _options(var: dict, prom, start: float, end: float, v: Vars, datasource: str) -> list[str]:
+def _options(var: dict, prom, start: float, end: float, v: Vars) -> list[str]:
     query = var.get("query")
     query = query.get("query", "") if isinstance(query, dict) else (query or "")
-    match = _LABEL_VALUES.match(substitute(query, v))
+    try:
+        match = _LABEL_VALUES.match(substitute(query, v))
+    except KeyError as exc:
+        raise VariableError(f"variable ${var['name']}: {exc.args[0]}") from None
     if not match:
         raise VariableError(f"variable ${var['name']}: only label_values(...) queries are supported, not {query!r}")
     selector, label = match.group(1), match.group(2)
@@ -128,7 +139,10 @@ def run_panel(prom, panel: dict, values: dict, at: int, range_seconds: int, scra
         if target.get("hide") or not target.get("expr"):
             continue
         v = panel_vars(panel, target, values, range_seconds, scrape)
-        expr = substitute(target["expr"], v)
+        try:
+            expr = substitute(target["expr"], v)
+        except KeyError as exc:
+            raise VariableError(exc.args[0]) from None
         if target.get("instant") and not target.get("range"):
             series = prom.query(expr, at)["result"]
         else:

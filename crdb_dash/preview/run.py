@@ -57,7 +57,7 @@ def evaluate(model: dict, prom, at: int, scrape: int, datasource: str,
             continue
         try:
             results = query.run_panel(prom, panel, values, at, span, scrape)
-        except promrun.PrometheusError as exc:
+        except (promrun.PrometheusError, query.VariableError) as exc:
             errors.append(f"{panel.get('title')}: {exc}")
             views.append(view.build(panel, None, at, error=str(exc), span=span))
             continue
