@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
                         "other settings of --config)")
     doctor.add_argument("--url", help=argparse.SUPPRESS)
     doctor.add_argument("--token-file", metavar="FILE", help="with --grafana: read the token from FILE")
+    doctor.add_argument("--password-file", metavar="FILE", help="with --grafana and GRAFANA_USER: read the "
+                        "password from FILE")
     doctor.add_argument("--org-id", type=int, help=argparse.SUPPRESS)
     doctor.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
     doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")

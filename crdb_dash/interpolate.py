@@ -46,6 +46,7 @@ class Vars:
     scrape_seconds: int  # the datasource's scrape interval (timeInterval); Grafana assumes 15s when unset
     nodes: list[str] | None = None  # None means All
     tenants: list[str] | None = None  # None means All
+    tenant_ids: list[str] | None = None  # virtual cluster IDs of host schedules; None means All
     datasource: str = "prometheus"
     extra: dict[str, str] = field(default_factory=dict)
     min_interval: int | None = None  # the panel's min interval and the query's min step, when set
@@ -87,6 +88,7 @@ def substitute(expr: str, v: Vars) -> str:
         "cluster": v.cluster,
         "node": _multi(v.nodes),
         "tenant": _multi(v.tenants),
+        "tenant_id": _multi(v.tenant_ids),
         "datasource": v.datasource,
         **v.extra,
     }

@@ -65,13 +65,19 @@ def exposition(model: ClusterModel, node: int, clock: Clock) -> str:
         lines.append(f"# HELP {m.exported} {m.meaning}")
         lines.append(f"# TYPE {m.exported} {m.type}")
         for tenant in model.tenants:
+            if not model.exists(tenant, t):
+                continue  # the virtual cluster has not started yet
             value = model.value(m.exported, m.kind, node, tenant, t)
+            if value is None:
+                return ""  # the node is restarting, or this scrape is missed
             if m.kind in UNIX_TIME and value:
                 value = round(clock.wall(value))
-            lines.append(f"{m.exported}{{{_labels(node, tenant)}}} {_num(value)}")
+            lines.append(f"{m.exported}{{{_labels(node, model.tenant_label(tenant, t))}}} {_num(value)}")
     if model.tenants[0] is not None:
         lines.append(f"# TYPE {BY_VIRTUAL_CLUSTER} gauge")
         for tenant_id, tenant in enumerate(model.tenants[1:], start=2):
+            if not model.exists(tenant, t):
+                continue
             value = model.last_completed(node, tenant, t)
             lines.append(f'{BY_VIRTUAL_CLUSTER}{{{_labels(node, "system")},tenant_id="{tenant_id}"}} '
                          f"{_num(round(clock.wall(value)) if value else 0)}")

@@ -69,9 +69,10 @@ def alerts(cfg: Config) -> list[Alert]:
         *_rpo(cfg, scope, last),
         Alert("RecoveryPointUnknown", "warning", _newest_or_zero(cfg, scope, last), "<", 1,
               "No node reports when the last backup completed.",
-              f"No node of {WHERE} has reported a completed backup in the last {cfg.get('rpo.window')}: no "
-              "schedule has updates_cluster_last_backup_time_metric, or every node restarted since the last "
-              "backup. The recovery point cannot be checked.",
+              f"No completed backup of {WHERE} is known: none was reported in the last {cfg.get('rpo.window')} "
+              "and the recording rule remembers none. No schedule has updates_cluster_last_backup_time_metric, "
+              "or every node restarted before Prometheus saw the last backup. The recovery point cannot be "
+              "checked.",
               "recoverypointunknown", fmt="", for_=cfg.get("rpo.warning")),
         _increase("ScheduledBackupFailed", "warning", ["schedules_BACKUP_failed"], scope, window, 0,
                   f"Scheduled backups failed in {WHERE}.",
@@ -133,20 +134,28 @@ def alerts(cfg: Config) -> list[Alert]:
 
 
 def _rpo(cfg: Config, scope: promql.Scope, last: Metric) -> list[Alert]:
+    by_vc = metric("schedules_BACKUP_last_completed_time_by_virtual_cluster")
+    where_vc = "{{ $labels.cluster }} (virtual cluster ID {{ $labels.tenant_id }}, backed up by host schedules)"
     return [
-        Alert("RecoveryPointTooOld", severity, promql.age(last, scope), ">", cfg.seconds(f"rpo.{severity}"),
-              f"The newest backup of {WHERE} is older than the RPO.",
-              f"The newest completed backup of {WHERE} is {VALUE} old, over the {severity} RPO of "
-              f"{cfg.get(f'rpo.{severity}')}. Backups are failing, stuck or paused.", "recoverypointtooold",
-              fmt="humanizeDuration", for_="5m")
-        for severity in ("warning", "critical")
+        *(Alert("RecoveryPointTooOld", severity, promql.age(last, scope), ">", cfg.seconds(f"rpo.{severity}"),
+                f"The newest backup of {WHERE} is older than the RPO.",
+                f"The newest completed backup of {WHERE} is {VALUE} old, over the {severity} RPO of "
+                f"{cfg.get(f'rpo.{severity}')}. Backups are failing, stuck or paused.", "recoverypointtooold",
+                fmt="humanizeDuration", for_="5m")
+          for severity in ("warning", "critical")),
+        *(Alert("VirtualClusterRecoveryPointTooOld", severity, promql.age(by_vc, scope), ">",
+                cfg.seconds(f"rpo.{severity}"), f"The newest host backup of {where_vc} is older than the RPO.",
+                f"The newest backup of {where_vc} is {VALUE} old, over the {severity} RPO of "
+                f"{cfg.get(f'rpo.{severity}')}. Its host schedule is failing, stuck or paused.",
+                "virtualclusterrecoverypointtooold", fmt="humanizeDuration", for_="5m")
+          for severity in ("warning", "critical")),
     ]
 
 
 def _newest_or_zero(cfg: Config, scope: promql.Scope, last: Metric) -> str:
-    """Newest completion time; 0 where every node reports 0, or where a scraped cluster exports no gauge."""
+    """Newest completion time known; 0 where none is, or where a scraped cluster exports no gauge."""
     newest = promql.newest_completion(last, scope)
-    up = f"count by ({cfg.cluster}) (up{{{scope.matchers}}})"
+    up = scope.as_system(f"count by ({cfg.cluster}) (up{{{scope.matchers}}})")
     return f"{newest} or on ({cfg.cluster}) {up} * 0"
 
 
@@ -188,9 +197,10 @@ def value_template(variable: str, alert: Alert) -> str:
 
 
 def recording_rules(cfg: Config) -> list[dict]:
-    """Rules that make the dashboards cheaper; the alerts do not depend on them."""
-    last = metric("schedules_BACKUP_last_completed_time")
-    return [{"record": promql.RPO_RECORD, "expr": promql.newest_completion(last, promql.rule_scope(cfg))}]
+    """The newest backup completion known per cluster, kept across node restarts; the RPO alerts read it."""
+    scope = promql.rule_scope(cfg)
+    return [{"record": promql.RECORDS[name], "expr": promql.remembered_completion(metric(name), scope)}
+            for name in sorted(promql.RECORDS)]
 
 
 def prometheus_rules(cfg: Config) -> dict:

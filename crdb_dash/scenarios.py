@@ -57,9 +57,10 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
                  Restore(5 * H, 30 * M, fails=True),
                  Restore(8 * H, 20 * M, pause=(5 * M, 2 * H)),
              )),)),)),
-    _scenario("rolling-restart", "Every node restarts once, one after another; backups and failures go on.", 12 * H,
-             (Cluster("rolling", restarts=((1, 6 * H), (2, 6 * H + 10 * M), (3, 6 * H + 20 * M)),
-                      poller_moves=((6 * H, 2), (6 * H + 10 * M, 3)),
+    _scenario("rolling-restart", "Every node restarts once, one after another, the first while it runs a backup; "
+             "backups and failures go on.", 12 * H,
+             (Cluster("rolling", restarts=((1, 6 * H + 8 * M), (2, 6 * H + 20 * M), (3, 6 * H + 30 * M)),
+                      poller_moves=((6 * H + 8 * M, 2), (6 * H + 20 * M, 3)),
                       tenants=(Tenant(schedule=_hourly(fail_runs=frozenset({2, 8}))),)),)),
     _scenario("full-restart-without-backups", "Backups stop at 2h; every node restarts at 3h: the age is unknown "
              "once the window has passed.", 12 * H,
@@ -77,6 +78,14 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
              (Cluster("tenants", tenants=(Tenant("system", _hourly()),
                                           Tenant("app", Schedule(cadence=2 * H, duration=20 * M, first=15 * M,
                                                                  fail_runs=frozenset({2})))),),)),
+    _scenario("virtual-cluster-starts", "Hourly backups on a plain cluster; a virtual cluster 'app' starts at 6h, "
+             "and the system tenant's series gain tenant=\"system\" then.", 12 * H,
+             (Cluster("vcstart", tenants=(Tenant("system", _hourly()),
+                                          Tenant("app", _hourly(), since=6 * H))),)),
+    _scenario("restart-after-last-backup", "Backups stop at 4h; the node that completed the last one restarts 10 "
+             "minutes later, and another node misses scrapes for 10 minutes at 6h.", 12 * H,
+             (Cluster("lastbackup", restarts=((1, 3 * H + 25 * M),), scrape_gaps=((2, 6 * H, 10 * M),),
+                      tenants=(Tenant(schedule=_hourly(until=4 * H)),)),)),
     _scenario("everything-at-once", "Every kind of event, to check that every panel has data.", 12 * H,
              (Cluster("everything", nodes=3, restarts=((2, 7 * H),), poller_moves=((5 * H, 3),),
                       poller_failures=(4 * H, 4 * H + 30), schedules_error=1, schedules_malformed=1,

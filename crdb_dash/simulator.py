@@ -10,7 +10,12 @@ semantics (METRICS.md):
 - poller gauges (paused jobs, protected timestamps) are set by the node holding the poller; a node that
   held it before keeps exporting its last value;
 - ``schedules_round_reschedule_*`` are gauges that only grow until their node restarts;
-- every sample carries ``node_id``; ``tenant`` exists only once a virtual cluster does.
+- every sample carries ``node_id``; ``tenant`` exists only once a virtual cluster does, so the system
+  tenant's series gain ``tenant="system"`` mid-history when the first virtual cluster starts;
+- ``jobs_{backup,restore}_resume_retry_error`` also count a job stopped by a pause or by its node draining
+  for a shutdown (the counter is lost with the restart unless a scrape saw it during the drain);
+- a node that restarts is not scraped for ``NODE_DOWN`` seconds, and a missed scrape (``scrape_gaps``) is a
+  node that runs on but is not scraped: Prometheus marks its series stale at the first miss.
 
 It also keeps the ground truth (what happened when) for tests to compare dashboards against.
 """
@@ -26,6 +31,7 @@ from crdb_dash.catalog import COUNTING, METRICS, Kind
 BACKUP_WRITE_RATE = 50e6  # bytes/s a running backup writes to cloud storage
 RESTORE_READ_RATE = 80e6
 NODE_DOWN = 60  # seconds a restarting node is not scraped
+DRAIN = 30  # seconds a node drains before it stops: still scraped, its running jobs stopped with a retryable error
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Tenant:
     name: str | None = None  # None: no tenant label (no virtual cluster exists)
     schedule: Schedule | None = Schedule()
     restores: tuple[Restore, ...] = ()
+    since: int = 0  # offset a virtual cluster starts at; the system tenant's series are label-less until the first
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class Cluster:
     schedules_error: int = 0
     schedules_malformed: int = 0
     kms_failure: int | None = None  # offset of a backup failure on an unreachable KMS
+    scrape_gaps: tuple[tuple[int, int, int], ...] = ()  # (node, offset, seconds): up, but not scraped
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,7 @@ class ClusterModel:
         self.skips: list[tuple[int, int, str | None, str]] = []  # (time, node, tenant, skip|wait)
         for tenant in spec.tenants:
             if tenant.schedule is not None:
-                self._schedule(tenant.name, tenant.schedule)
+                self._schedule(tenant.name, tenant.schedule, tenant.since)
             for i, r in enumerate(tenant.restores):
                 self._restore(tenant.name, r, i)
         self._events: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
@@ -139,10 +147,10 @@ class ClusterModel:
                 return node
         return preferred
 
-    def _schedule(self, tenant: str | None, s: Schedule) -> None:
+    def _schedule(self, tenant: str | None, s: Schedule, since: int = 0) -> None:
         previous: Job | None = None
         run = 0
-        t = s.first
+        t = since + s.first
         last = min(self.duration, s.until if s.until is not None else self.duration)
         while t <= last:
             node = self._live_node(t, run % self.spec.nodes + 1)
@@ -188,6 +196,20 @@ class ClusterModel:
         i = bisect.bisect_right(times, t - NODE_DOWN)
         return times[i - 1] + NODE_DOWN if i else -1
 
+    def scraped(self, node: int, t: int) -> bool:
+        return self.up(node, t) and not any(n == node and a <= t < a + length for n, a, length in self.spec.scrape_gaps)
+
+    def exists(self, tenant: str | None, t: int) -> bool:
+        return t >= next(tn.since for tn in self.spec.tenants if tn.name == tenant)
+
+    def tenant_label(self, tenant: str | None, t: int) -> str | None:
+        """The tenant label a series carries at t: the system tenant's appears with the first virtual cluster."""
+        if tenant is None:
+            return None
+        if tenant == self.tenants[0] and t < min((tn.since for tn in self.spec.tenants[1:]), default=0):
+            return None
+        return tenant
+
     def holders(self) -> list[tuple[int, int, int]]:
         """(from, to, node) of each time a node held the jobs poller; node 1 holds it first."""
         return self._holders
@@ -224,11 +246,11 @@ class ClusterModel:
             "jobs_backup_resume_completed": done(backups, False),
             "jobs_backup_resume_failed": done(backups, True),
             "jobs_backup_fail_or_cancel_completed": done(backups, True),
-            "jobs_backup_resume_retry_error": [(t, j.node) for j in backups for t in j.retries],
+            "jobs_backup_resume_retry_error": [(t, j.node) for j in backups for t in self._stops(j)],
             "jobs_restore_resume_completed": done(restores, False),
             "jobs_restore_resume_failed": done(restores, True),
             "jobs_restore_fail_or_cancel_completed": done(restores, True),
-            "jobs_restore_resume_retry_error": [(t, j.node) for j in restores for t in j.retries],
+            "jobs_restore_resume_retry_error": [(t, j.node) for j in restores for t in self._stops(j)],
             "schedules_round_reschedule_skip": [(t, n) for t, n, tn, how in self.skips if tn == tenant
                                                 and how == "skip"],
             "schedules_round_reschedule_wait": [(t, n) for t, n, tn, how in self.skips if tn == tenant
@@ -237,6 +259,12 @@ class ClusterModel:
         if tenant == self.tenants[0]:
             table["jobs_metrics_task_failed"] = [(t, self.poller(t)) for t in self.spec.poller_failures]
         return sorted(table.get(exported, []))
+
+    def _stops(self, job: Job) -> list[int]:
+        """Times a job's resumer returned a retryable error: its own errors, each pause, and each
+        shutdown of its node while it ran (at the start of the node's drain)."""
+        drains = [r - DRAIN for r in self.restarts.get(job.node, ()) if job.running(r - DRAIN)]
+        return sorted([*job.retries, *(a for a, _ in job.pauses), *drains])
 
     def counter(self, exported: str, node: int, tenant: str | None, t: int) -> float:
         key = (exported, tenant, node)
@@ -278,7 +306,7 @@ class ClusterModel:
 
     def value(self, exported: str, kind: Kind, node: int, tenant: str | None, t: int) -> float | None:
         """What ``node`` exports at offset t (unix-time gauges as offsets); None when it is not scraped."""
-        if not self.up(node, t):
+        if not self.scraped(node, t) or not self.exists(tenant, t):
             return None
         if exported in ("cloud_write_bytes", "cloud_read_bytes"):
             return self._bytes(exported, node, tenant, t)
@@ -375,15 +403,19 @@ class Simulation:
         for cluster, model in self.models.items():
             for node in model.node_ids:
                 for tenant in model.tenants:
-                    labels = {**self.scrape_labels(cluster, node), **self.node_labels(node, tenant)}
-                    samples = [(self.start + t, self._unix(v) if m.kind in UNIX_TIME else v) for t in self.times()
-                               if (v := model.value(m.exported, m.kind, node, tenant, t)) is not None]
-                    yield Series(m.exported, labels, samples)
+                    by_label: dict[str | None, list[tuple[int, float]]] = {}
+                    for t in self.times():
+                        if (v := model.value(m.exported, m.kind, node, tenant, t)) is not None:
+                            sample = (self.start + t, self._unix(v) if m.kind in UNIX_TIME else v)
+                            by_label.setdefault(model.tenant_label(tenant, t), []).append(sample)
+                    for label, samples in by_label.items():
+                        yield Series(m.exported, {**self.scrape_labels(cluster, node), **self.node_labels(node, label)},
+                                     samples)
 
     def _up(self) -> Iterator[Series]:
         for cluster, model in self.models.items():
             for node in model.node_ids:
-                samples = [(self.start + t, 1.0 if model.up(node, t) else 0.0) for t in self.times()]
+                samples = [(self.start + t, 1.0 if model.scraped(node, t) else 0.0) for t in self.times()]
                 yield Series("up", self.scrape_labels(cluster, node), samples)
 
     def _by_virtual_cluster(self) -> Iterator[Series]:
@@ -395,7 +427,7 @@ class Simulation:
                     labels = {**self.scrape_labels(cluster, node), **self.node_labels(node, "system"),
                               "tenant_id": str(tenant_id)}
                     samples = [(self.start + t, self._unix(model.last_completed(node, tenant, t)))
-                               for t in self.times() if model.up(node, t)]
+                               for t in self.times() if model.scraped(node, t) and model.exists(tenant, t)]
                     yield Series("schedules_BACKUP_last_completed_time_by_virtual_cluster", labels, samples)
 
     def _unix(self, offset: float) -> float:
@@ -439,6 +471,42 @@ def openmetrics(sims: list[Simulation], setup=None) -> Iterator[str]:
                     label_text = ",".join(f'{k}="{v}"' for k, v in sorted(out.labels.items()))
                     yield "".join(f"{out.name}{{{label_text}}} {_num(v)} {t}\n" for t, v in out.samples)
     yield "# EOF\n"
+
+
+def promtool_series(sim: Simulation, names: list[str]) -> dict[str, str]:
+    """Series of ``names`` in ``promtool test rules`` notation, one value a scrape (the test's ``interval``), from
+    the simulation's start. A series that stops being scraped gets a stale marker, as Prometheus writes one."""
+    times = [sim.start + t for t in sim.times()]
+    out = {}
+    for name in names:
+        for s in sim.series(name):
+            values = dict(s.samples)
+            tokens: list[str] = []
+            for t in times:
+                if t in values:
+                    tokens.append(_num(values[t]))
+                else:
+                    tokens.append("stale" if tokens and tokens[-1] not in ("_", "stale") else "_")
+            label_text = ", ".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+            out[f"{name}{{{label_text}}}"] = _runs(tokens)
+    return out
+
+
+def _runs(tokens: list[str]) -> str:
+    """promtool's expanding notation: 'v' n times is 'vx(n-1)', '_' n times is '_xn'."""
+    parts = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j + 1 < len(tokens) and tokens[j + 1] == tokens[i] and tokens[i] != "stale":
+            j += 1
+        n = j - i + 1
+        if n == 1:
+            parts.append(tokens[i])
+        else:
+            parts.append(f"_x{n}" if tokens[i] == "_" else f"{tokens[i]}x{n - 1}")
+        i = j + 1
+    return " ".join(parts)
 
 
 def _num(v: float) -> str:

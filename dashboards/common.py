@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from grafanalib import core as G
 
 from crdb_dash.catalog import metric
@@ -25,22 +27,35 @@ def linked(panel: G.Panel, ctx: Ctx, key: str, title: str) -> G.Panel:
     return panel
 
 
-def _query(ctx: Ctx, label: str, narrowed: bool = True) -> str:
+def _query(ctx: Ctx, label: str, narrowed: bool = True, exported: str = _PRESENCE) -> str:
     matchers = ctx.cfg["selector"] + (f', {ctx.cfg.cluster}="$cluster"' if narrowed else "")
-    return f"label_values({_PRESENCE}{{{matchers}}}, {label})"
+    return f"label_values({exported}{{{matchers}}}, {label})"
 
 
-def variables(ctx: Ctx) -> G.Templating:
+def _tenant_query(ctx: Ctx) -> str:
+    """Tenants seen in the range, a series without the label counted as the system tenant's."""
+    cfg = ctx.cfg
+    seen = f'max_over_time({_PRESENCE}{{{cfg["selector"]}, {cfg.cluster}="$cluster"}}[$__range])'
+    every_tenant = replace(ctx.scope, tenants="")
+    return f"query_result(count by ({cfg.tenant}) ({every_tenant.per_node(seen)}))"
+
+
+def variables(ctx: Ctx, tenant_ids: bool = False) -> G.Templating:
+    """Variables of every dashboard; ``tenant_ids`` adds the virtual cluster IDs of host schedules."""
     cfg = ctx.cfg
     every = dict(type="query", refresh=2, sort=1, dataSource="${datasource}")
+    chosen = dict(includeAll=True, multi=True, allValue=".*", default="$__all")
+    by_vc = metric("schedules_BACKUP_last_completed_time_by_virtual_cluster")
     return G.Templating([
         G.Template(name="datasource", label="Data source", type="datasource", query="prometheus",
                    default=cfg.get("datasource.uid")),
         G.Template(name="cluster", label="Cluster", query=_query(ctx, cfg.cluster, narrowed=False), **every),
-        G.Template(name="tenant", label="Virtual cluster", query=_query(ctx, cfg.tenant), includeAll=True,
-                   multi=True, allValue=".*", default="$__all", **every),
-        G.Template(name="node", label="Node", query=_query(ctx, cfg.node), includeAll=True, multi=True,
-                   allValue=".*", default="$__all", **every),
+        G.Template(name="tenant", label="Virtual cluster", query=_tenant_query(ctx),
+                   regex=f'/{cfg.tenant}="([^"]+)"/', **chosen, **every),
+        G.Template(name="node", label="Node", query=_query(ctx, cfg.node), **chosen, **every),
+        *([G.Template(name=by_vc.by_label, label="Virtual cluster ID (host schedules)",
+                      query=_query(ctx, by_vc.by_label, exported=by_vc.exported), **chosen, **every)]
+          if tenant_ids else []),
     ])
 
 
@@ -70,10 +85,10 @@ def links(ctx: Ctx) -> list[G.DashboardLink]:
 
 
 def dashboard(ctx: Ctx, key: str, title: str, description: str,
-              sections: list[tuple[str, list[G.Panel]]]) -> G.Dashboard:
+              sections: list[tuple[str, list[G.Panel]]], tenant_ids: bool = False) -> G.Dashboard:
     sections = [(name, [with_min_interval(p, ctx) for p in panels]) for name, panels in sections]
     return G.Dashboard(
         title=title, uid=uid(ctx, key), description=description, tags=list(ctx.cfg["tags"]), timezone="browser",
         time=G.Time("now-24h", "now"), refresh="1m", graphTooltip=1, editable=True,
-        templating=variables(ctx), panels=rows(*sections), links=links(ctx),
+        templating=variables(ctx, tenant_ids), panels=rows(*sections), links=links(ctx),
     )

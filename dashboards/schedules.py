@@ -17,4 +17,4 @@ def build(ctx: Ctx):
         ("Rescheduling", [s.reschedule_skip(ctx), s.reschedule_wait(ctx), s.reschedule_skip_by_node(ctx),
                           s.jobs_started(ctx)]),
         ("Schedule health", [s.schedules_error(ctx), s.schedules_malformed(ctx)]),
-    ])
+    ], tenant_ids=True)

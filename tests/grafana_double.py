@@ -67,6 +67,7 @@ class GrafanaDouble:
         self.tokens = tokens or {"admin-token": "Admin"}  # token -> role (Admin, Editor, Viewer)
         self.users = users or {}  # basic auth: login -> (password, role)
         self.faults = faults or Faults()
+        self.datasources: dict[str, str] = {}  # uid -> the URL Grafana's datasource proxy forwards to
         self.folders: dict[str, dict] = {}
         self.dashboards: dict[str, Stored] = {}
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers) as received
@@ -226,7 +227,25 @@ class GrafanaDouble:
             (r"/api/dashboards/uid/([^/]+)", "DELETE", self._delete_dashboard),
             (r"/api/dashboards/uid/([^/]+)/versions", "GET", self._versions),
             (r"/api/search", "GET", self._search),
+            (r"/api/datasources/proxy/uid/([^/]+)(/.*)", "GET", self._proxy),
         ]
+
+    # ---- datasource proxy ------------------------------------------------------------------------------
+    def _proxy(self, data, query, uid, path):
+        """GET on the datasource's own API, as Grafana's proxy forwards it (any role may read)."""
+        from urllib.error import HTTPError, URLError
+        from urllib.parse import urlencode
+        from urllib.request import urlopen
+
+        if uid not in self.datasources:
+            return 404, {"message": "Unable to find datasource"}
+        try:
+            with urlopen(f"{self.datasources[uid]}{path}?{urlencode(query, doseq=True)}", timeout=30) as resp:
+                return resp.status, json.loads(resp.read())
+        except HTTPError as exc:
+            return exc.code, {"message": exc.reason}
+        except (URLError, ValueError) as exc:
+            return 502, {"message": f"Bad Gateway: {exc}"}
 
     # ---- folders -------------------------------------------------------------------------------------
     def _create_folder(self, data, query):

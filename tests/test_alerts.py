@@ -21,8 +21,9 @@ from tests.conftest import ROOT
 NODE = 'job="cockroachdb", cluster="c1", instance="n{n}:8080", node_id="{n}"'
 
 
-def s(metric: str, node: int = 1, tenant: str | None = None) -> str:
+def s(metric: str, node: int = 1, tenant: str | None = None, **extra: str) -> str:
     labels = NODE.format(n=node) + (f', tenant="{tenant}"' if tenant else "")
+    labels += "".join(f', {k}="{v}"' for k, v in extra.items())
     return f"{metric}{{{labels}}}"
 
 
@@ -41,12 +42,14 @@ class Case:
     series: dict
     at: str  # evaluation time
     fires: list[tuple[str, str, str]]  # (alert name without prefix, severity, value text) expected to fire
-    labels: dict = field(default_factory=dict)  # extra labels of the firing alerts
-    tenant: str | None = None
+    labels: dict = field(default_factory=dict)  # the alert's own labels (tells apart alerts sharing a name)
+    tenant: str = "system"  # a series without a tenant label is the system tenant's
+    series_labels: dict = field(default_factory=dict)  # further labels the firing alerts keep from the series
 
 
 # ---- cases --------------------------------------------------------------------------------------------
 LAST = "schedules_BACKUP_last_completed_time"
+BY_VC = "schedules_BACKUP_last_completed_time_by_virtual_cluster"
 T10 = 600  # a backup completed 10 minutes after the start of the series
 CASES = [
     Case("rpo fresh backup is fine", {s(LAST, 1): run((0, 10), (T10, 120)), s(LAST, 2): run((0, 130)), **up()},
@@ -59,19 +62,50 @@ CASES = [
     Case("rpo critical after 6h",
          {s(LAST, 1): run((0, 10), (T10, 400)), **up(minutes=410)},
          "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s")]),
+    # Issue 14 item 1: the node that completed the newest backup restarts and no backup completes since.
+    Case("rpo critical at 8h after a backup whose node restarted 10 minutes later",
+         {s(LAST, 1): run((0, 10), (T10, 10), (0, 480)), s(LAST, 2): run((0, 500)), **up(minutes=500)},
+         "8h10m", [("RecoveryPointTooOld", "warning", "8h 0m 0s"), ("RecoveryPointTooOld", "critical", "8h 0m 0s")]),
+    Case("rpo critical after 6h when the node restarted a minute after a short backup",
+         {s(LAST, 1): run((0, 10), (T10, 1), (0, 400)), s(LAST, 2): run((0, 411)), **up(minutes=411)},
+         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s")]),
+    Case("rpo a known recovery point stays known after every node restarted",
+         {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630)), **up(minutes=630)},
+         "8h40m", [("RecoveryPointTooOld", "warning", "8h 30m 0s"), ("RecoveryPointTooOld", "critical", "8h 30m 0s")]),
+    Case("rpo a newer backup after the restart replaces the remembered one",
+         {s(LAST, 1): run((0, 10), (T10, 10), (0, 480)), s(LAST, 2): run((0, 470), (27600, 30)), **up(minutes=500)},
+         "8h10m", []),
+    Case("rpo a cluster no longer scraped stops alerting once the window has passed",
+         {s(LAST, 1): run((0, 10), (T10, 110)), **up(minutes=120)}, "8h30m", []),
     Case("rpo newest of two schedules on two nodes wins",
          {s(LAST, 1): run((0, 10), (T10, 200)), s(LAST, 2): run((0, 100), (6000, 110)), **up()},
          "2h20m", []),
+    # Issue 14 item 3: tenant="system" appears at 3h when a virtual cluster starts; the label-less series
+    # keeps its last value in the window and must not age as a separate, phantom system tenant.
+    *[Case(f"rpo no phantom system tenant when the tenant label appears ({at})",
+           {s(LAST, 1): run((0, 10), (T10, 170)),
+            s(LAST, 1, "system"): "_x179 " + run((T10, 60), (13800, 400)),
+            s(LAST, 2): run((0, 180)), s(LAST, 2, "system"): "_x179 " + run((0, 460)), **up(minutes=640)},
+           at, fires)
+      for at, fires in (("5h", []), ("6h30m", [("RecoveryPointTooOld", "warning", "2h 40m 0s")]))],
     Case("rpo unknown when no schedule updates the metric",
          {s(LAST, n): run((0, 200)) for n in (1, 2, 3)} | up(), "2h10m", [("RecoveryPointUnknown", "warning", "")]),
     Case("rpo unknown when the gauge is absent but nodes are scraped", up(), "2h10m",
          [("RecoveryPointUnknown", "warning", "")]),
-    Case("rpo unknown after every node restarted and the window passed",
-         {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630)), **up(minutes=630)},
-         "8h40m", [("RecoveryPointUnknown", "warning", "")]),
     Case("rpo not unknown within the window after a restart",
          {s(LAST, 1): run((0, 10), (T10, 20), (0, 200)), s(LAST, 2): run((0, 230)), **up()},
          "2h10m", []),
+    # Issue 14 item 18: host schedules backing up virtual clusters, by tenant_id.
+    Case("virtual cluster backed up by a host schedule too long ago, after a restart",
+         {s(BY_VC, 1, "system", tenant_id="3"): run((0, 10), (T10, 10), (0, 400)),
+          s(BY_VC, 1, "system", tenant_id="4"): run((0, 400), (24000, 20)),
+          s(LAST, 1, "system"): run((0, 400), (24000, 20)), **up(minutes=420)},
+         "6h50m", [("VirtualClusterRecoveryPointTooOld", "warning", "6h 40m 0s"),
+                   ("VirtualClusterRecoveryPointTooOld", "critical", "6h 40m 0s")],
+         series_labels={"tenant_id": "3"}),
+    Case("virtual clusters backed up recently are fine",
+         {s(BY_VC, 1, "system", tenant_id="3"): run((0, 10), (T10, 10), (0, 100)),
+          s(LAST, 1, "system"): run((0, 10), (T10, 110))} | up(minutes=120), "1h50m", []),
     Case("scheduled backup failed", {s("schedules_BACKUP_failed", 2): run((0, 30), (1, 30))}, "40m",
          [("ScheduledBackupFailed", "warning", "1")]),
     Case("a failure long ago does not fire forever", {s("schedules_BACKUP_failed", 2): run((0, 30), (1, 300))},
@@ -151,7 +185,7 @@ CASES = [
 
 
 def _where(case: Case) -> str:
-    return "c1" + (f" (virtual cluster {case.tenant})" if case.tenant else "")
+    return f"c1 (virtual cluster {case.tenant})"
 
 
 def _expected(case: Case, cfg) -> list[dict]:
@@ -159,11 +193,10 @@ def _expected(case: Case, cfg) -> list[dict]:
     out = []
     for name, severity, value in case.fires:
         alert = by_key[(name, severity, tuple(sorted(case.labels.items())))]
-        labels = {"severity": severity, "cluster": "c1", **case.labels}
-        if case.tenant:
-            labels["tenant"] = case.tenant
+        labels = {"severity": severity, "cluster": "c1", "tenant": case.tenant, **case.labels, **case.series_labels}
         notes = rules.annotations(alert, cfg, value)
-        notes = {k: v.replace(rules.WHERE, _where(case)) for k, v in notes.items()}
+        notes = {k: v.replace(rules.WHERE, _where(case)).replace("{{ $labels.cluster }}", "c1")
+                 .replace("{{ $labels.tenant_id }}", case.series_labels.get("tenant_id", "")) for k, v in notes.items()}
         out.append((alert.alertname, {"exp_labels": labels, "exp_annotations": notes}))
     return out
 
@@ -213,13 +246,7 @@ def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
     # every case checks every alert, so a case with no expected firing is a not-firing test for all of them
 
 
-def test_recording_rule_keeps_the_last_completion_across_a_restart(cfg, promtool, tmp_path):
-    from crdb_dash import promql
-
-    series = {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630))}
-    labels = f'{promql.RPO_RECORD}{{cluster="c1"}}'
-    checks = [{"expr": promql.RPO_RECORD, "eval_time": at, "exp_samples": [{"labels": labels, "value": value}]}
-              for at, value in (("2h", T10), ("8h", 0))]  # known 1h30m after the restart, not 6h later
+def _expr_test(checks: list[dict], series: dict, promtool: str, tmp_path) -> None:
     test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "evaluation_interval": "1m", "tests": [{
         "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
         "promql_expr_test": checks}]}
@@ -227,6 +254,25 @@ def test_recording_rule_keeps_the_last_completion_across_a_restart(cfg, promtool
     path.write_text(to_yaml(test))
     result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
+
+
+def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scraped(cfg, promtool, tmp_path):
+    from crdb_dash import promql
+
+    series = {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630))}
+    labels = f'{promql.RPO_RECORD}{{cluster="c1", tenant="system"}}'
+    checks = [{"expr": promql.RPO_RECORD, "eval_time": at, "exp_samples": [{"labels": labels, "value": value}]}
+              for at, value in (("2h", T10), ("8h", T10), ("10h30m", T10))]  # the window alone forgets at 6h30m
+    checks.append({"expr": promql.RPO_RECORD, "eval_time": "17h", "exp_samples": []})  # 6h after the last scrape
+    _expr_test(checks, series, promtool, tmp_path)
+
+
+def test_recording_rule_records_zero_where_no_completion_is_known(cfg, promtool, tmp_path):
+    from crdb_dash import promql
+
+    labels = f'{promql.RPO_RECORD}{{cluster="c1", tenant="system"}}'
+    checks = [{"expr": promql.RPO_RECORD, "eval_time": "1h", "exp_samples": [{"labels": labels, "value": 0}]}]
+    _expr_test(checks, {s(LAST, 1): run((0, 100))}, promtool, tmp_path)
 
 
 def test_a_wrong_expectation_fails(cfg, promtool, tmp_path):
@@ -250,4 +296,4 @@ def test_prometheus_rules_follow_mixin_conventions(cfg):
         assert "$labels.cluster" in rule["annotations"]["description"]
         anchor = rule["annotations"]["runbook_url"].split("#")[1]
         assert f'<a id="{anchor}"></a>' in runbooks, anchor
-        assert "by (cluster, tenant)" in rule["expr"]
+        assert "by (cluster, tenant" in rule["expr"]

@@ -178,3 +178,26 @@ def test_unreachable_prometheus_and_bad_usage():
     assert len(unreachable.stderr.strip().splitlines()) == 1
     assert crdb_dash().returncode == 2  # --prometheus or --grafana is required
     assert "must be an http" in crdb_dash("--prometheus", "prometheus:9090").stderr
+
+
+def test_doctor_through_grafanas_datasource_proxy(prometheus_by_setup):
+    """--grafana reads the same API through Grafana, with the deploy's credentials, as the dashboards do."""
+    import os
+
+    from tests.grafana_double import GrafanaDouble
+
+    token = "glsa_doctor_CANARY_9c1e"
+    with GrafanaDouble(tokens={token: "Viewer"}) as grafana:
+        grafana.datasources["crdb-backups-prometheus"] = prometheus_by_setup("self-hosted").url
+        env = {**os.environ, "GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": token, "GRAFANA_USER": "",
+               "GRAFANA_PASSWORD": ""}
+        cmd = [sys.executable, "-m", "crdb_dash.cli", "doctor", "--grafana"]
+        ok = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        grafana.datasources.clear()
+        missing = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "Grafana datasource crdb-backups-prometheus" in ok.stdout and "6 node(s) report now" in ok.stdout
+    assert any(p.startswith("/api/datasources/proxy/uid/crdb-backups-prometheus/api/v1/") for _, p, _ in
+               grafana.requests)
+    assert missing.returncode == 2 and "404" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+    assert token not in ok.stdout + ok.stderr + missing.stdout + missing.stderr
