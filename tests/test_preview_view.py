@@ -151,3 +151,20 @@ def test_variables_sorted_as_grafana_sorts_them(monkeypatch):
     model["templating"]["list"].pop()
     values = query.resolve_variables(model, None, 0, 3600, "prometheus")
     assert values == {"a": ["N1"], "b": ["N1"], "c": ["n9"], "d": None}
+
+
+def test_query_result_variables_read_their_values_through_the_regex():
+    from crdb_dash.preview import query
+
+    class Prom:
+        def query(self, expr, at):
+            assert expr == 'count by (tenant) (max_over_time(up{cluster="c"}[1h]))' and at == 3600
+            return {"result": [{"metric": {"tenant": "system"}, "value": [3600, "3"]},
+                               {"metric": {"tenant": "app"}, "value": [3600, "3"]}]}
+
+    model = {"templating": {"list": [
+        {"name": "cluster", "type": "custom", "current": {"value": "c"}},
+        {"name": "tenant", "type": "query", "regex": '/tenant="([^"]+)"/', "sort": 1, "current": {"value": "x"},
+         "query": {"query": 'query_result(count by (tenant) (max_over_time(up{cluster="$cluster"}[$__range])))'}}]}}
+    assert query.resolve_variables(model, Prom(), 0, 3600, "prometheus") == {"cluster": ["c"], "tenant": ["app"]}
+    assert query._series_text({"metric": {"__name__": "up", "a": "b"}, "value": [1, "2"]}) == 'up{a="b"} 2 1000'

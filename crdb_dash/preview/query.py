@@ -19,6 +19,7 @@ from crdb_dash.preview import layout
 # ---- variables --------------------------------------------------------------------------------------------
 
 _LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.*),\s*)?(\w+)\s*\)\s*$", re.S)
+_QUERY_RESULT = re.compile(r"^\s*query_result\((.*)\)\s*$", re.S)
 
 
 def _number(text: str) -> float:
@@ -38,7 +39,7 @@ class VariableError(Exception):
 def resolve_variables(model: dict, prom, start: float, end: float, datasource: str,
                       chosen: dict[str, str] | None = None) -> dict[str, list[str] | None]:
     """Each variable's value as Grafana picks it on load: its current value if still offered, else its first
-    option; All (None) for multi-value variables set to All. ``chosen`` overrides (name -> value)."""
+    option (All, None here, for a variable that includes All). ``chosen`` overrides (name -> value)."""
     chosen = chosen or {}
     values: dict[str, list[str] | None] = {}
     for var in model.get("templating", {}).get("list", []):
@@ -55,12 +56,12 @@ def resolve_variables(model: dict, prom, start: float, end: float, datasource: s
             values[name] = current or [""]
             continue
         options = _options(var, prom, start, end, _vars_for(values, 0, end - start))
+        kept = [v for v in current if v in options]
         if name in chosen:
             values[name] = None if chosen[name] == "All" and var.get("includeAll") else [chosen[name]]
-        elif var.get("includeAll") and (current == ["$__all"] or not options):
-            values[name] = None
+        elif var.get("includeAll") and (current == ["$__all"] or not kept):
+            values[name] = None  # All comes first among the options of a variable that includes it
         else:
-            kept = [v for v in current if v in options]
             values[name] = kept or options[:1] or [""]
     return values
 
@@ -69,19 +70,33 @@ def _options(var: dict, prom, start: float, end: float, v: Vars) -> list[str]:
     query = var.get("query")
     query = query.get("query", "") if isinstance(query, dict) else (query or "")
     try:
-        match = _LABEL_VALUES.match(substitute(query, v))
+        query = substitute(query, v)
     except KeyError as exc:
         raise VariableError(f"variable ${var['name']}: {exc.args[0]}") from None
-    if not match:
-        raise VariableError(f"variable ${var['name']}: only label_values(...) queries are supported, not {query!r}")
-    selector, label = match.group(1), match.group(2)
-    params = {"start": start, "end": end, **({"match[]": selector} if selector else {})}
-    found = label_values(prom, label, params)
+    result = _QUERY_RESULT.match(query)
+    match = _LABEL_VALUES.match(query)
+    if result:
+        found = [_series_text(s) for s in prom.query(result.group(1), end)["result"]]
+    elif match:
+        selector, label = match.group(1), match.group(2)
+        found = label_values(prom, label, {"start": start, "end": end, **({"match[]": selector} if selector else {})})
+    else:
+        raise VariableError(f"variable ${var['name']}: only label_values() and query_result() queries are "
+                            f"supported, not {query!r}")
     if var.get("regex"):
         pattern = re.compile(var["regex"].strip("/"))
         found = [m.group(1) if m.groups() else v for v in found if (m := pattern.search(v))]
     reverse, key = _SORTS.get(var.get("sort", 0), (False, None))
     return sorted(set(found), key=key, reverse=reverse) if key else list(dict.fromkeys(found))
+
+
+def _series_text(series: dict) -> str:
+    """How query_result() shows a series to the variable's regex: name{label="value",...} value timestamp."""
+    labels = dict(series["metric"])
+    name = labels.pop("__name__", "")
+    inner = ",".join(f'{k}="{val}"' for k, val in labels.items())
+    at, value = series["value"]
+    return f"{name}{{{inner}}} {value} {int(float(at) * 1000)}"
 
 
 def label_values(prom, label: str, params: dict) -> list[str]:
