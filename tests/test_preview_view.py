@@ -168,3 +168,13 @@ def test_query_result_variables_read_their_values_through_the_regex():
          "query": {"query": 'query_result(count by (tenant) (max_over_time(up{cluster="$cluster"}[$__range])))'}}]}}
     assert query.resolve_variables(model, Prom(), 0, 3600, "prometheus") == {"cluster": ["c"], "tenant": ["app"]}
     assert query._series_text({"metric": {"__name__": "up", "a": "b"}, "value": [1, "2"]}) == 'up{a="b"} 2 1000'
+
+
+def test_other_variables_set_to_all_or_several_values_are_regexes():
+    from crdb_dash.interpolate import substitute
+    from crdb_dash.preview import query
+
+    v = query.panel_vars({"gridPos": _grid()}, {}, {"cluster": ["c"], "tenant_id": None, "job": ["a.b", "c"],
+                                                    "zone": ["z1"]}, 3600, 30)
+    assert substitute('x{tenant_id=~"$tenant_id", job=~"$job", zone="$zone"}', v) == \
+        'x{tenant_id=~".*", job=~"(a\\\\.b|c)", zone="z1"}'

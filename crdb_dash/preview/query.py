@@ -115,12 +115,22 @@ def label_values(prom, label: str, params: dict) -> list[str]:
 
 def _vars_for(values: dict[str, list[str] | None], scrape: int, range_seconds: float, max_data_points: int = 1000,
               min_interval: int | None = None) -> Vars:
-    single = {k: (v[0] if v else "") for k, v in values.items() if k not in ("cluster", "node", "tenant")}
+    single = {k: _text(v) for k, v in values.items() if k not in ("cluster", "node", "tenant")}
     cluster = (values.get("cluster") or [""])[0]
     return Vars(cluster=cluster, range_seconds=int(range_seconds), scrape_seconds=scrape,
                 nodes=values.get("node"), tenants=values.get("tenant"),
                 datasource=single.pop("datasource", "prometheus"), extra=single, min_interval=min_interval,
                 max_data_points=max_data_points)
+
+
+def _text(value: list[str] | None) -> str:
+    """A variable's value in a query: All is its allValue (.*, as every variable of ours sets), several values
+    a regex alternation, as Grafana's Prometheus datasource formats them."""
+    if value is None:
+        return ".*"
+    if len(value) == 1:
+        return value[0]
+    return "(" + "|".join(re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\\\1", v) for v in value) + ")"
 
 
 # ---- panels -------------------------------------------------------------------------------------------------
