@@ -178,3 +178,15 @@ def test_other_variables_set_to_all_or_several_values_are_regexes():
                                                     "zone": ["z1"]}, 3600, 30)
     assert substitute('x{tenant_id=~"$tenant_id", job=~"$job", zone="$zone"}', v) == \
         'x{tenant_id=~".*", job=~"(a\\\\.b|c)", zone="z1"}'
+
+
+def test_y_axis_follows_the_data_and_soft_limits_not_the_thresholds():
+    steps = {"steps": [{"color": "green", "value": None}, {"color": "red", "value": 100}]}
+    panel = {"type": "timeseries", "title": "t", "gridPos": _grid(), "fieldConfig": {"defaults": {
+        "min": 0, "thresholds": steps, "custom": {"thresholdsStyle": {"mode": "dashed"}}}}}
+    series = [{"metric": {}, "values": [[NOW, "10"]]}]
+    v = view.build(panel, [_result("A", series, instant=False)], NOW)
+    assert draw._y_range(v, 10, 10) == (0, 10.5)  # the threshold at 100 is off the axis, as in Grafana
+    panel["fieldConfig"]["defaults"]["custom"]["axisSoftMax"] = 120
+    v = view.build(panel, [_result("A", series, instant=False)], NOW)
+    assert draw._y_range(v, 10, 10) == (0, 126)

@@ -162,9 +162,8 @@ def _timeseries(c: Canvas, v: PanelView, left, top, width, height) -> None:
         if present:
             lo = min(present) if lo is None else min(lo, min(present))
             hi = max(present) if hi is None else max(hi, max(present))
-    for value, color in v.threshold_lines:
+    for value, color in v.threshold_lines:  # drawn where the axis reaches; Grafana does not stretch it for them
         ax.axhline(value, color=color, linestyle=(0, (6, 6)), linewidth=1)
-        hi = value if hi is None else max(hi, value)
     bottom, ceiling = _y_range(v, lo, hi)
     x0, x1 = EPOCH + v.time_range[0] / 86400, EPOCH + v.time_range[1] / 86400
     ax.set_xlim(x0, x1)
@@ -225,11 +224,14 @@ def _break_gaps(xs, ys, step):
 
 
 def _y_range(v: PanelView, lo, hi) -> tuple[float, float]:
-    bottom = v.axis_min if v.axis_min is not None else (min(lo, 0) if lo is not None else 0)
-    top = v.axis_max if v.axis_max is not None else hi
+    """The data's range, widened to the soft limits and clipped to min and max as configured."""
+    lows = [x for x in (lo, v.soft_min) if x is not None]
+    highs = [x for x in (hi, v.soft_max) if x is not None]
+    bottom = v.axis_min if v.axis_min is not None else min(lows + [0])
+    top = v.axis_max if v.axis_max is not None else (max(highs) if highs else None)
     if top is None or top <= bottom:
         top = bottom + 1
-    return bottom, top + (top - bottom) * 0.05
+    return bottom, top + (top - bottom) * (0.05 if v.axis_max is None else 0)
 
 
 def _legend(c: Canvas, v: PanelView, left, top, width, height) -> None:

@@ -43,6 +43,8 @@ class PanelView:
     threshold_lines: list[tuple[float, str]] = field(default_factory=list)  # (value, hex), dashed
     axis_min: float | None = None
     axis_max: float | None = None
+    soft_min: float | None = None  # custom.axisSoftMin / axisSoftMax: the axis reaches at least this far
+    soft_max: float | None = None
     legend_calcs: list[str] = field(default_factory=list)
     show_legend: bool = True
     columns: list[str] = field(default_factory=list)
@@ -129,6 +131,7 @@ def timeseries_view(panel: dict, results: list[TargetResult], view: PanelView, n
     view.draw_style = custom.get("drawStyle", "line")
     view.fill_opacity = custom.get("fillOpacity", 0)
     view.axis_min, view.axis_max = defaults.get("min"), defaults.get("max")
+    view.soft_min, view.soft_max = custom.get("axisSoftMin"), custom.get("axisSoftMax")
     view.legend_calcs = list(legend.get("calcs") or [])
     view.show_legend = legend.get("showLegend", True) and legend.get("displayMode") != "hidden"
     mode = (custom.get("thresholdsStyle") or {}).get("mode", "off")
