@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator
@@ -98,7 +99,9 @@ def render(models: dict[str, dict], prom, at: int, out: Path, scrape: int, datas
     with contextlib.ExitStack() as stack:
         pool = None
         if workers > 1:
-            pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")))
+            # fork shares the imported matplotlib with the workers; elsewhere fork is unsafe, spawn imports it anew
+            method = "fork" if sys.platform == "linux" else "spawn"
+            pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)))
         for uid, model in models.items():
             start = time.perf_counter()
             report = evaluate(model, prom, at, scrape, datasource, chosen)
