@@ -279,14 +279,15 @@ def _text(c: Canvas, v: PanelView, left, top, width, height) -> None:
     y, bottom = top + TITLE_H + 4, top + height - 20
     for kind, text in _markdown_blocks(v.text):
         size = 15 if kind == "heading" else 13
-        lines = text.splitlines() if kind == "code" else _wrap(text, width - 24, size)
-        for line in lines:
-            if y > bottom:
-                return
-            c.text(left + 12, y, line, size=size, weight="bold" if kind == "heading" else "normal",
-                   color="#6E9FFF" if kind == "code" else TEXT, family="monospace" if kind == "code" else None)
-            y += size + 6
-        y += 8
+        lines = text.strip("\n").splitlines() if kind == "code" else _wrap(text, width - 24, size)
+        lines = lines[:max(0, int((bottom - y) // (size + 6)) + 1)]
+        if not lines:
+            return
+        # one text per block: matplotlib lays out each text once, whatever its number of lines
+        c.text(left + 12, y, "\n".join(lines), size=size, weight="bold" if kind == "heading" else "normal",
+               color="#6E9FFF" if kind == "code" else TEXT, family="monospace" if kind == "code" else None,
+               linespacing=(size + 6) / size / 1.2)
+        y += len(lines) * (size + 6) + 8
 
 
 def _markdown_blocks(text: str) -> list[tuple[str, str]]:
