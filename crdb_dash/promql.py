@@ -30,6 +30,10 @@ RECORDS = {
     "schedules_BACKUP_last_completed_time_by_virtual_cluster":
         "cluster_tenant_id:schedules_BACKUP_last_completed_time_by_virtual_cluster:max_known",
 }
+# Alert rules read gauges through last_over_time over this window. A failed scrape writes staleness markers
+# that hide a series at once, which would reset an alert's `for`; this bridges a gap as an instant query
+# bridges missing samples (Prometheus' default lookback), without them.
+GAP = "5m"
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,15 @@ class Scope:
     recorded: bool = False  # dashboards read only the recording rules for the recovery point
     tenants: str = ""  # regex of the tenants kept (a dashboard's $tenant); "" keeps every tenant
     by_label_variables: bool = False  # narrow a metric's extra label with the variable of the same name
+    gap: str = ""  # rules: gauges keep their last value over this window across a failed scrape (see GAP)
 
     def grouping(self, m: Metric | None = None) -> str:
         labels = self.by + ((m.by_label,) if m is not None and m.by_label else ())
         return ", ".join(labels)
+
+    @property
+    def cluster_label(self) -> str:
+        return self.by[0]
 
     def per_node(self, expr: str) -> str:
         """``expr`` (per-node series) with a missing tenant label read as the system tenant, narrowed to the
@@ -75,7 +84,7 @@ def dashboard_scope(cfg: Config) -> Scope:
 
 def rule_scope(cfg: Config) -> Scope:
     return Scope(cfg["selector"], cfg["selector"], (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant,
-                 cfg.get("rpo.window"))
+                 cfg.get("rpo.window"), gap=GAP)
 
 
 def series(m: Metric, matchers: str) -> str:
@@ -96,6 +105,25 @@ def _tenants(m: Metric, scope: Scope, expr: str) -> str:
     if m.by_label:
         return replace(scope, tenants="").per_node(expr)
     return scope.per_node(expr)
+
+
+def gauge(m: Metric, scope: Scope) -> str:
+    """A gauge's per-node series, tenants normalised; in rules, its last value within ``scope.gap``, so one
+    failed scrape leaves no hole."""
+    raw = f"last_over_time({selector(m, scope)}[{scope.gap}])" if scope.gap else selector(m, scope)
+    return _tenants(m, scope, raw)
+
+
+def total(*values: str) -> str:
+    """The sum of values any of which may be absent (a metric removed in a version, or not yet exported).
+
+    ``a + b`` is empty where either side is; ``a + b or a or b`` is the sum where both exist, else the one that does.
+    """
+    first, *rest = values
+    if not rest:
+        return first
+    others = total(*rest)
+    return f"{first} + {others} or {first} or {others}"
 
 
 def increase(m: Metric, scope: Scope, window: str, by: str | None = None) -> str:
@@ -168,28 +196,18 @@ def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     """Events of a counter in each step of a graph, summed over nodes: whole numbers, steps that do not overlap.
 
     Each node's count is its counter's value at the end of the step minus its value at the end of the step
-    before, with no extrapolation, so every event falls in exactly one step. After a restart (the value went
-    down) the count is the value since the restart; a series first seen in the step counts from its first
-    sample, as ``increase`` would.
+    before, with no extrapolation, so every event falls in exactly one step. A counter only grows until its
+    node restarts, so a peak within the step above the end value means a restart: the count is then the rise
+    up to the peak plus the value since the restart (a node drained and restarted within one step keeps the
+    error it counted while draining); an end value below the start with no such peak counts the value since
+    the restart. A series first seen in the step counts from its first sample, as ``increase`` would.
     """
-    now = _tenants(m, scope, selector(m, scope))
-    delta = f"{now} - {_offset(now, m, STEP)}"
-    return f"sum by ({scope.grouping(m) if by is None else by}) (({delta}) >= 0 or {now} and ({delta}) < 0)"
-
-
-def _offset(expr: str, m: Metric, by: str) -> str:
-    """``expr`` with its selector of ``m`` read ``by`` earlier.
-
-    The offset goes right after the selector's braces, so it stays valid inside a function such as label_replace.
-    """
-    start = expr.index(m.exported + "{") + len(m.exported)
-    quoted = False
-    for i in range(start, len(expr)):
-        if expr[i] == '"' and expr[i - 1] != "\\":
-            quoted = not quoted
-        elif expr[i] == "}" and not quoted:
-            return f"{expr[:i + 1]} offset {by}{expr[i + 1:]}"
-    raise ValueError(f"no selector of {m.exported} in {expr!r}")
+    sel = selector(m, scope)
+    now, before = _tenants(m, scope, sel), _tenants(m, scope, f"{sel} offset {STEP}")
+    peak = _tenants(m, scope, f"max_over_time({sel}[{STEP}])")
+    count = (f"(({peak} > {now}) - {before} + {now}) or ({now} - {before} >= 0) "
+             f"or ({now} and {now} - {before} < 0)")
+    return f"sum by ({scope.grouping(m) if by is None else by}) ({count})"
 
 
 def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
@@ -197,11 +215,11 @@ def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     if m.kind in COUNTING:
         return rate(m, scope, window) if m.unit in RATE_UNITS else per_step(m, scope)
     if m.kind is Kind.RUNNING:
-        return f"sum by ({scope.grouping(m)}) ({_tenants(m, scope, selector(m, scope))})"
+        return f"sum by ({scope.grouping(m)}) ({gauge(m, scope)})"
     if m.kind is Kind.POLLER:
         return poller_gauge(m, scope)
     if m.kind is Kind.SCHEDULER:
-        return f"max by ({scope.grouping(m)}) ({_tenants(m, scope, selector(m, scope))})"
+        return f"max by ({scope.grouping(m)}) ({gauge(m, scope)})"
     return age(m, scope)
 
 
@@ -210,23 +228,26 @@ def poller_gauge(m: Metric, scope: Scope) -> str:
 
     A node that ran the poller before keeps exporting the value it last set until it restarts, so a
     plain max can show a paused job long after it was resumed.
+    Nodes are matched within their cluster: two clusters from one StatefulSet spec share pod names.
     """
-    running = scope.per_node(series(metric("jobs_poll_jobs_stats_currently_running"), scope.matchers))
-    value = _tenants(m, scope, selector(m, scope))
-    fresh = f"{value} and on ({scope.node_label}, {scope.tenant_label}) ({running} > 0)"
-    return f"max by ({scope.grouping(m)}) ({fresh}) or max by ({scope.grouping(m)}) ({value})"
+    poller = metric("jobs_poll_jobs_stats_currently_running")
+    running = gauge(poller, replace(scope, node_matchers=scope.matchers))  # whichever node holds it, not $node
+    node = ", ".join((scope.cluster_label, scope.node_label, scope.tenant_label))
+    fresh = f"{gauge(m, scope)} and on ({node}) ({running} > 0)"
+    return f"max by ({scope.grouping(m)}) ({fresh}) or max by ({scope.grouping(m)}) ({gauge(m, scope)})"
 
 
 def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     """The same value split by node, for metrics each node reports its own share of."""
-    label = scope.node_label
+    label = f"{scope.cluster_label}, {scope.node_label}"
     if m.kind in COUNTING:
         return rate(m, scope, window, by=label) if m.unit in RATE_UNITS else per_step(m, scope, by=label)
-    return f"sum by ({label}) ({_tenants(m, scope, selector(m, scope))})"
+    return f"sum by ({label}) ({gauge(m, scope)})"
 
 
 def success_ratio(scope: Scope, window: str) -> str:
-    """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``; no value (not NaN) if none."""
+    """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``: no value (not NaN) when
+    none did; either counter may be absent."""
     ok = increase(metric("schedules_BACKUP_succeeded"), scope, window)
     failed = increase(metric("schedules_BACKUP_failed"), scope, window)
-    return f"{ok} / ({ok} + {failed} > 0)"
+    return f"({ok} or {failed} * 0) / ({total(ok, failed)} > 0)"

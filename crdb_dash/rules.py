@@ -19,7 +19,6 @@ PREFIX = "CockroachBackup"
 GROUP = "cockroachdb-backups"
 RULES_FILE = "rules/crdb-backups.rules.yml"
 GRAFANA_FILE = "provisioning/alerting/crdb-backups.yaml"
-WHERE = "{{ $labels.cluster }}{{ with $labels.tenant }} (virtual cluster {{ . }}){{ end }}"
 VALUE = "{{VALUE}}"  # stands for the firing value, formatted by ``fmt``
 
 
@@ -31,7 +30,7 @@ class Alert:
     op: str  # ">" or "<"
     threshold: float
     summary: str
-    description: str  # may use WHERE-style label templates and VALUE
+    description: str  # may use ``where(cfg)`` label templates and VALUE
     runbook: str  # anchor in docs/runbooks.md
     fmt: str = "humanize"  # Prometheus template function that formats the value
     for_: str = "0m"
@@ -61,8 +60,14 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
+def where(cfg: Config) -> str:
+    """The cluster and virtual cluster an alert is about, by the configured label names."""
+    return "{{ $labels.%s }}{{ with $labels.%s }} (virtual cluster {{ . }}){{ end }}" % (cfg.cluster, cfg.tenant)
+
+
 def alerts(cfg: Config) -> list[Alert]:
     scope = promql.rule_scope(cfg)
+    WHERE = where(cfg)  # the cluster and virtual cluster, in every text below
     window = cfg.get("alerts.failure_window")
     last = metric("schedules_BACKUP_last_completed_time")
     out = [
@@ -99,11 +104,8 @@ def alerts(cfg: Config) -> list[Alert]:
                f"A restore job has been paused for over {cfg.get('alerts.paused_for')} in {WHERE}.",
                f"{VALUE} restore job(s) paused in {WHERE} for over {cfg.get('alerts.paused_for')}.",
                "restorejobpaused", for_=cfg.get("alerts.paused_for")),
-        _gauge("JobRunningLong", "warning", "jobs_backup_currently_running", scope, 0,
-               f"Backup jobs have been running for over {cfg.get('alerts.running_longer_than')} in {WHERE}.",
-               f"Backup jobs have run without a break for over {cfg.get('alerts.running_longer_than')} in "
-               f"{WHERE} ({VALUE} now): longer than the schedule's cadence, or stuck.", "jobrunninglong",
-               for_=cfg.get("alerts.running_longer_than")),
+        _running_long("JobRunningLong", "warning", "backup", scope, cfg, WHERE),
+        _running_long("RestoreJobRunningLong", "info", "restore", scope, cfg, WHERE),
         _increase("ScheduleOverlapping", "warning", ["schedules_round_reschedule_skip",
                                                      "schedules_round_reschedule_wait"], scope, window, 0,
                   f"Scheduled backups are skipped or delayed in {WHERE}.",
@@ -121,10 +123,7 @@ def alerts(cfg: Config) -> list[Alert]:
                f"{VALUE} schedule(s) in {WHERE} did not execute successfully.", "schedulesinerror", for_="15m"),
         _gauge("SchedulesMalformed", "warning", "schedules_malformed", scope, 0, f"Malformed schedules in {WHERE}.",
                f"{VALUE} schedule(s) in {WHERE} cannot be parsed by the scheduler.", "schedulesmalformed", for_="15m"),
-        Alert("KMSInaccessible", "critical", promql.age(metric("backup_last_failed_time_kms_inaccessible"), scope),
-              "<", cfg.seconds("alerts.failure_window"), f"A backup failed because its KMS was unreachable in {WHERE}.",
-              f"A backup in {WHERE} failed {VALUE} ago because its KMS could not be reached.", "kmsinaccessible",
-              fmt="humanizeDuration"),
+        _kms_inaccessible(cfg, scope, WHERE),
         _increase("JobsMetricsPollerFailing", "warning", ["jobs_metrics_task_failed"], scope, window, 0,
                   f"The jobs metrics poller is failing in {WHERE}.",
                   f"The jobs metrics poller failed {VALUE} time(s) in {WHERE} in the last {window}: paused-job and "
@@ -134,8 +133,10 @@ def alerts(cfg: Config) -> list[Alert]:
 
 
 def _rpo(cfg: Config, scope: promql.Scope, last: Metric) -> list[Alert]:
+    WHERE = where(cfg)
     by_vc = metric("schedules_BACKUP_last_completed_time_by_virtual_cluster")
-    where_vc = "{{ $labels.cluster }} (virtual cluster ID {{ $labels.tenant_id }}, backed up by host schedules)"
+    where_vc = ("{{ $labels.%s }} (virtual cluster ID {{ $labels.tenant_id }}, backed up by host schedules)"
+                % cfg.cluster)
     return [
         *(Alert("RecoveryPointTooOld", severity, promql.age(last, scope), ">", cfg.seconds(f"rpo.{severity}"),
                 f"The newest backup of {WHERE} is older than the RPO.",
@@ -160,8 +161,58 @@ def _newest_or_zero(cfg: Config, scope: promql.Scope, last: Metric) -> str:
 
 
 def _increase(name, severity, metrics, scope, window, threshold, summary, description, runbook) -> Alert:
-    value = " + ".join(promql.increase(metric(m), scope, window) for m in metrics)
-    return Alert(name, severity, value, ">", threshold, summary, description, runbook, fmt='printf "%.0f"')
+    """Events counted over ``window``, summed over ``metrics`` (any of which may be absent), in whole events.
+
+    increase() extrapolates to the window's edges, so 3 events read as 3.004: the count is rounded before
+    it is compared, and a threshold of N fires from N + 1 events on.
+    """
+    value = promql.total(*(promql.increase(metric(m), scope, window) for m in metrics))
+    return Alert(name, severity, f"round({value})", ">", threshold, summary, description, runbook,
+                 fmt='printf "%.0f"')
+
+
+# Counters that tell a job ended: succeeded, failed for good, or finished cleaning up after a failure or cancel.
+ENDED = ("resume_completed", "resume_failed", "fail_or_cancel_completed", "fail_or_cancel_failed")
+
+
+def _running_long(name, severity, kind, scope, cfg, where_) -> Alert:
+    """A backup or restore job (``kind``) has run for over ``alerts.running_longer_than``.
+
+    The gauge counts running jobs, not which ones: staggered jobs keep it above 0 for hours although each is
+    short. Any job of the kind ending (in the last ``promql.GAP``) makes the condition false, which restarts
+    the `for` clock; so when it fires, a job that was running when the clock started is still running.
+    """
+    limit = cfg.get("alerts.running_longer_than")
+    value = promql.current(metric(f"jobs_{kind}_currently_running"), scope)
+    for ended in ENDED:
+        count = promql.increase(metric(f"jobs_{kind}_{ended}"), scope, promql.GAP)
+        value += f" unless on ({scope.grouping()}) ({count} > 0)"
+    return Alert(name, severity, value, ">", 0,
+                 f"A {kind} job has been running for over {limit} in {where_}.",
+                 f"A {kind} job in {where_} has run for over {limit} ({VALUE} {kind} job(s) running now, none "
+                 f"ended meanwhile): it is slow or stuck.", name.lower(), for_=limit)
+
+
+def _kms_inaccessible(cfg, scope, where_) -> Alert:
+    """A backup failed on an unreachable KMS and no backup has completed since, within ``rpo.window``.
+
+    It does not resolve by itself an hour later while nothing changed: only a newer completed backup (from a
+    schedule with updates_cluster_last_backup_time_metric) or the failure leaving the window clears it; a schedule
+    still failing on the KMS keeps renewing the failure time. Both gauges are zeroed by a node restart, so both are
+    read with max_over_time over ``rpo.window``, as the recovery point is; the cost is the same as one RPO rule's.
+    """
+    by = scope.grouping()
+
+    def newest(exported: str) -> str:
+        return f"max by ({by}) (max_over_time({promql.selector(metric(exported), scope)}[{scope.rpo_window}]))"
+
+    failed = f"{newest('backup_last_failed_time_kms_inaccessible')} > 0"
+    completed = newest("schedules_BACKUP_last_completed_time")
+    return Alert("KMSInaccessible", "critical", f"time() - ({failed}) unless on ({by}) ({completed} > ({failed}))",
+                 "<", cfg.seconds("rpo.window"),
+                 f"A backup failed because its KMS was unreachable in {where_}.",
+                 f"A backup in {where_} failed {VALUE} ago because its KMS could not be reached, and no backup has "
+                 "completed since.", "kmsinaccessible", fmt="humanizeDuration")
 
 
 def _gauge(name, severity, exported, scope, threshold, summary, description, runbook, **kw) -> Alert:

@@ -431,11 +431,3 @@ def test_selectors_of_a_per_step_count_are_its_one_series_selector_without_offse
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     (found,) = selectors(substitute(promql.per_step(m, scope), v))
     assert found == str(promql_parser.parse(substitute(promql.selector(m, scope), v)))
-
-
-def test_the_previous_step_offset_stays_valid_when_a_selector_is_wrapped():
-    m = catalog.metric("schedules_BACKUP_failed")
-    wrapped = 'label_replace(schedules_BACKUP_failed{job="a}b"}, "tenant", "system", "tenant", "")'
-    shifted = promql._offset(wrapped, m, "1m")
-    assert shifted == 'label_replace(schedules_BACKUP_failed{job="a}b"} offset 1m, "tenant", "system", "tenant", "")'
-    promql_parser.parse(shifted)

@@ -152,3 +152,16 @@ def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
         first = min((expr.index(m.exported + "{"), m.exported) for m in METRICS if m.exported + "{" in expr)[1]
         assert any(first in t["expr"] for t in panel["targets"]), (rule["title"], panel["title"])
         assert panel["type"] == "timeseries" or "now" in panel["title"], (rule["title"], panel["title"])
+
+
+def test_grafana_alert_texts_are_the_prometheus_ones(cfg):
+    """The same summary and description, by the configured label names; only the value's template differs."""
+    groups = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())["groups"]
+    prom = [r for g in groups for r in g["rules"] if "alert" in r]
+    for alert, p, g in zip(rules.alerts(cfg), prom, _doc()["groups"][0]["rules"], strict=True):
+        assert g["annotations"]["summary"] == p["annotations"]["summary"]
+        swapped = g["annotations"]["description"].replace(rules.value_template("$values.B.Value", alert),
+                                                           rules.value_template("$value", alert))
+        assert swapped == p["annotations"]["description"]
+        assert rules.where(cfg) in p["annotations"]["description"]
+
