@@ -54,8 +54,8 @@ demo: install prometheus
 
 ## Draw every dashboard for a healthy cluster and for one with problems into docs/images/ (shown in README.md).
 preview: install prometheus
-	$(DASH) preview --scenario healthy-hourly-backups --out docs/images/healthy
-	$(DASH) preview --scenario everything-at-once --out docs/images/problems
+	$(DASH) preview --scenario healthy-hourly-backups --scale 0.8 --out docs/images/healthy
+	$(DASH) preview --scenario everything-at-once --scale 0.8 --out docs/images/problems
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                          "ISO 8601 (default: now, or the end of the scenario)")
     preview.add_argument("--var", metavar="NAME=VALUE", action="append", default=[],
                          help="pick a variable's value, e.g. --var cluster=prod (default: what Grafana picks)")
+    preview.add_argument("--scale", type=float, default=1.0,
+                         help="size of the pictures: 1 is a 1920-pixel-wide browser window (default 1)")
     preview.add_argument("--out", metavar="DIR", required=True, help="where to write the PNGs")
 
     for name, text in (("deploy", "create or update the dashboards in Grafana through its HTTP API"),
@@ -339,6 +341,8 @@ def _preview(cfg, args) -> int:
     from crdb_dash.preview import query, run
 
     out = Path(args.out)
+    if not 0.25 <= args.scale <= 4:
+        raise UsageError("--scale must be between 0.25 and 4")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is not a directory")
     models = build.dashboards(cfg)
@@ -361,7 +365,7 @@ def _preview(cfg, args) -> int:
         with source.server as prom:
             out.mkdir(parents=True, exist_ok=True)
             reports = run.render(models, prom, source.at, out, source.scrape, cfg.get("datasource.uid"),
-                                 source.name, chosen, say=say)
+                                 source.name, chosen, say=say, scale=args.scale)
     except (ValueError, scenarios.ScenarioError, query.VariableError, promrun.PrometheusError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:

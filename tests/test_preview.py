@@ -170,6 +170,7 @@ def test_cli_preview_runs_a_scenario_and_stops_its_prometheus(capsys, monkeypatc
     (["--scenario", "healthy-hourly-backups", "--var", "cluster"], "--var 'cluster' must be NAME=VALUE"),
     ([], "no Prometheus: pass --prometheus URL"),
     (["--scenario", "healthy-hourly-backups", "--out", __file__], "is not a directory"),
+    (["--scenario", "healthy-hourly-backups", "--scale", "0"], "--scale must be between 0.25 and 4"),
 ])
 def test_cli_preview_bad_input_is_one_line_and_exit_2(argv, message, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("PROMETHEUS_URL", raising=False)

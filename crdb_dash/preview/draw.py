@@ -42,9 +42,10 @@ def pt(px: float) -> float:
 class Canvas:
     """Pixel coordinates (left, top) on a figure: what Grafana's grid gives."""
 
-    def __init__(self, width: float, height: float):
+    def __init__(self, width: float, height: float, scale: float = 1.0):
         self.w, self.h = width, height
-        self.fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor=CANVAS)
+        # sizes are in points and figure fractions: a higher or lower dpi scales the whole picture
+        self.fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI * scale, facecolor=CANVAS)
 
     def frac(self, left, top, width, height):
         return [left / self.w, 1 - (top + height) / self.h, width / self.w, height / self.h]
@@ -65,9 +66,9 @@ def _fit(text: str, width: float, size: float) -> str:
     return text if len(text) <= room else text[:max(1, room - 1)] + "…"
 
 
-def dashboard(title: str, subtitle: str, views: list[PanelView], out: Path) -> None:
+def dashboard(title: str, subtitle: str, views: list[PanelView], out: Path, scale: float = 1.0) -> None:
     grid_h = layout.height([{"gridPos": v.grid} for v in views])
-    c = Canvas(layout.WIDTH + 2 * PAD, HEADER + grid_h + 2 * PAD)
+    c = Canvas(layout.WIDTH + 2 * PAD, HEADER + grid_h + 2 * PAD, scale)
     c.text(PAD, 14, title, size=20, weight="bold")
     c.text(PAD, 42, subtitle, size=13, color=MUTED)
     for v in views:

@@ -90,7 +90,7 @@ def subtitle(model: dict, report: Report, source: str) -> str:
 
 
 def render(models: dict[str, dict], prom, at: int, out: Path, scrape: int, datasource: str, source: str,
-           chosen: dict[str, str] | None = None, say=print) -> list[Report]:
+           chosen: dict[str, str] | None = None, say=print, scale: float = 1.0) -> list[Report]:
     """Evaluate each dashboard here and draw them in worker processes, one per core, as they are evaluated."""
     from crdb_dash.preview import draw
 
@@ -106,7 +106,7 @@ def render(models: dict[str, dict], prom, at: int, out: Path, scrape: int, datas
             start = time.perf_counter()
             report = evaluate(model, prom, at, scrape, datasource, chosen)
             report.path = out / f"{uid}.png"
-            args = (report.title, subtitle(model, report, source), report.views, report.path)
+            args = (report.title, subtitle(model, report, source), report.views, report.path, scale)
             pending.append((report, start, pool.submit(draw.dashboard, *args) if pool else draw.dashboard(*args)))
         for report, start, job in pending:
             if pool:
