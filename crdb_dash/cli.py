@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
                       "written into Prometheus, the rest runs in real time (default: the scenario's end)")
     demo.add_argument("--out", metavar="DIR", default=".demo", help="where to write Grafana provisioning (.demo)")
     demo.add_argument("--seconds", type=float, help="stop after this many seconds (default: at Ctrl-C)")
+    demo.add_argument("--preset", metavar="NAME", help="serve the metrics as that setup names and labels them "
+                      "(self-hosted, metrics-endpoint, cloud, dedicated), and build with that preset")
     sub.add_parser("scenarios", help="list the named simulator scenarios")
 
     doctor = sub.add_parser("doctor", help="check that Prometheus' data fits the config, with the fix for each "
@@ -321,6 +323,16 @@ def _demo(cfg, args) -> int:
         if at > scenario.duration:
             raise UsageError(f"--at {args.at} is past the end of scenario {scenario.name} "
                              f"({demo.span(scenario.duration)})")
+    if args.preset is not None:
+        from crdb_dash import config
+
+        served = [name for name in config.PRESETS if name != "helm"]
+        if args.preset == "helm":
+            raise UsageError("--preset helm cannot be served by the demo (each cluster would need its own job and "
+                             f"every pod two scrape targets); it serves {', '.join(served)}")
+        if args.preset not in served:
+            raise UsageError(f"--preset must be one of {', '.join(served)}, not {args.preset!r}")
+        cfg = config.with_preset(cfg, args.preset)
     try:
         demo.labelling(cfg)
         promrun.binary("prometheus")

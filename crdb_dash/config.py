@@ -186,6 +186,14 @@ def _duplicate_key(node, prefix: str = "") -> str | None:
     return None
 
 
+def with_preset(cfg: Config, name: str) -> Config:
+    """``cfg`` with a preset's naming, labels and selector on top (``crdb-dash demo --preset``)."""
+    raw = copy.deepcopy(cfg.raw)
+    raw["preset"] = name
+    _apply_preset(raw, name, cfg.source)
+    return Config(raw, cfg.source, tuple(_validate(raw, cfg.source)))
+
+
 def _apply_preset(raw: dict, name, source: str) -> None:
     if not isinstance(name, str) or name not in PRESETS:
         raise ConfigError(f"{source}: key 'preset' must be one of {', '.join(PRESETS)}, not {name!r}")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from crdb_dash import build, live, promrun, rules
 from crdb_dash.config import Config, parse_duration
+from crdb_dash.naming import Naming
 from crdb_dash.simulator import Scenario, Series, Simulation, openmetrics
 
 LIVE_DAYS = 30  # how long schedules go on after the chosen point of the scenario
@@ -37,10 +38,11 @@ def run(cfg: Config, scenario: Scenario, at: int, out: Path, seconds: float | No
     now = int(time.time())
     end = now - now % interval
     clock = live.Clock(end - at)
-    nodes = live.start_cluster_nodes(scenario, clock, horizon=at + LIVE_DAYS * 86400)
+    nodes = live.start_cluster_nodes(scenario, clock, horizon=at + LIVE_DAYS * 86400, naming=cfg.naming)
     try:
         with tempfile.TemporaryDirectory(prefix="crdb-dash-demo-") as work:
-            history = _History(dataclasses.replace(scenario, duration=at, scrape=interval), end, labels, nodes)
+            history = _History(dataclasses.replace(scenario, duration=at, scrape=interval), end, labels, nodes,
+                               cfg.naming)
             say(f"writing {span(at)} of the scenario's history into Prometheus' storage ...")
             prom = promrun.Prometheus(Path(work) / "tsdb", flags=("--rules.alert.for-grace-period=0s",))
             running = False
@@ -87,6 +89,8 @@ def labelling(cfg: Config) -> live.Labels:
     matchers = _matchers(cfg["selector"])
     extra: dict[str, str] = {}
     for name, op, value in matchers:
+        if op == "!=" and value == "":
+            continue  # "has the label": every label the demo sets has a value
         if name in (*RESERVED[1:], *names.values()) or name.startswith("__"):
             raise DemoError(f"the demo cannot honour the selector's {_text(name, op, value)}: "
                             f"the demo sets label {name!r} itself")
@@ -94,6 +98,8 @@ def labelling(cfg: Config) -> live.Labels:
             extra.setdefault(name, value)
     job = extra.pop("job", "cockroachdb")
     for name, op, value in matchers:
+        if op == "!=" and value == "" and name in (*RESERVED[:2], *names.values()):
+            continue
         if not _holds(op, value, job if name == "job" else extra.get(name, "")):
             raise DemoError(f"the demo cannot honour the selector's {_text(name, op, value)}: it labels its "
                             "series from = matchers only")
@@ -126,16 +132,18 @@ def _text(name: str, op: str, value: str) -> str:
 class _History(Simulation):
     """The scenario up to now, labelled exactly as Prometheus will label what it scrapes from the nodes."""
 
-    def __init__(self, scenario: Scenario, end: int, labels: live.Labels, nodes: dict[str, list[live.Node]]):
+    def __init__(self, scenario: Scenario, end: int, labels: live.Labels, nodes: dict[str, list[live.Node]],
+                 naming: Naming):
         super().__init__(scenario, end, job=labels.job)
-        self.labels, self.nodes = labels, nodes
+        self.labels, self.nodes, self.naming = labels, nodes, naming
 
     def scrape_labels(self, cluster: str, node: int) -> dict[str, str]:
         return self.labels.target(cluster, node, self.nodes[cluster][node - 1].address)
 
     def series(self, name: str) -> Iterator[Series]:
         for s in super().series(name):
-            yield Series(s.name, self.labels.rename_tenant(s.labels), s.samples)
+            family, extra = (s.name, {}) if s.name == "up" else self.naming.family(s.name)
+            yield Series(family, {**self.labels.rename_tenant(s.labels), **extra}, s.samples)
 
 
 def _backfill(cfg: Config, history: _History, prom: promrun.Prometheus, work: Path) -> None:

@@ -11,9 +11,11 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from crdb_dash.naming import Naming
 from crdb_dash.simulator import EXPORTED, UNIX_TIME, ClusterModel, Scenario
 
 BY_VIRTUAL_CLUSTER = "schedules_BACKUP_last_completed_time_by_virtual_cluster"
+SELF_HOSTED = Naming()
 
 
 class Clock:
@@ -55,15 +57,17 @@ class Labels:
         return renamed
 
 
-def exposition(model: ClusterModel, node: int, clock: Clock) -> str:
-    """What ``node`` of ``model`` serves at /_status/vars now: HELP and TYPE lines, then samples."""
+def exposition(model: ClusterModel, node: int, clock: Clock, naming: Naming = SELF_HOSTED) -> str:
+    """What ``node`` of ``model`` serves now: HELP and TYPE lines, then samples, named as ``naming`` says."""
     t = clock.offset()
     if not model.up(node, t):
         return ""  # the node is restarting
-    lines = []
+    lines, declared = [], set()
     for m in EXPORTED:
-        lines.append(f"# HELP {m.exported} {m.meaning}")
-        lines.append(f"# TYPE {m.exported} {m.type}")
+        name, extra = naming.family(m.exported)
+        if name not in declared:  # with static labels several metrics share one family
+            declared.add(name)
+            lines += [f"# HELP {name} {m.meaning}", f"# TYPE {name} {m.type}"]
         for tenant in model.tenants:
             if not model.exists(tenant, t):
                 continue  # the virtual cluster has not started yet
@@ -72,20 +76,22 @@ def exposition(model: ClusterModel, node: int, clock: Clock) -> str:
                 return ""  # the node is restarting, or this scrape is missed
             if m.kind in UNIX_TIME and value:
                 value = round(clock.wall(value))
-            lines.append(f"{m.exported}{{{_labels(node, model.tenant_label(tenant, t))}}} {_num(value)}")
+            lines.append(f"{name}{{{_labels(node, model.tenant_label(tenant, t), extra)}}} {_num(value)}")
     if model.tenants[0] is not None:
-        lines.append(f"# TYPE {BY_VIRTUAL_CLUSTER} gauge")
+        name = naming.family(BY_VIRTUAL_CLUSTER)[0]
+        lines.append(f"# TYPE {name} gauge")
         for tenant_id, tenant in enumerate(model.tenants[1:], start=2):
             if not model.exists(tenant, t):
                 continue
             value = model.last_completed(node, tenant, t)
-            lines.append(f'{BY_VIRTUAL_CLUSTER}{{{_labels(node, "system")},tenant_id="{tenant_id}"}} '
+            lines.append(f'{name}{{{_labels(node, "system", {"tenant_id": str(tenant_id)})}}} '
                          f"{_num(round(clock.wall(value)) if value else 0)}")
     return "\n".join(lines) + "\n"
 
 
-def _labels(node: int, tenant: str | None) -> str:
-    return f'node_id="{node}"' + (f',tenant="{tenant}"' if tenant is not None else "")
+def _labels(node: int, tenant: str | None, extra: dict[str, str] | None = None) -> str:
+    labels = {"node_id": str(node), **({"tenant": tenant} if tenant is not None else {}), **(extra or {})}
+    return ",".join(f'{k}="{v}"' for k, v in labels.items())
 
 
 def _num(v: float) -> str:
@@ -95,7 +101,7 @@ def _num(v: float) -> str:
 class Node:
     """One simulated node's HTTP server on 127.0.0.1."""
 
-    def __init__(self, model: ClusterModel, node: int, clock: Clock, port: int = 0):
+    def __init__(self, model: ClusterModel, node: int, clock: Clock, port: int = 0, naming: Naming = SELF_HOSTED):
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -103,7 +109,7 @@ class Node:
                 if self.path.split("?")[0] != "/_status/vars":
                     self.send_error(404)
                     return
-                body = exposition(outer.model, outer.node, outer.clock).encode()
+                body = exposition(outer.model, outer.node, outer.clock, outer.naming).encode()
                 if not body:
                     self.send_error(503, "node restarting")
                     return
@@ -116,7 +122,7 @@ class Node:
             def log_message(self, *args):
                 pass
 
-        self.model, self.node, self.clock = model, node, clock
+        self.model, self.node, self.clock, self.naming = model, node, clock, naming
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -133,7 +139,8 @@ class Node:
         self.server.server_close()
 
 
-def start_cluster_nodes(scenario: Scenario, clock: Clock, horizon: int | None = None) -> dict[str, list[Node]]:
+def start_cluster_nodes(scenario: Scenario, clock: Clock, horizon: int | None = None,
+                        naming: Naming = SELF_HOSTED) -> dict[str, list[Node]]:
     """Every node of every cluster of the scenario, serving; stop them with ``stop_all``.
 
     ``horizon`` (seconds from the start, default the scenario's duration) is how far the scenario goes
@@ -143,7 +150,7 @@ def start_cluster_nodes(scenario: Scenario, clock: Clock, horizon: int | None = 
     try:
         for cluster in scenario.clusters:
             model = ClusterModel(cluster, horizon or scenario.duration)
-            nodes[cluster.name] = [Node(model, n, clock).start() for n in model.node_ids]
+            nodes[cluster.name] = [Node(model, n, clock, naming=naming).start() for n in model.node_ids]
     except OSError:
         stop_all(nodes)
         raise

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from crdb_dash.catalog import COUNTING, Kind, Metric, metric
 from crdb_dash.config import Config
+from crdb_dash.naming import Naming
 
 RATE_INTERVAL = "$__rate_interval"
 STEP = "${__interval_ms}ms"  # exactly the query's step ($__interval is truncated to a whole unit)
@@ -49,6 +50,7 @@ class Scope:
     tenants: str = ""  # regex of the tenants kept (a dashboard's $tenant); "" keeps every tenant
     by_label_variables: bool = False  # narrow a metric's extra label with the variable of the same name
     gap: str = ""  # rules: gauges keep their last value over this window across a failed scrape (see GAP)
+    naming: Naming = Naming()  # how the metrics are named where they reach Prometheus
 
     def grouping(self, m: Metric | None = None) -> str:
         labels = self.by + ((m.by_label,) if m is not None and m.by_label else ())
@@ -79,16 +81,12 @@ def dashboard_scope(cfg: Config) -> Scope:
     base = f'{cfg["selector"]}, {cfg.cluster}="$cluster"'
     return Scope(base, f'{base}, {cfg.node}=~"$node"', (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant,
                  cfg.get("rpo.window"), f'{cfg.cluster}="$cluster"', bool(cfg.get("rpo.recorded")), "$tenant",
-                 by_label_variables=True)
+                 by_label_variables=True, naming=cfg.naming)
 
 
 def rule_scope(cfg: Config) -> Scope:
     return Scope(cfg["selector"], cfg["selector"], (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant,
-                 cfg.get("rpo.window"), gap=GAP)
-
-
-def series(m: Metric, matchers: str) -> str:
-    return f"{m.exported}{{{matchers}}}"
+                 cfg.get("rpo.window"), gap=GAP, naming=cfg.naming)
 
 
 def selector(m: Metric, scope: Scope) -> str:
@@ -96,7 +94,7 @@ def selector(m: Metric, scope: Scope) -> str:
     matchers = scope.node_matchers if m.per_node else scope.matchers
     if m.by_label and scope.by_label_variables:
         matchers += f', {m.by_label}=~"${m.by_label}"'
-    return series(m, matchers)
+    return scope.naming.selector(m.exported, matchers)
 
 
 def _tenants(m: Metric, scope: Scope, expr: str) -> str:
@@ -142,7 +140,7 @@ def latest_completion(m: Metric, scope: Scope) -> str:
     return f"{newest_completion(m, scope)} > 0"
 
 
-def _newest_per_node(m: Metric, scope: Scope) -> str:
+def newest_per_node(m: Metric, scope: Scope) -> str:
     """Each node's newest value over the window: a node reports 0 until it completes a backup and again after
     a restart, so its maximum over the window is taken before the maximum across nodes."""
     return _tenants(m, scope, f"max_over_time({selector(m, scope)}[{scope.rpo_window}])")
@@ -165,7 +163,7 @@ def remembered_completion(m: Metric, scope: Scope) -> str:
     becoming unknown. 0 means no completion has been seen.
     """
     g = scope.grouping(m)
-    fresh = _newest_per_node(m, scope)
+    fresh = newest_per_node(m, scope)
     kept = f"last_over_time({RECORDS[m.exported]}[{scope.rpo_window}]) and on ({g}) max by ({g}) ({fresh})"
     return f"max by ({g}) ({fresh} or ({kept}))"
 
@@ -176,7 +174,7 @@ def newest_completion(m: Metric, scope: Scope) -> str:
     g = scope.grouping(m)
     if scope.recorded:
         return f"max by ({g}) ({record(m, scope)})"
-    return f"max by ({g}) ({_newest_per_node(m, scope)} or {record(m, scope)})"
+    return f"max by ({g}) ({newest_per_node(m, scope)} or {record(m, scope)})"
 
 
 def rpo_status(m: Metric, scope: Scope) -> str:
@@ -250,4 +248,4 @@ def success_ratio(scope: Scope, window: str) -> str:
     none did; either counter may be absent."""
     ok = increase(metric("schedules_BACKUP_succeeded"), scope, window)
     failed = increase(metric("schedules_BACKUP_failed"), scope, window)
-    return f"({ok} or {failed} * 0) / ({total(ok, failed)} > 0)"
+    return f"({ok} or {failed} * 0) / (({total(ok, failed)}) > 0)"

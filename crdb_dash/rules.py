@@ -204,7 +204,7 @@ def _kms_inaccessible(cfg, scope, where_) -> Alert:
     by = scope.grouping()
 
     def newest(exported: str) -> str:
-        return f"max by ({by}) (max_over_time({promql.selector(metric(exported), scope)}[{scope.rpo_window}]))"
+        return f"max by ({by}) ({promql.newest_per_node(metric(exported), scope)})"
 
     failed = f"{newest('backup_last_failed_time_kms_inaccessible')} > 0"
     completed = newest("schedules_BACKUP_last_completed_time")
@@ -296,7 +296,7 @@ def grafana_rules(cfg: Config) -> dict:
             "labels": {"severity": a.severity, **a.labels},
             "annotations": annotations(a, cfg, value_template("$values.B.Value", a)),
         })
-        if where := panel_showing(models, a.value):
+        if where := panel_showing(models, a.value, cfg.naming):
             rules[-1].update(dashboardUid=where[0], panelId=where[1])
             rules[-1]["annotations"].update(__dashboardUid__=where[0], __panelId__=str(where[1]))
     return {"apiVersion": 1, "groups": [{

@@ -19,6 +19,7 @@ class Setup:
     name: str  # the config preset that fits it
     naming: Naming
     relabel: Callable[[dict[str, str]], list[dict[str, str]]]  # scrape labels -> one label set per copy
+    cluster_value: Callable[[str], str] = str  # a simulated cluster's name -> its cluster label's value
 
     def scraped(self, s: Series) -> list[Series]:
         name, extra = (s.name, {}) if s.name == "up" else self.naming.family(s.name)
@@ -56,5 +57,5 @@ SETUPS: dict[str, Setup] = {s.name: s for s in (
     Setup("metrics-endpoint", Naming(static_labels=True), _same),
     Setup("cloud", Naming(prefix="crdb_cloud_"), _cloud),
     Setup("dedicated", Naming(prefix="crdb_dedicated_", lower_case=True), _cloud),
-    Setup("helm", Naming(), _helm),
+    Setup("helm", Naming(), _helm, cluster_value=lambda name: f"{name}-cockroachdb"),
 )}

@@ -457,56 +457,18 @@ class Simulation:
 def openmetrics(sims: list[Simulation], setup=None) -> Iterator[str]:
     """OpenMetrics text of several simulations for ``promtool tsdb create-blocks-from openmetrics``.
 
-    Families are declared "unknown": CockroachDB's counters lack the ``_total`` suffix OpenMetrics
-    wants, and the TSDB stores no type anyway. A ``setup`` (``crdb_dash.setups``) renames and relabels
-    every series as that way of reaching Prometheus would; its families are left undeclared, as
-    several flat names share one family there.
+    Families are left undeclared (of type unknown): CockroachDB's counters lack the ``_total`` suffix
+    OpenMetrics wants, the TSDB stores no type anyway, and under other namings several metrics share one
+    family. A ``setup`` (``crdb_dash.setups``) renames and relabels every series as that way of reaching
+    Prometheus would.
     """
     for name in sims[0].families():
-        if setup is None:
-            yield f"# TYPE {name} unknown\n"
         for sim in sims:
             for s in sim.series(name):
                 for out in (setup.scraped(s) if setup is not None else [s]):
                     label_text = ",".join(f'{k}="{v}"' for k, v in sorted(out.labels.items()))
                     yield "".join(f"{out.name}{{{label_text}}} {_num(v)} {t}\n" for t, v in out.samples)
     yield "# EOF\n"
-
-
-def promtool_series(sim: Simulation, names: list[str]) -> dict[str, str]:
-    """Series of ``names`` in ``promtool test rules`` notation, one value a scrape (the test's ``interval``), from
-    the simulation's start. A series that stops being scraped gets a stale marker, as Prometheus writes one."""
-    times = [sim.start + t for t in sim.times()]
-    out = {}
-    for name in names:
-        for s in sim.series(name):
-            values = dict(s.samples)
-            tokens: list[str] = []
-            for t in times:
-                if t in values:
-                    tokens.append(_num(values[t]))
-                else:
-                    tokens.append("stale" if tokens and tokens[-1] not in ("_", "stale") else "_")
-            label_text = ", ".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-            out[f"{name}{{{label_text}}}"] = _runs(tokens)
-    return out
-
-
-def _runs(tokens: list[str]) -> str:
-    """promtool's expanding notation: 'v' n times is 'vx(n-1)', '_' n times is '_xn'."""
-    parts = []
-    i = 0
-    while i < len(tokens):
-        j = i
-        while j + 1 < len(tokens) and tokens[j + 1] == tokens[i] and tokens[i] != "stale":
-            j += 1
-        n = j - i + 1
-        if n == 1:
-            parts.append(tokens[i])
-        else:
-            parts.append(f"_x{n}" if tokens[i] == "_" else f"{tokens[i]}x{n - 1}")
-        i = j + 1
-    return " ".join(parts)
 
 
 def _num(v: float) -> str:

@@ -29,15 +29,16 @@ def linked(panel: G.Panel, ctx: Ctx, key: str, title: str) -> G.Panel:
 
 def _query(ctx: Ctx, label: str, narrowed: bool = True, exported: str = _PRESENCE) -> str:
     matchers = ctx.cfg["selector"] + (f', {ctx.cfg.cluster}="$cluster"' if narrowed else "")
-    return f"label_values({exported}{{{matchers}}}, {label})"
+    return f"label_values({ctx.cfg.naming.selector(exported, matchers)}, {label})"
 
 
 def _tenant_query(ctx: Ctx) -> str:
     """Tenants seen in the range, a series without the label counted as the system tenant's."""
     cfg = ctx.cfg
-    seen = f'max_over_time({_PRESENCE}{{{cfg["selector"]}, {cfg.cluster}="$cluster"}}[$__range])'
+    narrowed = f'{cfg["selector"]}, {cfg.cluster}="$cluster"'
+    seen = f"max_over_time({cfg.naming.selector(_PRESENCE, narrowed)}[$__range])"
     every_tenant = replace(ctx.scope, tenants="")
-    return f"query_result(count by ({cfg.tenant}) ({every_tenant.per_node(seen)}))"
+    return f"query_result(count by ({cfg.cluster}, {cfg.tenant}) ({every_tenant.per_node(seen)}))"
 
 
 def variables(ctx: Ctx, tenant_ids: bool = False) -> G.Templating:

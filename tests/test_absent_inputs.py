@@ -24,7 +24,7 @@ def _check(tmp_path, series: dict[str, str], expr: str, value: float | None) -> 
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.fail("promtool is missing: run 'make test' (installs Debian's prometheus package) or put it on PATH")
-    samples = [] if value is None else [{"labels": '{cluster="c1"}', "value": value}]
+    samples = [] if value is None else [{"labels": '{cluster="c1", tenant="system"}', "value": value}]
     test = {"evaluation_interval": "1m", "tests": [{
         "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
         "promql_expr_test": [{"expr": expr, "eval_time": "50m", "exp_samples": samples}]}]}

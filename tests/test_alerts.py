@@ -384,4 +384,4 @@ def test_prometheus_rules_follow_mixin_conventions(cfg):
         assert f"$labels.{cfg.cluster}" in rule["annotations"]["description"]
         anchor = rule["annotations"]["runbook_url"].split("#")[1]
         assert f'<a id="{anchor}"></a>' in runbooks, anchor
-        assert f"by ({cfg.cluster}, {cfg.tenant})" in rule["expr"]
+        assert re.search(rf"by \({cfg.cluster}, {cfg.tenant}\b", rule["expr"]), rule["alert"]

@@ -19,7 +19,7 @@ import sys
 import pytest
 import yaml
 
-from crdb_dash import config, rules
+from crdb_dash import promql, config, rules
 from crdb_dash.build import to_yaml
 from tests.conftest import ROOT
 
@@ -65,10 +65,10 @@ def _walk(node, key_names: set[str]):
             yield from _walk(item, key_names)
 
 
-def _expressions(out) -> list[str]:
+def _expressions(out, cfg) -> list[str]:
     """Every PromQL expression the build wrote: rules, Grafana rules, dashboard targets and variable queries."""
     prom = yaml.safe_load((out / rules.RULES_FILE).read_text())
-    grafana = yaml.safe_load((out / rules.GRAFANA_FILE).read_text())
+    grafana = rules.grafana_rules(cfg)  # written only with alerts.grafana_managed; the same rules either way
     exprs = [r["expr"] for g in prom["groups"] for r in g["rules"]]
     exprs += [d["model"]["expr"] for g in grafana["groups"] for r in g["rules"] for d in r["data"]
               if "expr" in d["model"]]
@@ -82,16 +82,16 @@ def _expressions(out) -> list[str]:
     return exprs
 
 
-def _annotations(out) -> list[str]:
+def _annotations(out, cfg) -> list[str]:
     prom = yaml.safe_load((out / rules.RULES_FILE).read_text())
-    grafana = yaml.safe_load((out / rules.GRAFANA_FILE).read_text())
+    grafana = rules.grafana_rules(cfg)  # written only with alerts.grafana_managed; the same rules either way
     return [text for doc in (prom, grafana) for g in doc["groups"] for r in g["rules"]
             for text in r.get("annotations", {}).values()]
 
 
 def test_no_default_label_name_in_any_expression(custom_build):
     out, _ = custom_build
-    for expr in _expressions(out):
+    for expr in _expressions(out, custom_build[1]):
         bare = _without_strings(expr)
         for name in DEFAULT_NAMES:
             assert not re.search(_TOKEN.format(name), bare), f"label {name!r} in {expr}"
@@ -105,7 +105,7 @@ def test_no_default_label_name_in_legends_links_or_alert_texts(custom_build):
             for name in DEFAULT_NAMES:
                 assert not re.search(r"\{\{\s*%s\s*\}\}" % name, value), f"{key} {value!r}"
                 assert not re.search(_TOKEN.format(name) + r"\s*[=!]~?", value), f"{key} {value!r}"
-    texts = _annotations(out)
+    texts = _annotations(out, cfg)
     assert any(f"$labels.{cfg.cluster}" in t for t in texts) and any(f"$labels.{cfg.tenant}" in t for t in texts)
     for text in texts:
         for name in DEFAULT_NAMES:
@@ -115,10 +115,12 @@ def test_no_default_label_name_in_legends_links_or_alert_texts(custom_build):
 @pytest.mark.parametrize("which", ["default", "custom"])
 def test_every_on_and_by_carries_the_cluster_label(custom_build, cfg, which):
     out, custom = custom_build
-    out, label = (ROOT, cfg.cluster) if which == "default" else (out, custom.cluster)
+    out, cfg, label = (ROOT, cfg, cfg.cluster) if which == "default" else (out, custom, custom.cluster)
     groupings = 0
-    for expr in _expressions(out):
+    for expr in _expressions(out, cfg):
         for keyword, labels in _GROUPING.findall(_without_strings(expr)):
+            if labels.strip() == promql.SELECTED:
+                continue  # the tenant choice, matched against a constant vector(1) of that one label
             groupings += 1
             assert label in [name.strip() for name in labels.split(",")], f"{keyword} ({labels}) in {expr}"
     assert groupings > 100

@@ -181,7 +181,7 @@ def test_every_expression_parses_after_substitution(panels, cfg):
 
 
 def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cfg):
-    allowed = {"$__rate_interval", "$__range", cfg.get("rpo.window")}
+    allowed = {"$__rate_interval", "$__range", promql.STEP, cfg.get("rpo.window")}
     for uid, panel, expr in _exprs(panels):
         assert set(RANGE_WINDOW.findall(expr)) <= allowed, (uid, panel["title"], expr)
         if "rate(" in expr:
@@ -189,17 +189,19 @@ def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cf
 
 
 def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
-    """Or in promql.per_step, the one exact per-step count, whose reset handling test_scenarios checks."""
+    """Or in promql.per_step, the one exact per-step count (its peak within a step is a max_over_time), whose
+    reset handling test_scenarios checks."""
     counting = [m for m in catalog.METRICS if m.kind in catalog.COUNTING]
     counters = {m.exported for m in counting}
     scope = promql.dashboard_scope(cfg)
-    exact = [promql.per_step(m, scope, by) for m in counting for by in (None, scope.node_label)]
+    exact = [promql.per_step(m, scope, by) for m in counting
+             for by in (None, f"{scope.cluster_label}, {scope.node_label}")]
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     bad = []
 
     def visit(node, inside):
         selected = isinstance(node, promql_parser.VectorSelector) and node.name in counters
-        if selected and inside not in ("rate", "increase"):
+        if selected and inside not in ("rate", "increase", "max_over_time"):
             bad.append(node.name)
 
     for uid, panel, expr in _exprs(panels):

@@ -352,3 +352,30 @@ def test_demo_stops_and_says_why_when_prometheus_dies(tmp_path):
     for port in ports:
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"node port {port} still open"
+
+
+@pytest.mark.parametrize("preset, name", [("metrics-endpoint", 'jobs_resume{name="backup", status="completed", '),
+                                          ("cloud", "crdb_cloud_jobs_backup_resume_completed{"),
+                                          ("dedicated", "crdb_dedicated_schedules_backup_succeeded{")])
+def test_demo_serves_each_setups_names_live_and_in_history_and_the_preset_reads_them(tmp_path, preset, name):
+    from crdb_dash import config, rules
+
+    cfg = config.with_preset(config.load(), preset)
+    proc, lines, url = _start_demo(["--preset", preset, "--scenario", "healthy-hourly-backups", "--at", "3h",
+                                    "--out", str(tmp_path / "out")])
+    try:
+        for when in ("", " offset 2h"):  # live, and the history written before the demo started
+            expr = f'{name}cluster="healthy"}}{when}'
+            assert _eventually(lambda e=expr: _query(url, e)), (preset, when)
+        assert not _query(url, '{__name__=~"jobs_backup_resume_completed|schedules_BACKUP_succeeded"}')
+        rpo = next(a for a in rules.alerts(cfg) if a.name == "RecoveryPointTooOld")
+        assert {r["metric"]["cluster"] for r in _query(url, rpo.value)} == {"healthy"}
+    finally:
+        _stop(proc)
+    assert proc.returncode == 0
+
+
+def test_demo_refuses_the_helm_preset_in_one_line():
+    result = subprocess.run(CLI + ["demo", "--preset", "helm", "--seconds", "1"], capture_output=True, text=True)
+    assert result.returncode == 2 and "--preset helm cannot be served by the demo" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -304,7 +304,7 @@ ALERTS_AT_END = {
     "virtual-cluster": set(),
     "virtual-cluster-starts": set(),
     "restart-after-last-backup": set(),
-    "everything-at-once": {("RecoveryPointTooOld", "warning", "system"), ("JobRunningLong", "warning", "system"),
+    "everything-at-once": {("JobRunningLong", "warning", "system"),
                            ("ScheduleOverlapping", "warning", "system"), ("RestoreJobPaused", "warning", "system"),
                            ("SchedulesInError", "warning", "system"), ("SchedulesInError", "warning", "app"),
                            ("SchedulesMalformed", "warning", "system"), ("SchedulesMalformed", "warning", "app"),

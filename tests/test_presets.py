@@ -1,0 +1,81 @@
+"""Each way the metrics reach Prometheus (NAMING.md), with its config preset, shows what self-hosted shows.
+
+The self-hosted panels and alerts are checked against the simulator's truth in test_scenarios and
+test_alerts; here the same history, stored as each setup stores it (other names, other labels, every pod
+scraped twice for Helm), must give every panel of every dashboard the same values, and the alert rules the
+same firing alerts, with the config `crdb-dash doctor --write-config` writes for it (tests/test_doctor.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from crdb_dash import build, config, evaluate, promrun, rules, setups
+from crdb_dash.interpolate import Vars
+from crdb_dash.scenarios import named
+from crdb_dash.simulator import Simulation, openmetrics
+
+END = int(time.time()) // 3600 * 3600 - 3600
+SCENARIO = named("everything-at-once")
+SCRAPE = SCENARIO.scrape
+
+
+def _config(tmp_path_factory, preset: str) -> config.Config:
+    path = tmp_path_factory.mktemp(preset) / "c.yaml"
+    path.write_text(f"preset: {preset}\nscrape_interval: {SCRAPE}s\n")
+    return config.load(path)
+
+
+def _panel_values(prom, cfg, cluster: str) -> dict[tuple, list]:
+    """(dashboard, panel, target) -> sorted values of its last points, evaluated as Grafana would."""
+    out = {}
+    for uid, model in build.dashboards(cfg).items():
+        for panel in model["panels"]:
+            for target in panel.get("targets", []):
+                v = Vars(cluster=cluster, range_seconds=evaluate.range_seconds(model), scrape_seconds=SCRAPE)
+                result = evaluate.run(prom, target, v, END)
+                key = (uid.removeprefix(cfg.get("grafana.uid_prefix")), panel["title"], target["refId"])
+                out[key] = sorted(round(x, 6) for x in evaluate.last_values(result).values())
+    return out
+
+
+def _firing(prom, cfg) -> list[tuple]:
+    """(alert, severity, value) of every alert whose condition holds at the end (``for`` left aside)."""
+    found = []
+    for alert in rules.alerts(cfg):
+        for sample in prom.query(alert.expr, END)["result"]:
+            found.append((alert.alertname, alert.severity, round(float(sample["value"][1]), 3)))
+    return sorted(found)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    cfg = _config(tmp_path_factory, "self-hosted")
+    sim = Simulation(SCENARIO, END)
+    with promrun.serve(openmetrics([sim])) as prom:
+        yield _panel_values(prom, cfg, "everything"), _firing(prom, cfg)
+
+
+@pytest.mark.parametrize("preset", ["metrics-endpoint", "cloud", "dedicated", "helm"])
+def test_every_panel_and_alert_shows_what_self_hosted_shows(reference, tmp_path_factory, preset):
+    setup = setups.SETUPS[preset]
+    cfg = _config(tmp_path_factory, preset)
+    panels, firing = reference
+    with promrun.serve(openmetrics([Simulation(SCENARIO, END)], setup)) as prom:
+        got_panels = _panel_values(prom, cfg, setup.cluster_value("everything"))
+        got_firing = _firing(prom, cfg)
+    assert sum(1 for values in panels.values() if values) > 0.8 * len(panels), "the reference shows too little"
+    different = {key: (panels[key], got_panels.get(key)) for key in panels if got_panels.get(key) != panels[key]}
+    assert different == {}
+    assert got_firing == firing and firing, preset
+
+
+def test_the_default_config_shows_nothing_on_another_setup(reference, tmp_path_factory):
+    """What doctor exists for: with the wrong naming every panel is empty and no alert fires, silently."""
+    cfg = _config(tmp_path_factory, "self-hosted")
+    with promrun.serve(openmetrics([Simulation(SCENARIO, END)], setups.SETUPS["cloud"])) as prom:
+        values = _panel_values(prom, cfg, "everything")
+        assert _firing(prom, cfg) == [] or all(a[0].endswith("Unknown") for a in _firing(prom, cfg))
+    assert not any(values.values())
