@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DASH   := $(CLI) $(if $(CONFIG),--config $(CONFIG))
 OUT    ?= $(if $(CONFIG),dist,.)
 
-.PHONY: install build golden check lint test prometheus bench deploy diff demo wheel clean
+.PHONY: install build golden check lint test prometheus bench deploy diff demo preview wheel clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ diff: install
 
 demo: install prometheus
 	$(DASH) demo
+
+## Draw every dashboard for a healthy cluster and for one with problems into docs/images/ (shown in README.md).
+preview: install prometheus
+	$(DASH) preview --scenario healthy-hourly-backups --scale 0.8 --out docs/images/healthy
+	$(DASH) preview --scenario everything-at-once --scale 0.8 --out docs/images/problems
 
 ## A wheel to install elsewhere (pip install build/wheel/*.whl): crdb-dash and the package crdb_dash only.
 wheel: install

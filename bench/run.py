@@ -1,6 +1,6 @@
 """Benchmarks: build and --help time, deploy time against a slow Grafana, and query cost on a fleet.
 
-    python bench/run.py [build] [deploy] [fleet] [--clusters 50] [--runs 7]
+    python bench/run.py [build] [deploy] [fleet] [preview] [--clusters 50] [--runs 7]
 
 Each timing is the median of several runs. Results go to bench/results.json and into README.md
 between the bench markers.
@@ -93,6 +93,25 @@ def bench_fleet(clusters: int) -> dict:
     return out
 
 
+def bench_preview(runs: int) -> dict:
+    """``crdb-dash preview`` of every dashboard: against a running Prometheus (queries and drawing, the whole
+    command), and with ``--scenario`` (simulating, backfilling and starting Prometheus included)."""
+    from crdb_dash import build, config, scenarios
+    from crdb_dash.preview import run
+
+    name = "everything-at-once"
+    cfg = config.load()
+    end = run.scenario_end()
+    with tempfile.TemporaryDirectory() as out, run.scenario_prometheus(cfg, scenarios.named(name), end) as prom:
+        cmd = CLI + ["preview", "--prometheus", prom.url, "--at", str(end), "--out", out]
+        against = median_seconds(cmd, runs)
+        dashboards = len(build.dashboards(cfg))
+    with tempfile.TemporaryDirectory() as out:
+        scenario = median_seconds(CLI + ["preview", "--scenario", name, "--out", out], max(1, runs // 2))
+    return {"preview_dashboards": dashboards, "preview_s": round(against, 2), "preview_scenario_s": round(scenario, 2),
+            "preview_scenario": name}
+
+
 def _fleet(n: int):
     from crdb_dash.simulator import Cluster, Scenario, Schedule, Tenant
 
@@ -145,6 +164,11 @@ def render(r: dict) -> str:
                   f"{r['deploy_first_s']} s |",
                   f"| second deploy (nothing changed) | {r['deploy_unchanged_s']} s, "
                   f"{r['deploy_unchanged_posts']} POSTs |"]
+    if "preview_s" in r:
+        lines += [f"| `crdb-dash preview`, {r['preview_dashboards']} dashboards from a running Prometheus "
+                  f"(queries and drawing) | {r['preview_s']} s |",
+                  f"| `crdb-dash preview --scenario {r['preview_scenario']}` (simulate, backfill, start Prometheus, "
+                  f"draw) | {r['preview_scenario_s']} s |"]
     if "refresh" in r:
         n = r["fleet_clusters"]
         lines += [f"| simulate and backfill (series, then rules) {n} clusters x 3 nodes x 24 h at 30 s "
@@ -167,7 +191,7 @@ def render(r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("parts", nargs="*", default=["build", "deploy", "fleet"])
+    parser.add_argument("parts", nargs="*", default=["build", "deploy", "fleet", "preview"])
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
@@ -178,6 +202,8 @@ def main() -> None:
         results.update(bench_deploy(max(3, args.runs // 2)))
     if "fleet" in args.parts:
         results.update(bench_fleet(args.clusters))
+    if "preview" in args.parts:
+        results.update(bench_preview(max(3, args.runs // 2)))
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     write_readme(results)
     print(render(results), end="")

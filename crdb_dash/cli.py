@@ -59,6 +59,23 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
     doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
 
+    preview = sub.add_parser("preview", help="draw every dashboard to PNG as Grafana would show it",
+                             description="Evaluate every panel's queries on Prometheus as Grafana would and draw "
+                             "each dashboard to DIR/<uid>.png.")
+    source = preview.add_mutually_exclusive_group()
+    source.add_argument("--prometheus", metavar="URL", help="query this Prometheus (default: $PROMETHEUS_URL)")
+    source.add_argument("--scenario", metavar="NAME|FILE",
+                        help="simulate a scenario (see 'crdb-dash scenarios') on a temporary Prometheus")
+    preview.add_argument("--dashboard", metavar="UID", action="append",
+                         help="only this dashboard (repeatable; default: all)")
+    preview.add_argument("--at", metavar="TIME", help="the moment the dashboards are looked at: unix seconds or "
+                         "ISO 8601 (default: now, or the end of the scenario)")
+    preview.add_argument("--var", metavar="NAME=VALUE", action="append", default=[],
+                         help="pick a variable's value, e.g. --var cluster=prod (default: what Grafana picks)")
+    preview.add_argument("--scale", type=float, default=1.0,
+                         help="size of the pictures: 1 is a 1920-pixel-wide browser window (default 1)")
+    preview.add_argument("--out", metavar="DIR", required=True, help="where to write the PNGs")
+
     for name, text in (("deploy", "create or update the dashboards in Grafana through its HTTP API"),
                        ("diff", "show what deploy would change, writing nothing")):
         p = sub.add_parser(name, help=text, description=f"{text}. GRAFANA_URL says where; GRAFANA_TOKEN (a "
@@ -128,6 +145,8 @@ def _run(args) -> int:
         return _doctor(cfg, args)
     if args.command == "demo":
         return _demo(cfg, args)
+    if args.command == "preview":
+        return _preview(cfg, args)
     if args.command == "scenarios":
         from crdb_dash.scenarios import SCENARIOS
 
@@ -325,6 +344,47 @@ def _demo(cfg, args) -> int:
         raise
     except OSError as exc:
         raise UsageError(f"cannot start the demo: {exc.strerror or exc}") from None
+
+
+def _preview(cfg, args) -> int:
+    import os
+
+    from crdb_dash import build, promrun, scenarios
+    from crdb_dash.preview import query, run
+
+    out = Path(args.out)
+    if not 0.25 <= args.scale <= 4:
+        raise UsageError("--scale must be between 0.25 and 4")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is not a directory")
+    models = build.dashboards(cfg)
+    unknown = sorted(set(args.dashboard or []) - set(models))
+    if unknown:
+        raise UsageError(f"unknown dashboard {', '.join(unknown)}; known: {', '.join(sorted(models))}")
+    models = {uid: m for uid, m in models.items() if not args.dashboard or uid in args.dashboard}
+    chosen = {}
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--var {item!r} must be NAME=VALUE")
+        chosen[name] = value
+    url = args.prometheus or (None if args.scenario else os.environ.get("PROMETHEUS_URL"))
+    if not url and not args.scenario:
+        raise UsageError("no Prometheus: pass --prometheus URL (or set PROMETHEUS_URL) or --scenario NAME")
+    say = lambda text: print(text, flush=True)  # noqa: E731
+    try:
+        source = run.source(cfg, args.scenario, url, run.parse_time(args.at) if args.at else None, say)
+        with source.server as prom:
+            out.mkdir(parents=True, exist_ok=True)
+            reports = run.render(models, prom, source.at, out, source.scrape, cfg.get("datasource.uid"),
+                                 source.name, chosen, say=say, scale=args.scale)
+    except (ValueError, scenarios.ScenarioError, query.VariableError, promrun.PrometheusError) as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write the preview: {exc.strerror or exc}") from None
+    failed = sum(len(r.errors) for r in reports)
+    say(f"{len(reports)} dashboards drawn under {out.resolve()}" + (f"; {failed} panels failed" if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
