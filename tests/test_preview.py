@@ -108,12 +108,12 @@ def test_variables_are_resolved_by_their_own_queries(prom, models):
 def test_time_series_use_grafanas_interval_thresholds_and_legend(reports):
     over_time = reports["healthy"][OVERVIEW].panel(RPO + " over time")
     ((_, expr, step),) = over_time.queries
-    assert step == 120  # 24 h over a half-width panel
+    assert step == 600  # 24 h over a half-width panel is 2m, below the panel's min interval (RPO_GRAPH_STEP)
     assert [value for value, _ in over_time.threshold_lines] == [7200, 21600]
     assert over_time.legend_calcs == ["lastNotNull", "max"] and list(over_time.series[0].legend) == ["Last *", "Max"]
-    assert len(over_time.series[0].times) > 0 and all(t % 120 == 0 for t in over_time.series[0].times)
+    assert len(over_time.series[0].times) > 0 and all(t % 600 == 0 for t in over_time.series[0].times)
     failures = reports["healthy"][OVERVIEW].panel("Failures and retries")
-    assert all("offset 120000ms" in expr for _, expr, _ in failures.queries)  # ${__interval_ms} of a 12-wide panel
+    assert all("[120000ms:120000ms]" in expr for _, expr, _ in failures.queries)  # ${__interval_ms}: 12-wide panel
     writes = reports["healthy"]["crdb-backups-backup-jobs"].panel("Cloud storage writes")
     # a full-width panel (1872 px): 46 s rounds to 1m; the query's min step is 10s: max(1m + 10s, 4 x 10s)
     assert all("[70s]" in expr and step == 60 for _, expr, step in writes.queries)
