@@ -54,6 +54,11 @@ class Case:
     series_labels: dict = field(default_factory=dict)  # further labels the firing alerts keep from the series
 
 
+def burn(value: str) -> tuple[str, str, str]:
+    """The RPO error budget burning fast (the default 99.5% over 30d): ``value`` times the allowed rate."""
+    return ("RecoveryPointBudgetBurn", "critical", value)
+
+
 # ---- cases --------------------------------------------------------------------------------------------
 LAST = "schedules_BACKUP_last_completed_time"
 BY_VC = "schedules_BACKUP_last_completed_time_by_virtual_cluster"
@@ -68,20 +73,24 @@ CASES = [
          "2h20m", [("RecoveryPointTooOld", "warning", "2h 10m 0s")]),
     Case("rpo critical after 6h",
          {s(LAST, 1): run((0, 10), (T10, 400)), **up(minutes=410)},
-         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s")]),
+         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s"),
+                   burn("32.8")]),
     # Issue 14 item 1: the node that completed the newest backup restarts and no backup completes since.
     Case("rpo critical at 8h after a backup whose node restarted 10 minutes later",
          {s(LAST, 1): run((0, 10), (T10, 10), (0, 480)), s(LAST, 2): run((0, 500)), **up(minutes=500)},
-         "8h10m", [("RecoveryPointTooOld", "warning", "8h 0m 0s"), ("RecoveryPointTooOld", "critical", "8h 0m 0s")]),
+         "8h10m", [("RecoveryPointTooOld", "warning", "8h 0m 0s"), ("RecoveryPointTooOld", "critical", "8h 0m 0s"),
+                   burn("200.0")]),
     Case("rpo critical after 6h when the node restarted a minute after a short backup",
          {s(LAST, 1): run((0, 10), (T10, 1), (0, 400)), s(LAST, 2): run((0, 411)), **up(minutes=411)},
-         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s")]),
+         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s"),
+                   burn("32.8")]),
     Case("rpo a known recovery point stays known after every node restarted",
          {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630)), **up(minutes=630)},
-         "8h40m", [("RecoveryPointTooOld", "warning", "8h 30m 0s"), ("RecoveryPointTooOld", "critical", "8h 30m 0s")]),
+         "8h40m", [("RecoveryPointTooOld", "warning", "8h 30m 0s"), ("RecoveryPointTooOld", "critical", "8h 30m 0s"),
+                   burn("200.0")]),
     Case("rpo a newer backup after the restart replaces the remembered one",
          {s(LAST, 1): run((0, 10), (T10, 10), (0, 480)), s(LAST, 2): run((0, 470), (27600, 30)), **up(minutes=500)},
-         "8h10m", []),
+         "8h10m", [burn("54.8")]),  # the 1h40m over the critical target before it spent the budget fast
     Case("rpo a cluster no longer scraped stops alerting once the window has passed",
          {s(LAST, 1): run((0, 10), (T10, 110)), **up(minutes=120)}, "8h30m", []),
     Case("rpo newest of two schedules on two nodes wins",
@@ -96,7 +105,8 @@ CASES = [
            at, fires)
       for at, fires in (("5h", []), ("6h30m", [("RecoveryPointTooOld", "warning", "2h 40m 0s")]))],
     Case("rpo unknown when no schedule updates the metric",
-         {s(LAST, n): run((0, 200)) for n in (1, 2, 3)} | up(), "2h10m", [("RecoveryPointUnknown", "warning", "")]),
+         {s(LAST, n): run((0, 200)) for n in (1, 2, 3)} | up(), "2h10m",
+         [("RecoveryPointUnknown", "warning", ""), burn("200.0")]),  # unknown counts as a violation (the default)
     Case("rpo unknown when the gauge is absent but nodes are scraped", up(), "2h10m",
          [("RecoveryPointUnknown", "warning", "")]),
     Case("rpo not unknown within the window after a restart",
@@ -106,7 +116,7 @@ CASES = [
     Case("virtual cluster backed up by a host schedule too long ago, after a restart",
          {s(BY_VC, 1, "system", tenant_id="3"): run((0, 10), (T10, 10), (0, 400)),
           s(BY_VC, 1, "system", tenant_id="4"): run((0, 400), (24000, 20)),
-          s(LAST, 1, "system"): run((0, 400), (24000, 20)), **up(minutes=420)},
+          s(LAST, 1, "system"): run((0, 10), (T10, 390), (24000, 20)), **up(minutes=420)},
          "6h50m", [("VirtualClusterRecoveryPointTooOld", "warning", "6h 40m 0s"),
                    ("VirtualClusterRecoveryPointTooOld", "critical", "6h 40m 0s")],
          series_labels={"tenant_id": "3"}),
