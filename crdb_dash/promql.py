@@ -329,15 +329,21 @@ def within_target(cfg: Config, scope: Scope) -> str:
     return f"{within} or on ({g}) (0 * max by ({g}) ({target}) + {1 if unknown == 'compliant' else 0})"
 
 
+def _recorded(name: str, scope: Scope) -> str:
+    """A compliance rule's series, narrowed to the scope's clusters and tenants (rules read every one)."""
+    if not scope.record_matchers:
+        return name
+    tenants = f', {scope.tenant_label}=~"{scope.tenants}"' if scope.tenants else ""
+    return f"{name}{{{scope.record_matchers}{tenants}}}"
+
+
 def compliance(scope: Scope, window: str) -> str:
     """The share of rule evaluations in ``window`` with the recovery point within its target."""
-    narrowed = f"{{{scope.record_matchers}}}" if scope.record_matchers else ""
-    return f"avg_over_time({COMPLIANT_RECORD}{narrowed}[{window}])"
+    return f"avg_over_time({_recorded(COMPLIANT_RECORD, scope)}[{window}])"
 
 
 def compliance_over_period(scope: Scope) -> str:
-    narrowed = f"{{{scope.record_matchers}}}" if scope.record_matchers else ""
-    return f"{PERIOD_RECORD}{narrowed}"
+    return _recorded(PERIOD_RECORD, scope)
 
 
 def budget_left(cfg: Config, scope: Scope) -> str:
@@ -350,3 +356,13 @@ def burn_rate(cfg: Config, scope: Scope, window: str) -> str:
     """How many times faster than the objective allows the budget is spent over ``window``."""
     allowed = 1 - cfg.get("rpo.compliance.objective")
     return f"(1 - max by ({scope.grouping()}) ({compliance(scope, window)})) / {allowed:g}"
+
+
+FLEET_FILTER = "cluster_filter"  # the Fleet dashboard's regex of clusters
+
+
+def fleet_scope(cfg: Config) -> Scope:
+    """Every cluster the Fleet dashboard's filter matches, every tenant, every node."""
+    every = f'{cfg["selector"]}, {cfg.cluster}=~"${FLEET_FILTER}"'
+    return Scope(every, every, (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant, cfg.get("rpo.window"),
+                 f'{cfg.cluster}=~"${FLEET_FILTER}"', bool(cfg.get("rpo.recorded")), tenants=".*")

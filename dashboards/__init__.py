@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from crdb_dash.catalog import METRICS
-from dashboards import backup_jobs, overview, protected_timestamps, restore_jobs, runbooks, schedules
+from dashboards import backup_jobs, fleet, overview, protected_timestamps, restore_jobs, runbooks, schedules
 
-ALL = (overview, schedules, backup_jobs, restore_jobs, protected_timestamps, runbooks)
+ALL = (fleet, overview, schedules, backup_jobs, restore_jobs, protected_timestamps, runbooks)
 
 
 def panel_showing(models: dict[str, dict], expr: str) -> tuple[str, int] | None:

@@ -6,7 +6,7 @@ from dashboards import protected_timestamps as pts_dashboard
 from dashboards import restore_jobs as restore_dashboard
 from dashboards import schedules as schedules_dashboard
 from dashboards.common import dashboard, linked
-from panels import backup_jobs, protected_timestamps, restore_jobs, schedules
+from panels import backup_jobs, compliance, protected_timestamps, restore_jobs, schedules
 from panels.base import Ctx, combined
 
 KEY = "overview"
@@ -23,6 +23,7 @@ def build(ctx: Ctx):
             schedules.success_ratio(ctx), schedules.started_in_range(ctx), schedules.succeeded_in_range(ctx),
             linked(schedules.failed_in_range(ctx), ctx, schedules_dashboard.KEY, "Backup schedules"),
         ]),
+        ("RPO compliance", [compliance.in_range(ctx), compliance.over_period(ctx), compliance.budget_left(ctx)]),
         ("Jobs now", [
             linked(backup_jobs.running_now(ctx), ctx, backup_dashboard.KEY, "Backup jobs"),
             linked(backup_jobs.paused_now(ctx), ctx, backup_dashboard.KEY, "Backup jobs"),

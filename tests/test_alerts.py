@@ -116,7 +116,7 @@ CASES = [
     Case("virtual cluster backed up by a host schedule too long ago, after a restart",
          {s(BY_VC, 1, "system", tenant_id="3"): run((0, 10), (T10, 10), (0, 400)),
           s(BY_VC, 1, "system", tenant_id="4"): run((0, 400), (24000, 20)),
-          s(LAST, 1, "system"): run((0, 10), (T10, 390), (24000, 20)), **up(minutes=420)},
+          s(LAST, 1, "system"): run((0, 10), (T10, 180), (11400, 210), (24000, 20)), **up(minutes=420)},
          "6h50m", [("VirtualClusterRecoveryPointTooOld", "warning", "6h 40m 0s"),
                    ("VirtualClusterRecoveryPointTooOld", "critical", "6h 40m 0s")],
          series_labels={"tenant_id": "3"}),
