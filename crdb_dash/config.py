@@ -323,8 +323,8 @@ def _validate_rpo_targets(raw: dict, fail, warn, duration) -> None:
         key = f"rpo.overrides[{i}]"
         if not isinstance(override, dict) or not override.get("match"):
             fail(key, "must be a mapping with a non-empty 'match' and a warning and/or critical duration")
-        if set(override) - _OVERRIDE_KEYS:
-            fail(key, f"has unknown key '{sorted(set(override) - _OVERRIDE_KEYS)[0]}' (known: match, warning, critical)")
+        if unknown := sorted(set(override) - _OVERRIDE_KEYS):
+            fail(key, f"has unknown key '{unknown[0]}' (known: match, warning, critical)")
         if not isinstance(override["match"], dict):
             fail(f"{key}.match", "must be a mapping of label names to regular expressions")
         for label, regex in override["match"].items():

@@ -216,9 +216,11 @@ def test_composed_queries_are_parsed_not_just_the_selector():
 
 def test_rpo_overrides_and_compliance_load(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("rpo:\n  overrides:\n    - {match: {cluster: 'daily-.*', tenant: system}, warning: 26h, critical: 30h}\n"
+    path.write_text("rpo:\n  overrides:\n"
+                    "    - {match: {cluster: 'daily-.*', tenant: system}, warning: 26h, critical: 30h}\n"
                     "    - {match: {cluster: 'slow'}, critical: 12h}\n  compliance: {objective: 0.99, period: 7d}\n")
     cfg = config.load(path)
     assert cfg.get("rpo.overrides")[1] == {"match": {"cluster": "slow"}, "critical": "12h"}
-    assert cfg.get("rpo.compliance") == {"objective": 0.99, "period": "7d", "target": "critical", "unknown": "violation"}
+    assert cfg.get("rpo.compliance") == {"objective": 0.99, "period": "7d", "target": "critical",
+                                         "unknown": "violation"}
     assert any("rpo.overrides[0].warning" in w for w in cfg.warnings)  # longer than rpo.window
