@@ -260,7 +260,7 @@ COMPLIANT_RECORD = "cluster_tenant:backup_rpo_within_target:ratio"  # 1 within t
 PERIOD_RECORD = "cluster_tenant:backup_rpo_within_target:ratio_period"  # its average over rpo.compliance.period
 
 
-def rpo_target(cfg: Config, rows: str, severity: str) -> str:
+def rpo_target(cfg: Config, rows: str, severity: str, by: str = "") -> str:
     """Each row's ``severity`` target in seconds: the first of ``rpo.overrides`` whose labels match, else
     ``rpo.<severity>``. ``rows`` is a per-cluster expression (its labels are kept, its value dropped);
     ``or`` keeps a row matched by an earlier override, which is how the first match wins."""
@@ -269,7 +269,7 @@ def rpo_target(cfg: Config, rows: str, severity: str) -> str:
         matchers = ", ".join(f'{label}=~"{_quoted(regex)}"' for label, regex in override["match"].items())
         seconds = parse_duration(override.get(severity, cfg.get(f"rpo.{severity}")))
         parts.append(f"(0 * {rows}{{{matchers}}} + {seconds})" if _METRIC_NAME.fullmatch(rows)
-                     else _matched(rows, override["match"], seconds))
+                     else _matched(rows, override["match"], seconds, by or f"{cfg.cluster}, {cfg.tenant}"))
     parts.append(f"(0 * ({rows}) + {cfg.seconds(f'rpo.{severity}')})")
     return " or ".join(parts)
 
@@ -278,13 +278,15 @@ _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _MATCHED = "rpo_override_matched"  # a label marking rows an override's regex matches, removed again
 
 
-def _matched(rows: str, match: dict, seconds: int) -> str:
-    """``rows`` narrowed by regex label matchers, for a row expression that is not a plain series name
-    (label_replace's regex is anchored, as a matcher's is)."""
+def _matched(rows: str, match: dict, seconds: int, by: str) -> str:
+    """``rows`` (grouped ``by``) narrowed by regex label matchers, for a row expression that is not a plain series
+    name: a marker set where the label matches (label_replace's regex is anchored, as a matcher's is) and
+    kept only where it is set."""
     keep = f"0 * ({rows})"
     for label, regex in match.items():
         marked = f'label_replace({keep}, "{_MATCHED}", "1", "{label}", "{_quoted(regex)}")'
-        only = f'({marked} and on ({_MATCHED}) label_replace(vector(1), "{_MATCHED}", "1", "", ""))'
+        every = f'label_replace({keep}, "{_MATCHED}", "1", "", "")'
+        only = f"({marked} and on ({by}, {_MATCHED}) {every})"
         keep = f'label_replace({only}, "{_MATCHED}", "", "", "")'
     return f"({keep} + {seconds})"
 
