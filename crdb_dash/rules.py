@@ -181,7 +181,7 @@ def _budget_burn(cfg: Config, scope: promql.Scope, where_: str) -> Alert:
                  f"The recovery point of {where_} is outside its target so often that the error budget of the "
                  f"{objective} objective over {cfg.get('rpo.compliance.period')} is spent {VALUE} times as fast as "
                  "the objective allows (at 1 it lasts exactly the period). The RPO alerts say why.",
-                 "recoverypointbudgetburn", fmt='printf "%.1f"', for_="2m")
+                 "recoverypointbudgetburn", fmt='printf "%.0f"', for_="2m")
 
 
 def _newest_or_zero(cfg: Config, scope: promql.Scope, last: Metric) -> str:
@@ -304,8 +304,9 @@ def prometheus_rules(cfg: Config) -> dict:
         "annotations": annotations(a, cfg, value_template("$value", a)),
     } for a in alerts(cfg)]
     interval = cfg.get("alerts.evaluation_interval")
-    return {"groups": [{"name": f"{GROUP}-records", "interval": interval, "rules": recording_rules(cfg)},
-                       {"name": f"{GROUP}-compliance", "interval": interval, "rules": compliance_rules(cfg)},
+    # One group: its rules are evaluated in order, each reading the ones before it at the same evaluation.
+    records = recording_rules(cfg) + compliance_rules(cfg)
+    return {"groups": [{"name": f"{GROUP}-records", "interval": interval, "rules": records},
                        {"name": GROUP, "interval": interval, "rules": rules}]}
 
 
