@@ -18,7 +18,10 @@ DEFAULTS: dict = {
     "labels": {"cluster": "cluster", "node": "instance", "tenant": "tenant"},
     "scrape_interval": "10s",
     # recorded: dashboards read the recording rule below instead of max_over_time at every step
-    "rpo": {"warning": "2h", "critical": "6h", "window": "6h", "recorded": False},
+    # overrides: per-cluster targets, [{match: {cluster: "prod-.*"}, warning: 26h, critical: 30h}], first match wins
+    # compliance: the share of time the recovery point was within its target (see rules.compliance_rules)
+    "rpo": {"warning": "2h", "critical": "6h", "window": "6h", "recorded": False, "overrides": [],
+            "compliance": {"period": "30d", "objective": 0.995, "target": "critical", "unknown": "excluded"}},
     "alerts": {
         "failure_window": "1h",
         "paused_for": "1h",
@@ -291,6 +294,7 @@ def _validate(raw: dict, source: str) -> list[str]:
         value = _dig(raw, key)
         if not isinstance(value, str) or (value and not _WEB_URL.match(value)):
             fail(key, f"must be empty or an http(s) URL, not {value!r}")
+    _validate_rpo_targets(raw, fail, warn, duration)
     if not isinstance(raw["rpo"]["recorded"], bool):
         fail("rpo.recorded", f"must be true or false, not {raw['rpo']['recorded']!r}")
     retries = raw["alerts"]["retries"]
@@ -313,6 +317,67 @@ def _validate(raw: dict, source: str) -> list[str]:
         fail("alerts.grafana_managed", f"needs Grafana 12.0 or later, but schema_version {version} is for an "
              "older Grafana (rule titles must be unique in a folder before 12.0)")
     return warnings
+
+
+COMPLIANCE_TARGETS = ("warning", "critical")
+UNKNOWN_COUNTS = ("violation", "compliant", "excluded")  # how a minute with no known recovery point counts
+_OVERRIDE_KEYS = {"match", "warning", "critical"}
+
+
+def _validate_rpo_targets(raw: dict, fail, warn, duration) -> None:
+    """rpo.overrides and rpo.compliance."""
+    compliance = raw["rpo"]["compliance"]
+    if duration("rpo.compliance.period") < 3600:
+        fail("rpo.compliance.period", "must be at least 1h")
+    objective = compliance["objective"]
+    if isinstance(objective, bool) or not isinstance(objective, int | float) or not 0 < objective < 1:
+        fail("rpo.compliance.objective", f"must be a fraction between 0 and 1 such as 0.995, not {objective!r}")
+    for key, allowed in (("target", COMPLIANCE_TARGETS), ("unknown", UNKNOWN_COUNTS)):
+        if compliance[key] not in allowed:
+            fail(f"rpo.compliance.{key}", f"must be one of {', '.join(allowed)}, not {compliance[key]!r}")
+    overrides = raw["rpo"]["overrides"]
+    if not isinstance(overrides, list):
+        fail("rpo.overrides", "must be a list such as [{match: {cluster: 'prod-.*'}, warning: 26h, critical: 30h}]")
+    labels = (raw["labels"]["cluster"], raw["labels"]["tenant"])
+    window = duration("rpo.window")
+    for i, override in enumerate(overrides):
+        key = f"rpo.overrides[{i}]"
+        if not isinstance(override, dict) or not override.get("match"):
+            fail(key, "must be a mapping with a non-empty 'match' and a warning and/or critical duration")
+        if unknown := sorted(set(override) - _OVERRIDE_KEYS):
+            fail(key, f"has unknown key '{unknown[0]}' (known: match, warning, critical)")
+        if not isinstance(override["match"], dict):
+            fail(f"{key}.match", "must be a mapping of label names to regular expressions")
+        for label, regex in override["match"].items():
+            if label not in labels:
+                fail(f"{key}.match", f"matches label '{label}'; only the configured labels {' and '.join(labels)} can "
+                                     "be matched")
+            if not isinstance(regex, str) or not _regex_ok(regex):
+                fail(f"{key}.match.{label}", f"must be a regular expression such as 'prod-.*', not {regex!r}")
+        if "warning" not in override and "critical" not in override:
+            fail(key, "sets neither warning nor critical")
+        seconds = {}
+        for severity in ("warning", "critical"):
+            value = override.get(severity, raw["rpo"][severity])
+            if not isinstance(value, str) or not _DURATION.match(value) or parse_duration(value) <= 0:
+                fail(f"{key}.{severity}", f"must be a Prometheus duration such as 26h, not {value!r}")
+            seconds[severity] = parse_duration(value)
+        if seconds["warning"] > seconds["critical"]:
+            fail(f"{key}.warning", "must not be above its critical target (or rpo.critical when it sets none)")
+        if seconds["warning"] > window:
+            warn(f"{key}.warning", f"({override.get('warning')}) is longer than rpo.window ({raw['rpo']['window']}): "
+                 "dashboards without rpo.recorded may show the recovery point as unknown after a node restart")
+
+
+def _regex_ok(regex: str) -> bool:
+    """Whether Prometheus accepts ``regex`` in a label matcher (RE2 syntax, checked by the PromQL parser)."""
+    import promql_parser
+
+    try:
+        promql_parser.parse('up{x=~"' + regex.replace("\\", "\\\\").replace('"', '\\"') + '"}')
+    except ValueError:
+        return False
+    return True
 
 
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -47,6 +47,7 @@ class Vars:
     nodes: list[str] | None = None  # None means All
     tenants: list[str] | None = None  # None means All
     tenant_ids: list[str] | None = None  # virtual cluster IDs of host schedules; None means All
+    cluster_filter: list[str] | None = None  # the Fleet dashboard's clusters; None means All
     datasource: str = "prometheus"
     extra: dict[str, str] = field(default_factory=dict)
     min_interval: int | None = None  # the panel's min interval and the query's min step, when set
@@ -89,6 +90,7 @@ def substitute(expr: str, v: Vars) -> str:
         "node": _multi(v.nodes),
         "tenant": _multi(v.tenants),
         "tenant_id": _multi(v.tenant_ids),
+        "cluster_filter": _multi(v.cluster_filter),
         "datasource": v.datasource,
         **v.extra,
     }

@@ -37,6 +37,8 @@ ANNOTATION_KEYS = {"name", "enable", "hide", "iconColor", "expr", "step", "title
 OPTION_DEFAULTS = {
     "stat": {"wideLayout": True, "showPercentChange": False, "percentChangeColorMode": "standard"},
     "timeseries": {"legend": {"showLegend": True}},
+    "table": {"showHeader": True, "frameIndex": 0, "cellHeight": "sm",
+              "footer": {"show": False, "reducer": ["sum"], "countRows": False}},
 }
 
 
@@ -122,12 +124,20 @@ def _field_config(config: dict, panel_type: str) -> dict:
     defaults["thresholds"] = {"mode": "absolute", "steps": [_step(s, i) for i, s in enumerate(steps)]}
     color = defaults.get("color") or {}
     defaults["color"] = color if "fixedColor" in color else {
-        "mode": "thresholds" if panel_type == "stat" else "palette-classic"}
+        "mode": "thresholds" if panel_type in ("stat", "table") else "palette-classic"}
     custom = {k: v for k, v in defaults.get("custom", {}).items() if v is not None}
+    if panel_type == "table":
+        custom = _table_custom(custom)
     if custom.get("stacking") == {}:
         custom["stacking"] = {"group": "A", "mode": "none"}
     defaults["custom"] = custom
     return {"defaults": defaults, "overrides": config.get("overrides", [])}
+
+
+def _table_custom(custom: dict) -> dict:
+    """grafanalib's table field options: displayMode became cellOptions (Grafana 10); inspect is required."""
+    mode = custom.pop("displayMode", "auto")
+    return {"align": "auto", "inspect": False, **custom, "cellOptions": {"type": mode}}
 
 
 def _step(step: dict, index: int) -> dict:

@@ -11,10 +11,11 @@ missing tenant label as the system tenant (``Scope.per_node``) before it is aggr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from crdb_dash.catalog import COUNTING, UPTIME, Kind, Metric, metric
-from crdb_dash.config import Config
+from crdb_dash.config import Config, parse_duration
 from crdb_dash.naming import Naming
 
 RATE_INTERVAL = "$__rate_interval"
@@ -341,3 +342,119 @@ def last_success(scope: Scope, window: str) -> str:
 def success_age(scope: Scope, window: str) -> str:
     """Seconds since a scheduled backup last succeeded; no result when none did within ``window``."""
     return f"time() - {last_success(scope, window)}"
+
+
+# ---- per-cluster RPO targets and RPO compliance (recording rules in rules.recording_rules) -------------------------
+TARGET_RECORD = "cluster_tenant:backup_rpo_target_seconds:configured"  # labels: cluster, tenant, severity
+COMPLIANT_RECORD = "cluster_tenant:backup_rpo_within_target:ratio"  # 1 within target, 0 over, unknown as configured
+PERIOD_RECORD = "cluster_tenant:backup_rpo_within_target:ratio_period"  # its average over rpo.compliance.period
+
+
+def rpo_target(cfg: Config, rows: str, severity: str, by: str = "") -> str:
+    """Each row's ``severity`` target in seconds: the first of ``rpo.overrides`` whose labels match, else
+    ``rpo.<severity>``. ``rows`` is a per-cluster expression (its labels are kept, its value dropped);
+    ``or`` keeps a row matched by an earlier override, which is how the first match wins."""
+    parts = []
+    for override in cfg.get("rpo.overrides"):
+        matchers = ", ".join(f'{label}=~"{_quoted(regex)}"' for label, regex in override["match"].items())
+        seconds = parse_duration(override.get(severity, cfg.get(f"rpo.{severity}")))
+        parts.append(f"(0 * {rows}{{{matchers}}} + {seconds})" if _METRIC_NAME.fullmatch(rows)
+                     else _matched(rows, override["match"], seconds, by or f"{cfg.cluster}, {cfg.tenant}"))
+    parts.append(f"(0 * ({rows}) + {cfg.seconds(f'rpo.{severity}')})")
+    return " or ".join(parts)
+
+
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_MATCHED = "rpo_override_matched"  # a label marking rows an override's regex matches, removed again
+
+
+def _matched(rows: str, match: dict, seconds: int, by: str) -> str:
+    """``rows`` (grouped ``by``) narrowed by regex label matchers, for a row expression that is not a plain series
+    name: a marker set where the label matches (label_replace's regex is anchored, as a matcher's is) and
+    kept only where it is set."""
+    keep = f"0 * ({rows})"
+    for label, regex in match.items():
+        marked = f'label_replace({keep}, "{_MATCHED}", "1", "{label}", "{_quoted(regex)}")'
+        every = f'label_replace({keep}, "{_MATCHED}", "1", "", "")'
+        only = f"({marked} and on ({by}, {_MATCHED}) {every})"
+        keep = f'label_replace({only}, "{_MATCHED}", "", "", "")'
+    return f"({keep} + {seconds})"
+
+
+def _quoted(regex: str) -> str:
+    return regex.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def record_target(cfg: Config, severity: str) -> str:
+    """The recording rule's expression: targets for every (cluster, tenant) the recovery point rule knows."""
+    return rpo_target(cfg, RPO_RECORD, severity)
+
+
+def target_of(scope: Scope, severity: str) -> str:
+    """The recorded target of each cluster (``severity``), narrowed as ``scope`` reads recorded series."""
+    narrowed = f", {scope.record_matchers}" if scope.record_matchers else ""
+    return f'{TARGET_RECORD}{{severity="{severity}"{narrowed}}}'
+
+
+def over_target(age_expr: str, scope: Scope, severity: str, group_left: bool = False) -> str:
+    """``age_expr`` where it is above its cluster's ``severity`` target (the value stays the age)."""
+    on = f"on ({scope.grouping()})" + (" group_left" if group_left else "")
+    return f"({age_expr}) > {on} {target_of(scope, severity)}"
+
+
+def within_target(cfg: Config, scope: Scope) -> str:
+    """The compliance rule: 1 where the recovery point is known and within its target, 0 where it is over.
+
+    Unknown (no completion known, or no node of the cluster reported the gauge within ``scope.gap``, a scrape
+    gap) counts as ``rpo.compliance.unknown`` says: 0 (violation), 1 (compliant) or no sample (excluded). Rows
+    are the target rule's, which lasts ``rpo.window`` after a cluster stops reporting.
+    """
+    g = scope.grouping()
+    last = metric("schedules_BACKUP_last_completed_time")
+    target = target_of(scope, cfg.get("rpo.compliance.target"))
+    reporting = f"max by ({g}) ({gauge(last, scope)})"
+    known = f"(time() - ({RPO_RECORD} > 0)) and on ({g}) {reporting}"
+    within = f"(({known}) <= bool on ({g}) {target})"
+    unknown = cfg.get("rpo.compliance.unknown")
+    if unknown == "excluded":
+        return within
+    return f"{within} or on ({g}) (0 * max by ({g}) ({target}) + {1 if unknown == 'compliant' else 0})"
+
+
+def _recorded(name: str, scope: Scope) -> str:
+    """A compliance rule's series, narrowed to the scope's clusters and tenants (rules read every one)."""
+    if not scope.record_matchers:
+        return name
+    tenants = f', {scope.tenant_label}=~"{scope.tenants}"' if scope.tenants else ""
+    return f"{name}{{{scope.record_matchers}{tenants}}}"
+
+
+def compliance(scope: Scope, window: str) -> str:
+    """The share of rule evaluations in ``window`` with the recovery point within its target."""
+    return f"avg_over_time({_recorded(COMPLIANT_RECORD, scope)}[{window}])"
+
+
+def compliance_over_period(scope: Scope) -> str:
+    return _recorded(PERIOD_RECORD, scope)
+
+
+def budget_left(cfg: Config, scope: Scope) -> str:
+    """The error budget left over the compliance period: 1 untouched, 0 spent, below 0 overspent."""
+    allowed = 1 - cfg.get("rpo.compliance.objective")
+    return f"1 - (1 - {compliance_over_period(scope)}) / {allowed:g}"
+
+
+def burn_rate(cfg: Config, scope: Scope, window: str) -> str:
+    """How many times faster than the objective allows the budget is spent over ``window``."""
+    allowed = 1 - cfg.get("rpo.compliance.objective")
+    return f"(1 - max by ({scope.grouping()}) ({compliance(scope, window)})) / {allowed:g}"
+
+
+FLEET_FILTER = "cluster_filter"  # the Fleet dashboard's regex of clusters
+
+
+def fleet_scope(cfg: Config) -> Scope:
+    """Every cluster the Fleet dashboard's filter matches, every tenant, every node."""
+    every = f'{cfg["selector"]}, {cfg.cluster}=~"${FLEET_FILTER}"'
+    return Scope(every, every, (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant, cfg.get("rpo.window"),
+                 f'{cfg.cluster}=~"${FLEET_FILTER}"', bool(cfg.get("rpo.recorded")), tenants=".*")

@@ -63,15 +63,30 @@ def serve(chunks: Iterable[str], recording_rules: str = "", span: tuple[int, int
         tsdb = Path(work) / "tsdb"
         backfill(chunks, tsdb)
         with Prometheus(tsdb) as prom:
-            if recording_rules:
-                backfill_rules(prom, recording_rules, span, Path(work))
+            for i, rule in enumerate(one_by_one(recording_rules)):
+                backfill_rules(prom, rule, span, Path(work), f"{i}")
                 prom.restart()
             yield prom
 
 
-def backfill_rules(prom: Prometheus, text: str, span: tuple[int, int], work: Path) -> None:
+def one_by_one(text: str) -> list[str]:
+    """Each recording rule of a rule file alone, in order: promtool backfills a rule from stored series only,
+    so a rule reading another rule's series sees it once the earlier rule's blocks are loaded."""
+    import yaml
+
+    if not text:
+        return []
+    out = []
+    for group in yaml.safe_load(text)["groups"]:
+        for rule in group["rules"]:
+            if "record" in rule:
+                out.append(yaml.safe_dump({"groups": [{**group, "rules": [rule]}]}))
+    return out
+
+
+def backfill_rules(prom: Prometheus, text: str, span: tuple[int, int], work: Path, name: str = "") -> None:
     """Evaluate recording rules over stored history with ``promtool tsdb create-blocks-from rules``."""
-    rule_file, out = work / "records.yml", work / "rule-blocks"
+    rule_file, out = work / f"records{name}.yml", work / f"rule-blocks{name}"
     rule_file.write_text(text)
     result = subprocess.run([binary("promtool"), "tsdb", "create-blocks-from", "rules", f"--start={span[0]}",
                              f"--end={span[1]}", f"--url={prom.url}", f"--output-dir={out}", "--quiet",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from crdb_dash import promql
 from crdb_dash.catalog import Metric, metric
-from crdb_dash.config import Config
+from crdb_dash.config import Config, parse_duration
 from crdb_dash.serialize import to_yaml
 
 PREFIX = "CockroachBackup"
@@ -140,19 +140,50 @@ def _rpo(cfg: Config, scope: promql.Scope, last: Metric) -> list[Alert]:
     where_vc = ("{{ $labels.%s }} (virtual cluster ID {{ $labels.tenant_id }}, backed up by host schedules)"
                 % cfg.cluster)
     return [
-        *(Alert("RecoveryPointTooOld", severity, promql.age(last, scope), ">", cfg.seconds(f"rpo.{severity}"),
-                f"The newest backup of {WHERE} is older than the RPO.",
+        *(Alert("RecoveryPointTooOld", severity, promql.over_target(promql.age(last, scope), scope, severity), ">",
+                0, f"The newest backup of {WHERE} is older than the RPO.",
                 f"The newest completed backup of {WHERE} is {VALUE} old, over the {severity} RPO of "
-                f"{cfg.get(f'rpo.{severity}')}. Backups are failing, stuck or paused.", "recoverypointtooold",
+                f"{_target_text(cfg, severity)}. Backups are failing, stuck or paused.", "recoverypointtooold",
                 fmt="humanizeDuration", for_="5m")
           for severity in ("warning", "critical")),
-        *(Alert("VirtualClusterRecoveryPointTooOld", severity, promql.age(by_vc, scope), ">",
-                cfg.seconds(f"rpo.{severity}"), f"The newest host backup of {where_vc} is older than the RPO.",
+        # A host schedule backs up its virtual clusters: each is held to its host's system tenant's target.
+        *(Alert("VirtualClusterRecoveryPointTooOld", severity,
+                promql.over_target(promql.age(by_vc, scope), scope, severity, group_left=True), ">", 0,
+                f"The newest host backup of {where_vc} is older than the RPO.",
                 f"The newest backup of {where_vc} is {VALUE} old, over the {severity} RPO of "
-                f"{cfg.get(f'rpo.{severity}')}. Its host schedule is failing, stuck or paused.",
+                f"{_target_text(cfg, severity)}. Its host schedule is failing, stuck or paused.",
                 "virtualclusterrecoverypointtooold", fmt="humanizeDuration", for_="5m")
           for severity in ("warning", "critical")),
+        _budget_burn(cfg, scope, WHERE),
     ]
+
+
+def _target_text(cfg: Config, severity: str) -> str:
+    default = cfg.get(f"rpo.{severity}")
+    return f"its cluster ({default} unless rpo.overrides sets another)" if cfg.get("rpo.overrides") else default
+
+
+# Multi-window burn rates (Google's SRE workbook, "Alerting on SLOs"): the share of the period's error budget
+# spent in the long window, the long window and its short companion, which makes the alert stop soon after the
+# burning does.
+FAST_BURNS = ((0.02, "1h", "5m"), (0.05, "6h", "30m"))
+
+
+def _budget_burn(cfg: Config, scope: promql.Scope, where_: str) -> Alert:
+    """The RPO error budget burning fast: 2% of it in an hour, or 5% in six hours, and still now."""
+    period = cfg.seconds("rpo.compliance.period")
+    conditions = []
+    for share, long, short in FAST_BURNS:
+        factor = round(share * period / parse_duration(long), 2)
+        conditions.append(f"({promql.burn_rate(cfg, scope, long)} > {factor:g} and "
+                          f"{promql.burn_rate(cfg, scope, short)} > {factor:g})")
+    objective = f"{cfg.get('rpo.compliance.objective') * 100:g}%"
+    return Alert("RecoveryPointBudgetBurn", "critical", " or ".join(conditions), ">", 0,
+                 f"{where_} is spending its RPO error budget fast.",
+                 f"The recovery point of {where_} is outside its target so often that the error budget of the "
+                 f"{objective} objective over {cfg.get('rpo.compliance.period')} is spent {VALUE} times as fast as "
+                 "the objective allows (at 1 it lasts exactly the period). The RPO alerts say why.",
+                 "recoverypointbudgetburn", fmt='printf "%.0f"', for_="2m")
 
 
 def _newest_or_zero(cfg: Config, scope: promql.Scope, last: Metric) -> str:
@@ -289,10 +320,22 @@ def value_template(variable: str, alert: Alert) -> str:
 
 
 def recording_rules(cfg: Config) -> list[dict]:
-    """The newest backup completion known per cluster, kept across node restarts; the RPO alerts read it."""
+    """The newest backup completion known per cluster, kept across node restarts, and each cluster's targets
+    (rpo.overrides); the RPO alerts read them."""
     scope = promql.rule_scope(cfg)
-    return [{"record": promql.RECORDS[name], "expr": promql.remembered_completion(metric(name), scope)}
-            for name in sorted(promql.RECORDS)]
+    return [*({"record": promql.RECORDS[name], "expr": promql.remembered_completion(metric(name), scope)}
+              for name in sorted(promql.RECORDS)),
+            *({"record": promql.TARGET_RECORD, "expr": promql.record_target(cfg, severity),
+               "labels": {"severity": severity}} for severity in ("warning", "critical"))]
+
+
+def compliance_rules(cfg: Config) -> list[dict]:
+    """RPO compliance: within target or not at each evaluation, and its average over the compliance period
+    (read by the dashboards, so that a 30-day figure costs one sample)."""
+    scope = promql.rule_scope(cfg)
+    return [{"record": promql.COMPLIANT_RECORD, "expr": promql.within_target(cfg, scope)},
+            {"record": promql.PERIOD_RECORD,
+             "expr": promql.compliance(scope, cfg.get("rpo.compliance.period"))}]
 
 
 def prometheus_rules(cfg: Config) -> dict:
@@ -302,7 +345,9 @@ def prometheus_rules(cfg: Config) -> dict:
         "annotations": annotations(a, cfg, value_template("$value", a)),
     } for a in alerts(cfg)]
     interval = cfg.get("alerts.evaluation_interval")
-    return {"groups": [{"name": f"{GROUP}-records", "interval": interval, "rules": recording_rules(cfg)},
+    # One group: its rules are evaluated in order, each reading the ones before it at the same evaluation.
+    records = recording_rules(cfg) + compliance_rules(cfg)
+    return {"groups": [{"name": f"{GROUP}-records", "interval": interval, "rules": records},
                        {"name": GROUP, "interval": interval, "rules": rules}]}
 
 

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import re
 
+from crdb_dash import promql
 from crdb_dash.catalog import METRICS
 from crdb_dash.naming import Naming
-from crdb_dash.dashboards import backup_jobs, overview, protected_timestamps, restore_jobs, runbooks, schedules
+from crdb_dash.dashboards import backup_jobs, fleet, overview, protected_timestamps, restore_jobs, runbooks, schedules
 
-ALL = (overview, schedules, backup_jobs, restore_jobs, protected_timestamps, runbooks)
+ALL = (overview, fleet, schedules, backup_jobs, restore_jobs, protected_timestamps, runbooks)
 
 
 def panel_showing(models: dict[str, dict], expr: str, naming: Naming) -> tuple[str, int] | None:
-    """(dashboard uid, panel id) of the panel that best shows the first catalog metric ``expr`` reads.
+    """(dashboard uid, panel id) of the panel that best shows the first catalog metric (or compliance rule)
+    ``expr`` reads.
 
     A graph is preferred to a stat, the cluster-wide value to the per-node split, a detail dashboard to
     the overview; among equals, the first panel.
     """
-    found = [(match.start(), pattern) for m in METRICS
-             if (match := re.search(pattern := _reading(m.exported, naming), expr))]
+    patterns = [_reading(m.exported, naming) for m in METRICS] + [rf"(?<!\w){promql.COMPLIANT_RECORD}(?!\w)"]
+    found = [(match.start(), pattern) for pattern in patterns if (match := re.search(pattern, expr))]
     if not found:
         return None
     pattern = min(found)[1]

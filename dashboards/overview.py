@@ -6,7 +6,7 @@ from crdb_dash.dashboards import protected_timestamps as pts_dashboard
 from crdb_dash.dashboards import restore_jobs as restore_dashboard
 from crdb_dash.dashboards import schedules as schedules_dashboard
 from crdb_dash.dashboards.common import dashboard, linked
-from crdb_dash.panels import backup_jobs, protected_timestamps, reporting, restore_jobs, schedules
+from crdb_dash.panels import backup_jobs, compliance, protected_timestamps, reporting, restore_jobs, schedules
 from crdb_dash.panels.base import Ctx, combined
 
 KEY = "overview"
@@ -21,6 +21,7 @@ def build(ctx: Ctx):
         ("Recovery point and scheduled backups", schedules.recovery_point_row(
             ctx, rpo=linked(schedules.last_completed(ctx), ctx, schedules_dashboard.KEY, "Backup schedules"),
             failed=linked(schedules.failed_in_range(ctx), ctx, schedules_dashboard.KEY, "Backup schedules"))),
+        ("RPO compliance", [compliance.in_range(ctx), compliance.over_period(ctx), compliance.budget_left(ctx)]),
         ("Jobs now", [
             linked(backup_jobs.running_now(ctx), ctx, backup_dashboard.KEY, "Backup jobs"),
             linked(backup_jobs.paused_now(ctx), ctx, backup_dashboard.KEY, "Backup jobs"),

@@ -54,6 +54,11 @@ class Case:
     series_labels: dict = field(default_factory=dict)  # further labels the firing alerts keep from the series
 
 
+def burn(value: str) -> tuple[str, str, str]:
+    """The RPO error budget burning fast (the default 99.5% over 30d): ``value`` times the allowed rate."""
+    return ("RecoveryPointBudgetBurn", "critical", value)
+
+
 # ---- cases --------------------------------------------------------------------------------------------
 LAST = "schedules_BACKUP_last_completed_time"
 BY_VC = "schedules_BACKUP_last_completed_time_by_virtual_cluster"
@@ -70,20 +75,24 @@ CASES = [
          "2h20m", [("RecoveryPointTooOld", "warning", "2h 10m 0s")]),
     Case("rpo critical after 6h",
          {s(LAST, 1): run((0, 10), (T10, 400)), **up(minutes=410)},
-         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s")]),
+         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s"),
+                   burn("33")]),
     # Issue 14 item 1: the node that completed the newest backup restarts and no backup completes since.
     Case("rpo critical at 8h after a backup whose node restarted 10 minutes later",
          {s(LAST, 1): run((0, 10), (T10, 10), (0, 480)), s(LAST, 2): run((0, 500)), **up(minutes=500)},
-         "8h10m", [("RecoveryPointTooOld", "warning", "8h 0m 0s"), ("RecoveryPointTooOld", "critical", "8h 0m 0s")]),
+         "8h10m", [("RecoveryPointTooOld", "warning", "8h 0m 0s"), ("RecoveryPointTooOld", "critical", "8h 0m 0s"),
+                   burn("200")]),
     Case("rpo critical after 6h when the node restarted a minute after a short backup",
          {s(LAST, 1): run((0, 10), (T10, 1), (0, 400)), s(LAST, 2): run((0, 411)), **up(minutes=411)},
-         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s")]),
+         "6h20m", [("RecoveryPointTooOld", "warning", "6h 10m 0s"), ("RecoveryPointTooOld", "critical", "6h 10m 0s"),
+                   burn("33")]),
     Case("rpo a known recovery point stays known after every node restarted",
          {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630)), **up(minutes=630)},
-         "8h40m", [("RecoveryPointTooOld", "warning", "8h 30m 0s"), ("RecoveryPointTooOld", "critical", "8h 30m 0s")]),
+         "8h40m", [("RecoveryPointTooOld", "warning", "8h 30m 0s"), ("RecoveryPointTooOld", "critical", "8h 30m 0s"),
+                   burn("200")]),
     Case("rpo a newer backup after the restart replaces the remembered one",
          {s(LAST, 1): run((0, 10), (T10, 10), (0, 480)), s(LAST, 2): run((0, 470), (27600, 30)), **up(minutes=500)},
-         "8h10m", []),
+         "8h10m", [burn("55")]),  # the 1h40m over the critical target before it spent the budget fast
     Case("rpo a cluster no longer scraped stops alerting once the window has passed",
          {s(LAST, 1): run((0, 10), (T10, 110)), **up(minutes=120)}, "8h30m", []),
     Case("rpo newest of two schedules on two nodes wins",
@@ -112,7 +121,7 @@ CASES = [
     Case("virtual cluster backed up by a host schedule too long ago, after a restart",
          {s(BY_VC, 1, "system", tenant_id="3"): run((0, 10), (T10, 10), (0, 400)),
           s(BY_VC, 1, "system", tenant_id="4"): run((0, 400), (24000, 20)),
-          s(LAST, 1, "system"): run((0, 400), (24000, 20)), **up(minutes=420)},
+          s(LAST, 1, "system"): run((0, 10), (T10, 180), (11400, 210), (24000, 20)), **up(minutes=420)},
          "6h50m", [("VirtualClusterRecoveryPointTooOld", "warning", "6h 40m 0s"),
                    ("VirtualClusterRecoveryPointTooOld", "critical", "6h 40m 0s")],
          series_labels={"tenant_id": "3"}),
@@ -437,3 +446,69 @@ def test_prometheus_rules_follow_mixin_conventions(cfg):
         anchor = rule["annotations"]["runbook_url"].split("#")[1]
         assert f'<a id="{anchor}"></a>' in runbooks, anchor
         assert re.search(rf"by \({cfg.cluster}, {cfg.tenant}\b", rule["expr"]), rule["alert"]
+
+
+# ---- per-cluster targets and RPO compliance, with their own configuration ----------------------------------------
+def _rules_file(cfg, tmp_path) -> str:
+    path = tmp_path / "rules.yml"
+    path.write_text(rules.render(cfg)[rules.RULES_FILE])
+    return str(path)
+
+
+def _config(**rpo):
+    from crdb_dash import config
+
+    raw = config.load().raw
+    return config.Config({**raw, "rpo": {**raw["rpo"], **rpo}}, "test")
+
+
+def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h_warns(promtool, tmp_path):
+    cfg = _config(overrides=[{"match": {"cluster": "daily-.*"}, "warning": "26h", "critical": "30h"}])
+    minutes = 25 * 60 + 10
+    series = {s(LAST, 1, cluster="daily-1"): run((0, 10), (T10, minutes - 10)),  # 25h old at 25h10m
+              s(LAST, 2, cluster="daily-1"): run((0, minutes)),
+              # hourly backups until the one of 22h10m: 3h old at 25h10m
+              s(LAST, 1, cluster="hourly-1"): run((0, 10), *((60 * (h * 60 + 10), 60) for h in range(22)),
+                                                  (60 * (22 * 60 + 10), minutes - 22 * 60 - 10))}
+    (warning,) = [a for a in rules.alerts(cfg) if a.name == "RecoveryPointTooOld" and a.severity == "warning"]
+    labels = {"severity": "warning", "cluster": "hourly-1", "tenant": "system"}
+    notes = {k: v.replace(rules.where(cfg), "hourly-1 (virtual cluster system)")
+             for k, v in rules.annotations(warning, cfg, "3h 0m 0s").items()}
+    tests = [{"eval_time": "25h10m", "alertname": a, "exp_alerts": [{"exp_labels": labels, "exp_annotations": notes}]
+              if a == warning.alertname else []} for a in sorted({a.alertname for a in rules.alerts(cfg)})]
+    test = {"rule_files": [_rules_file(cfg, tmp_path)], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
+        "alert_rule_test": tests}]}
+    path = tmp_path / "test.yml"
+    path.write_text(to_yaml(test))
+    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-1000:]
+    assert "rpo.overrides" in notes["description"]
+
+
+def _compliance_checks(cfg, at: str, expected: float | None) -> dict:
+    from crdb_dash import promql
+
+    labels = '{cluster="c1", tenant="system"}'
+    samples = [] if expected is None else [{"labels": labels, "value": expected}]
+    # as a count of the 2h window's 121 evaluations: whole numbers compare exactly
+    return {"expr": f"round(121 * avg_over_time({promql.COMPLIANT_RECORD}[2h]))", "eval_time": at,
+            "exp_samples": samples}
+
+
+# Evaluations at 0..2h: 121 in the 2h window at 2h. The last scrape is at 1h29m; a failed scrape is bridged for 5
+# minutes (promql.GAP), so the evaluations at 1h35m..2h (26) find no recovery point reported: unknown.
+@pytest.mark.parametrize("unknown, expected", [("violation", 95), ("compliant", 121), ("excluded", 121)])
+def test_a_scrape_gap_counts_as_configured_never_as_compliant_by_accident(promtool, tmp_path, unknown, expected):
+    """Backups every 30 minutes, well within target; no scrape for the last half hour of two hours. The
+    remembered recovery point stays within target through the gap, but the gap is unknown."""
+    cfg = _config(compliance={"period": "30d", "objective": 0.995, "target": "critical", "unknown": unknown})
+    values = run(*((60 + 1800 * k, 30) for k in range(3)), ("stale", 1)) + " _x30"
+    series = {s(LAST, 1): values}
+    test = {"rule_files": [_rules_file(cfg, tmp_path)], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
+        "promql_expr_test": [_compliance_checks(cfg, "2h", expected)]}]}
+    path = tmp_path / "test.yml"
+    path.write_text(to_yaml(test))
+    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]

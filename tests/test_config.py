@@ -49,6 +49,19 @@ def test_override_merges_with_defaults(tmp_path):
     ("db_console_url: crdb.example.com\n", "'db_console_url'"),
     ("db_console_url: 8080\n", "'db_console_url'"),
     ("rpo: 2h\n", "'rpo'"),
+    ("rpo: {overrides: {cluster: x}}\n", "'rpo.overrides'"),
+    ("rpo: {overrides: [{warning: 26h}]}\n", "'rpo.overrides[0]'"),
+    ("rpo: {overrides: [{match: {cluster: 'a'}, warning: 26h, critical: 30h, info: 1h}]}\n", "'rpo.overrides[0]'"),
+    ("rpo: {overrides: [{match: {instance: 'a'}, warning: 26h}]}\n", "'rpo.overrides[0].match'"),
+    ("rpo: {overrides: [{match: {cluster: 'a('}, warning: 26h}]}\n", "'rpo.overrides[0].match.cluster'"),
+    ("rpo: {overrides: [{match: {cluster: 'a'}}]}\n", "'rpo.overrides[0]'"),
+    ("rpo: {overrides: [{match: {cluster: 'a'}, warning: 26h}]}\n", "'rpo.overrides[0].warning'"),
+    ("rpo: {overrides: [{match: {cluster: 'a'}, warning: 26h, critical: 30h}, {match: {cluster: 'b'}, critical: "
+     "soon}]}\n", "'rpo.overrides[1].critical'"),
+    ("rpo: {compliance: {objective: 99.5}}\n", "'rpo.compliance.objective'"),
+    ("rpo: {compliance: {period: 30m}}\n", "'rpo.compliance.period'"),
+    ("rpo: {compliance: {unknown: ignore}}\n", "'rpo.compliance.unknown'"),
+    ("rpo: {compliance: {target: info}}\n", "'rpo.compliance.target'"),
     ("- a\n", "top level"),
     ("rpo: [\n", "not valid YAML"),
 ])
@@ -205,3 +218,15 @@ def test_composed_queries_are_parsed_not_just_the_selector():
     raw = {**config.DEFAULTS, "selector": 'job="cockroachdb",'}
     bad = build.unparsable_query(config.Config(raw, "test"))
     assert bad is not None and ',,' in bad.replace(" ", "")
+
+
+def test_rpo_overrides_and_compliance_load(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("rpo:\n  overrides:\n"
+                    "    - {match: {cluster: 'daily-.*', tenant: system}, warning: 26h, critical: 30h}\n"
+                    "    - {match: {cluster: 'slow'}, critical: 12h}\n  compliance: {objective: 0.99, period: 7d}\n")
+    cfg = config.load(path)
+    assert cfg.get("rpo.overrides")[1] == {"match": {"cluster": "slow"}, "critical": "12h"}
+    assert cfg.get("rpo.compliance") == {"objective": 0.99, "period": "7d", "target": "critical",
+                                         "unknown": "violation"}
+    assert any("rpo.overrides[0].warning" in w for w in cfg.warnings)  # longer than rpo.window

@@ -86,8 +86,8 @@ def test_a_changed_dashboard_is_updated_once(grafana, tmp_path):
     result = crdb_dash(grafana.url, "deploy", config=str(config))
     assert result.returncode == 0, result.stdout + result.stderr
     changed = [uid for uid, s in grafana.dashboards.items() if s.version == 2]
-    assert sorted(changed) == ["crdb-backups-overview", "crdb-backups-schedules"]
-    assert result.stdout.count(": updated") == 2
+    assert sorted(changed) == ["crdb-backups-fleet", "crdb-backups-overview", "crdb-backups-schedules"]
+    assert result.stdout.count(": updated") == 3
     again = crdb_dash(grafana.url, "deploy", config=str(config))
     assert f"0 updated, {N} unchanged" in again.stdout
 
@@ -133,7 +133,7 @@ def test_dry_run_and_diff_write_nothing_and_summarise_new_dashboards(grafana, ou
         result = crdb_dash(grafana.url, *args)
         assert result.returncode == 0, result.stderr
         assert f"dry run: {N} created" in result.stdout
-        assert "crdb-backups-overview: would be created ('CockroachDB Backups / Overview', 15 panels)" in result.stdout
+        assert "crdb-backups-overview: would be created ('CockroachDB Backups / Overview', 18 panels)" in result.stdout
         assert reported(result) == list(ours)
         assert '"title"' not in result.stdout and len(result.stdout.splitlines()) == N + 2
         full = crdb_dash(grafana.url, *args, "--full")
@@ -146,7 +146,7 @@ def test_diff_shows_full_diffs_for_changed_dashboards(grafana, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("rpo: {warning: 90m}\n")
     result = crdb_dash(grafana.url, "diff", config=str(config))
-    assert result.returncode == 0 and f"dry run: 0 created, 2 updated, {N - 2} unchanged" in result.stdout
+    assert result.returncode == 0 and f"dry run: 0 created, 3 updated, {N - 3} unchanged" in result.stdout
     assert "--- crdb-backups-overview (Grafana)\n+++ crdb-backups-overview (ours)" in result.stdout
 
 

@@ -138,7 +138,7 @@ def test_switching_grafana_managed_off_removes_the_rule_file(tmp_path, managed, 
 
 @pytest.mark.parametrize("recorded", [False, True])
 def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
-    from crdb_dash import build, config
+    from crdb_dash import build, config, promql
     from crdb_dash.catalog import METRICS
 
     cfg = config.Config({**cfg.raw, "rpo": {**cfg.raw["rpo"], "recorded": recorded}}, "test")
@@ -149,9 +149,11 @@ def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
         assert annotations["__panelId__"] == str(rule["panelId"]), rule["title"]
         (panel,) = [p for p in models[rule["dashboardUid"]]["panels"] if p["id"] == rule["panelId"]]
         expr = next(d for d in rule["data"] if d["refId"] == "A")["model"]["expr"]
-        first = min((expr.index(m.exported + "{"), m.exported) for m in METRICS if m.exported + "{" in expr)[1]
+        names = [m.exported + "{" for m in METRICS] + [promql.COMPLIANT_RECORD + "["]  # the compliance alert's rule
+        first = min((expr.index(name), name[:-1]) for name in names if name in expr)[1]
         assert any(first in t["expr"] for t in panel["targets"]), (rule["title"], panel["title"])
-        assert panel["type"] == "timeseries" or "now" in panel["title"], (rule["title"], panel["title"])
+        shows_now = panel["type"] == "table" or "now" in panel["title"]  # the Fleet table: each cluster now
+        assert panel["type"] == "timeseries" or shows_now, (rule["title"], panel["title"])
 
 
 def test_grafana_alert_texts_are_the_prometheus_ones(cfg):

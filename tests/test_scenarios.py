@@ -358,7 +358,7 @@ def test_alert_conditions_at_the_end_of_each_scenario(prom, sims, cfg, name):
     cluster = sims[name].scenario.clusters[0].name
     true = set()
     for alert in rules.alerts(cfg):
-        if alert.name in RPO_ALERTS:
+        if alert.name in RPO_ALERTS or alert.name == "RecoveryPointBudgetBurn":  # compliance: see test_fleet
             continue
         for series in prom.query(alert.expr, END)["result"]:
             if series["metric"].get("cluster") == cluster:

@@ -1,0 +1,46 @@
+"""RPO compliance, SLO style: the share of time the recovery point was within its target, and the budget left.
+
+Read from the compliance recording rules (rules.compliance_rules): "No data" where Prometheus does not load
+them. Targets are each cluster's own (rpo.overrides); rpo.compliance sets the objective, period and what an
+unknown recovery point counts as.
+"""
+
+from __future__ import annotations
+
+from grafanalib import core as G
+
+from crdb_dash import promql
+from crdb_dash.panels.base import Ctx, stat, thresholds
+
+
+def _steps(ctx: Ctx) -> list[G.Threshold]:
+    return thresholds(("red", None), ("yellow", ctx.cfg.get("rpo.compliance.objective")), ("green", 1))
+
+
+def _how(ctx: Ctx) -> str:
+    c = ctx.cfg.get("rpo.compliance")
+    return (f" Within target: the recovery point's age at most the cluster's {c['target']} target. A minute with "
+            f"no known recovery point (a scrape gap, no completion known) counts as {c['unknown']}. Needs the "
+            "compliance recording rules.")
+
+
+def in_range(ctx: Ctx) -> G.Stat:
+    return stat("RPO compliance in range", "Share of the selected time range the recovery point was within its "
+                "target." + _how(ctx), promql.compliance(ctx.scope, promql.RANGE), "percentunit", _steps(ctx),
+                decimals=2, legend=ctx.legend, size=(8, 4))
+
+
+def over_period(ctx: Ctx) -> G.Stat:
+    period = ctx.cfg.get("rpo.compliance.period")
+    return stat(f"RPO compliance, last {period}", f"Share of the last {period} the recovery point was within its "
+                "target." + _how(ctx), promql.compliance_over_period(ctx.scope), "percentunit", _steps(ctx),
+                decimals=2, legend=ctx.legend, size=(8, 4))
+
+
+def budget_left(ctx: Ctx) -> G.Stat:
+    c = ctx.cfg.get("rpo.compliance")
+    return stat("RPO error budget left", f"The share of the error budget of the {c['objective'] * 100:g}% objective "
+                f"over {c['period']} not yet spent: 100% untouched, 0% spent, below 0 the objective is missed."
+                + _how(ctx), promql.budget_left(ctx.cfg, ctx.scope), "percentunit",
+                thresholds(("red", None), ("yellow", 0.0001), ("green", 0.25)), decimals=0, legend=ctx.legend,
+                size=(8, 4))

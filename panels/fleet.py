@@ -1,0 +1,200 @@
+"""The Fleet table: one row per cluster and virtual cluster, worst first, each linked to its Overview.
+
+Every column is an instant query by (cluster, tenant) in table format; Grafana merges them into one row per
+cluster and tenant. Grafana colours a table column by one set of thresholds, so the recovery point is
+judged against each cluster's own targets (rpo.overrides) in PromQL: the Status column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from grafanalib import core as G
+
+from crdb_dash import promql
+from crdb_dash.catalog import metric
+from crdb_dash.rules import PREFIX
+from crdb_dash.panels.base import UNKNOWN, Ctx
+
+LAST = metric("schedules_BACKUP_last_completed_time")
+PRESENCE = metric("jobs_backup_currently_running")  # every node exports it from start-up
+# Status values, worst highest; the table is sorted by it.
+STATUSES = ((5, "Not reporting", "red"), (4, "RPO critical", "red"), (3, "RPO unknown", "orange"),
+            (2, "RPO warning", "yellow"), (1, "Needs a look", "blue"), (0, "OK", "green"))
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    expr: str
+    unit: str
+    description: str
+    steps: tuple = ()  # (colour, from) pairs after the green base; () leaves the cell uncoloured
+    mappings: tuple = ()
+    decimals: int | None = None
+
+
+def fleet_scope(ctx: Ctx) -> promql.Scope:
+    return promql.fleet_scope(ctx.cfg)
+
+
+def _rows_now(scope: promql.Scope) -> str:
+    """(cluster, tenant) of every cluster reporting now, value 0."""
+    return f"0 * {_nodes(scope, promql.selector(PRESENCE, scope))}"
+
+
+def _nodes(scope: promql.Scope, expr: str) -> str:
+    """How many nodes have a series in ``expr``, by cluster and tenant."""
+    return f"sum by ({scope.grouping()}) ({replace(scope, tenants='').per_node(expr)} >= bool 0)"
+
+
+def reporting(scope: promql.Scope) -> str:
+    """The share of the nodes seen in the range that report now (within the lookback); 0 when none does."""
+    sel = promql.selector(PRESENCE, scope)
+    seen = _nodes(scope, f"max_over_time({sel}[{promql.RANGE}])")
+    return f"({_nodes(scope, sel)} or 0 * {seen}) / {seen}"
+
+
+def _alerts(ctx: Ctx) -> str:
+    cluster = ctx.cfg.cluster
+    firing = f'ALERTS{{alertstate="firing", alertname=~"{PREFIX}.+", {cluster}=~"${promql.FLEET_FILTER}"}}'
+    return f"count by ({fleet_scope(ctx).grouping()}) ({firing}) or {_rows_now(fleet_scope(ctx))}"
+
+
+def _failures(scope: promql.Scope) -> str:
+    return f"round({promql.increase(metric('schedules_BACKUP_failed'), scope, promql.RANGE)})"
+
+
+def _pts(scope: promql.Scope) -> str:
+    """The older of the backup schedules' and the backup jobs' oldest protected timestamp records."""
+    schedules = promql.current(metric("schedules_BACKUP_protected_age_sec"), scope)
+    jobs = promql.current(metric("jobs_backup_protected_age_sec"), scope)
+    return f"(({schedules}) > ({jobs})) or ({jobs}) or ({schedules})"
+
+
+def status(ctx: Ctx) -> str:
+    """The worst of: not reporting, recovery point over its critical target, unknown, over its warning target,
+    failures / paused jobs / firing alerts, else OK; targets are each cluster's own (rpo.overrides)."""
+    scope, cfg = fleet_scope(ctx), ctx.cfg
+    g = scope.grouping()
+    rows = _rows_now(scope)
+    age = promql.age(LAST, scope)
+
+    def over(severity: str) -> str:
+        return f"({age}) > on ({g}) ({promql.rpo_target(cfg, rows, severity)})"
+
+    paused = [promql.current(metric(f"jobs_{kind}_currently_paused"), scope) for kind in ("backup", "restore")]
+    attention = " or ".join(f"(({e}) > 0)" for e in (_failures(scope), *paused, _alerts(ctx)))
+    conditions = {5: f"({reporting(scope)}) == 0", 4: over("critical"),
+                  3: f"({promql.rpo_status(LAST, scope)}) == {UNKNOWN}", 2: over("warning"), 1: attention}
+    levels = [f"(0 * ({conditions[level]}) + {level})" for level, _, _ in STATUSES if level in conditions]
+    return " or ".join([*levels, f"({promql.rpo_status(LAST, scope)}) * 0"])
+
+
+def columns(ctx: Ctx) -> list[Column]:
+    scope, cfg = fleet_scope(ctx), ctx.cfg
+    objective = f"{cfg.get('rpo.compliance.objective') * 100:g}%"
+    period = cfg.get("rpo.compliance.period")
+    unknown = {"type": "value", "options": {str(UNKNOWN): {"text": "Unknown", "color": "orange", "index": 0}}}
+    status_map = {"type": "value", "options": {str(level): {"text": text, "color": colour, "index": i}
+                                               for i, (level, text, colour) in enumerate(STATUSES)}}
+    compliance_steps = (("red", None), ("yellow", cfg.get("rpo.compliance.objective")), ("green", 1))
+    return [
+        Column("Status", status(ctx), "none",
+               "The worst of: not reporting; the recovery point over the cluster's critical target, unknown, or "
+               "over its warning target (rpo.overrides); failures in the range, paused jobs or firing alerts.",
+               mappings=(status_map,)),
+        Column("Recovery point age", promql.rpo_status(LAST, scope), "s",
+               "Time since the newest completed backup's AS OF time; the Status says whether it is within the "
+               "cluster's own targets.", mappings=(unknown,)),
+        # Freshness: time since the last successful scheduled backup (schedules_BACKUP_succeeded) goes here,
+        # beside the recovery point, once promql has that signal.
+        Column("Scheduled backups failed", _failures(scope), "short",
+               "Scheduled backups that failed in the selected time range.", (("red", 1),), decimals=0),
+        Column("Backups running", promql.current(metric("jobs_backup_currently_running"), scope), "short",
+               "Backup jobs running now.", decimals=0),
+        Column("Backups paused", promql.current(metric("jobs_backup_currently_paused"), scope), "short",
+               "Backup jobs paused now: a paused backup stops the recovery point from moving.",
+               (("yellow", 1),), decimals=0),
+        Column("Restores running", promql.current(metric("jobs_restore_currently_running"), scope), "short",
+               "Restore jobs running now.", decimals=0),
+        Column("Restores paused", promql.current(metric("jobs_restore_currently_paused"), scope), "short",
+               "Restore jobs paused now.", (("yellow", 1),), decimals=0),
+        Column("Oldest backup PTS", _pts(scope), "s",
+               "Age of the oldest protected timestamp record held by backup schedules or backup jobs.",
+               (("red", cfg.seconds("alerts.protected_age")),)),
+        Column("Reporting", reporting(scope), "percentunit",
+               "Share of the nodes seen in the range whose metrics Prometheus has now; 0% is a cluster not "
+               "reporting.", (("red", None), ("yellow", 0.01), ("green", 1)), decimals=0),
+        Column("Alerts firing", _alerts(ctx), "short",
+               f"Backup alerts ({PREFIX}*) firing now, from Prometheus' ALERTS series (Prometheus-evaluated "
+               "alerts only).", (("red", 1),), decimals=0),
+        Column("RPO compliance in range", promql.compliance(scope, promql.RANGE), "percentunit",
+               "Share of the selected time range the recovery point was within its target (from the compliance "
+               "recording rule).", compliance_steps, decimals=2),
+        Column(f"RPO compliance, {period}", promql.compliance_over_period(scope), "percentunit",
+               f"Share of the last {period} the recovery point was within its target.", compliance_steps,
+               decimals=2),
+        Column("Error budget left", promql.budget_left(cfg, scope), "percentunit",
+               f"The share of the error budget of the {objective} objective over {period} not yet spent; "
+               "below 0 the objective is missed.", (("red", None), ("yellow", 0.0001), ("green", 0.25)),
+               decimals=0),
+    ]
+
+
+def _cell(colour_steps: tuple) -> dict:
+    """A coloured cell when the column has thresholds."""
+    return {"type": "color-background" if colour_steps else "auto"}
+
+
+def _steps(column: Column) -> list[dict]:
+    steps = list(column.steps)
+    if steps and steps[0][1] is None:
+        return [{"color": c, "value": v} for c, v in steps]
+    return [{"color": "green", "value": None}, *({"color": c, "value": v} for c, v in steps)]
+
+
+def _override(ref: str, column: Column) -> dict:
+    props = [{"id": "displayName", "value": column.title}, {"id": "unit", "value": column.unit},
+             {"id": "description", "value": column.description},
+             {"id": "custom.cellOptions", "value": _cell(column.steps or column.title == "Status")}]
+    if column.steps:
+        props.append({"id": "thresholds", "value": {"mode": "absolute", "steps": _steps(column)}})
+    if column.mappings:
+        props.append({"id": "mappings", "value": list(column.mappings)})
+    if column.decimals is not None:
+        props.append({"id": "decimals", "value": column.decimals})
+    return {"matcher": {"id": "byName", "options": f"Value #{ref}"}, "properties": props}
+
+
+def overview_link(ctx: Ctx, overview_uid: str) -> dict:
+    """A data link from a row to that cluster's Overview, keeping the time range and the datasource."""
+    c, t = ctx.cfg.cluster, ctx.cfg.tenant
+    return {"title": "Overview of ${__data.fields.%s}" % c, "targetBlank": False,
+            "url": f"/d/{overview_uid}?var-datasource=${{datasource}}&var-cluster=${{__data.fields.{c}}}"
+                   f"&var-tenant=${{__data.fields.{t}}}&${{__url_time_range}}"}
+
+
+def table(ctx: Ctx, overview_uid: str) -> G.Table:
+    cols = columns(ctx)
+    refs = [chr(ord("A") + i) for i in range(len(cols))]
+    targets = [G.Target(expr=c.expr, instant=True, format="table", legendFormat="") for c in cols]
+    cluster, tenant = ctx.cfg.cluster, ctx.cfg.tenant
+    order = {cluster: 0, tenant: 1, **{f"Value #{r}": i + 2 for i, r in enumerate(refs)}}
+    panel = G.Table(
+        title="Clusters, worst first",
+        description="One row per cluster and virtual cluster, the ones needing attention first (by Status). "
+                    "Click a row to open that cluster's Overview with the same time range.",
+        targets=targets, unit="none", sortBy=[G.TableSortByField(displayName="Status", desc=True)],
+        overrides=[_override(r, c) for r, c in zip(refs, cols, strict=True)]
+        + [{"matcher": {"id": "byName", "options": cluster},
+            "properties": [{"id": "displayName", "value": "Cluster"}, {"id": "custom.width", "value": 160}]},
+           {"matcher": {"id": "byName", "options": tenant},
+            "properties": [{"id": "displayName", "value": "Virtual cluster"}, {"id": "custom.width", "value": 120}]}],
+        gridPos=G.GridPos(h=20, w=24, x=0, y=0),
+        transformations=[{"id": "merge", "options": {}},
+                         {"id": "organize", "options": {"excludeByName": {"Time": True}, "indexByName": order,
+                                                        "renameByName": {}, "includeByName": {}}}],
+        extraJson={"fieldConfig": {"defaults": {"links": [overview_link(ctx, overview_uid)]}}},
+    )
+    return panel

@@ -1,0 +1,160 @@
+"""The Fleet dashboard and RPO compliance on a real Prometheus, over a simulated fleet, checked against the truth.
+
+One stale, one failing and one paused cluster among healthy ones, and a daily-backup cluster whose own targets
+(rpo.overrides) make its 25-hour-old recovery point fine. The recording rules (the recovery point, the targets,
+the compliance) are evaluated over the history one after another, as Prometheus would have recorded them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from crdb_dash import config, evaluate, promql, promrun, rules
+from crdb_dash.interpolate import Vars
+from crdb_dash.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
+from crdb_dash.panels import fleet
+
+H, M = 3600, 60
+END = int(time.time()) // 3600 * 3600 - 3600
+DAY = 24 * H
+OVERRIDES = [{"match": {"cluster": "fleet-daily"}, "warning": "26h", "critical": "30h"}]
+
+
+def _hourly(**kw) -> Schedule:
+    return Schedule(cadence=H, duration=10 * M, **{"first": 5 * M, **kw})
+
+
+FLEET = Scenario("fleet", 30 * H, (
+    Cluster("fleet-ok-1", tenants=(Tenant(schedule=_hourly()),)),
+    # backups stop at 18h: the recovery point is over the 6h critical target for the last 6h of 24
+    Cluster("fleet-stale", tenants=(Tenant(schedule=_hourly(first=0, until=18 * H)),)),
+    Cluster("fleet-failing", tenants=(Tenant(schedule=_hourly(fail_runs=frozenset({28}))),)),
+    Cluster("fleet-ok-2", nodes=4, tenants=(Tenant(schedule=_hourly(first=20 * M)),)),
+    # the backup of 28h is paused to the end: the recovery point is 3h old, over the hourly cluster's 2h warning
+    Cluster("fleet-paused", tenants=(Tenant(schedule=_hourly(first=0, on_previous_running="wait",
+                                                              pauses=((28, 2 * M, 5 * H),))),)),
+    # one backup a day, the last at 5h: 25h old at the end, within its own 26h warning target
+    Cluster("fleet-daily", tenants=(Tenant(schedule=Schedule(cadence=DAY, duration=10 * M, first=5 * H,
+                                                             until=6 * H)),)),
+), scrape=30)
+
+
+def _cfg(overrides=OVERRIDES) -> config.Config:
+    raw = config.load().raw
+    return config.Config({**raw, "scrape_interval": "30s", "rpo": {**raw["rpo"], "overrides": overrides}}, "test")
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return Simulation(FLEET, END)
+
+
+@pytest.fixture(scope="module")
+def prom(sim):
+    try:
+        with promrun.serve(openmetrics([sim]), rules.render(_cfg())[rules.RULES_FILE], (sim.start, END)) as server:
+            yield server
+    except promrun.PrometheusError as exc:
+        pytest.fail(str(exc))
+
+
+def _fleet_model(cfg):
+    from crdb_dash import build
+
+    return build.dashboards(cfg)[f"{cfg.get('grafana.uid_prefix')}-fleet"]
+
+
+def table(prom, cfg=None, at=END) -> dict[str, dict[str, float]]:
+    """The Fleet table as Grafana merges it: cluster -> column title -> value."""
+    cfg = cfg or _cfg()
+    model = _fleet_model(cfg)
+    (panel,) = [p for p in model["panels"] if p["type"] == "table"]
+    titles = {o["matcher"]["options"]: o["properties"][0]["value"] for o in panel["fieldConfig"]["overrides"]}
+    v = Vars(cluster="unused", range_seconds=evaluate.range_seconds(model), scrape_seconds=15)
+    rows: dict[str, dict[str, float]] = {}
+    for target in panel["targets"]:
+        assert target["instant"] and target["format"] == "table"
+        for series in evaluate.run(prom, target, v, at).series:
+            assert series["metric"]["tenant"] == "system"
+            rows.setdefault(series["metric"]["cluster"], {})[titles[f"Value #{target['refId']}"]] = \
+                float(series["value"][1])
+    return rows
+
+
+def test_the_stale_failing_and_paused_clusters_come_first_with_the_scenarios_values(prom, sim):
+    rows = table(prom)
+    assert set(rows) == {c.name for c in FLEET.clusters}
+    worst_first = sorted(rows, key=lambda c: -rows[c]["Status"])
+    assert set(worst_first[:3]) == {"fleet-stale", "fleet-failing", "fleet-paused"}, rows
+    statuses = {c: rows[c]["Status"] for c in rows}
+    assert statuses == {"fleet-stale": 4, "fleet-paused": 2, "fleet-failing": 1, "fleet-ok-1": 0, "fleet-ok-2": 0,
+                        "fleet-daily": 0}
+    for name, row in rows.items():
+        age = END - sim.truth_last_completed(name, None, END)
+        assert abs(row["Recovery point age"] - age) <= FLEET.scrape, name
+        assert row["Scheduled backups failed"] == sim.truth_count(name, "schedules_BACKUP_failed", END - DAY, END)
+        for kind, title in (("backup", "Backups"), ("restore", "Restores")):
+            assert row[f"{title} paused"] == sim.truth_jobs(name, kind, "paused", END), name
+            assert row[f"{title} running"] == sim.truth_jobs(name, kind, "running", END), name
+        assert row["Reporting"] == 1 and row["Alerts firing"] == 0
+    assert rows["fleet-failing"]["Scheduled backups failed"] == 1 and rows["fleet-paused"]["Backups paused"] == 1
+
+
+def test_compliance_of_a_cluster_stale_for_6h_of_the_last_24h_reads_75_percent(prom):
+    rows = table(prom)
+    step = 60 / DAY  # one rule evaluation of the 24h range
+    assert abs(rows["fleet-stale"]["RPO compliance in range"] - 0.75) <= step, rows["fleet-stale"]
+    for name in ("fleet-ok-1", "fleet-ok-2", "fleet-failing", "fleet-paused", "fleet-daily"):
+        assert rows[name]["RPO compliance in range"] == 1, name
+    # the period (30d) holds only the 30h of history: 6h over target, and the first minutes before any backup
+    assert 0.75 < rows["fleet-stale"]["RPO compliance, 30d"] < 0.81
+    spent = (1 - rows["fleet-stale"]["RPO compliance, 30d"]) / (1 - 0.995)
+    assert rows["fleet-stale"]["Error budget left"] == pytest.approx(1 - spent)
+
+
+def test_each_cluster_is_coloured_by_its_own_targets(prom):
+    """The daily cluster's 25h is fine under its override and RPO critical under the default targets."""
+    daily = table(prom)["fleet-daily"]
+    assert daily["Status"] == 0 and abs(daily["Recovery point age"] - 25 * H) <= FLEET.scrape
+    assert table(prom, _cfg(overrides=[]))["fleet-daily"]["Status"] == 4
+
+
+def test_overrides_in_one_fleet_daily_at_25h_raises_nothing_hourly_at_3h_warns(prom):
+    cfg = _cfg()
+    fired = set()
+    for alert in rules.alerts(cfg):
+        if alert.name == "RecoveryPointTooOld":
+            fired |= {(s["metric"]["cluster"], alert.severity) for s in prom.query(alert.expr, END)["result"]}
+    assert fired == {("fleet-paused", "warning"), ("fleet-stale", "warning"), ("fleet-stale", "critical")}
+
+
+def test_recorded_targets_follow_the_first_matching_override(prom):
+    result = prom.query(f'{promql.TARGET_RECORD}{{cluster=~"fleet-(daily|ok-1)"}}', END)["result"]
+    targets = {(s["metric"]["cluster"], s["metric"]["severity"]): float(s["value"][1]) for s in result}
+    assert targets == {("fleet-daily", "warning"): 26 * H, ("fleet-daily", "critical"): 30 * H,
+                       ("fleet-ok-1", "warning"): 2 * H, ("fleet-ok-1", "critical"): 6 * H}
+
+
+def test_the_cluster_filter_narrows_the_table(prom):
+    cfg = _cfg()
+    model = _fleet_model(cfg)
+    (panel,) = [p for p in model["panels"] if p["type"] == "table"]
+    v = Vars(cluster="unused", range_seconds=DAY, scrape_seconds=15, cluster_filter=["fleet-ok-1", "fleet-daily"])
+    seen = {s["metric"]["cluster"] for t in panel["targets"] for s in evaluate.run(prom, t, v, END).series}
+    assert seen == {"fleet-ok-1", "fleet-daily"}
+
+
+def test_rows_link_to_their_clusters_overview_keeping_time_and_datasource():
+    cfg = _cfg()
+    model = _fleet_model(cfg)
+    (panel,) = [p for p in model["panels"] if p["type"] == "table"]
+    (link,) = panel["fieldConfig"]["defaults"]["links"]
+    assert link["url"].startswith(f"/d/{cfg.get('grafana.uid_prefix')}-overview?")
+    for part in ("var-cluster=${__data.fields.cluster}", "var-tenant=${__data.fields.tenant}",
+                 "var-datasource=${datasource}", "${__url_time_range}"):
+        assert part in link["url"]
+    assert panel["options"]["sortBy"] == [{"displayName": "Status", "desc": True}]
+    assert [t["id"] for t in panel["transformations"]] == ["merge", "organize"]
+    assert fleet.STATUSES[0][0] == max(level for level, _, _ in fleet.STATUSES)
