@@ -107,8 +107,10 @@ def columns(ctx: Ctx) -> list[Column]:
         Column("Recovery point age", promql.rpo_status(LAST, scope), "s",
                "Time since the newest completed backup's AS OF time; the Status says whether it is within the "
                "cluster's own targets.", mappings=(unknown,)),
-        # Freshness: time since the last successful scheduled backup (schedules_BACKUP_succeeded) goes here,
-        # beside the recovery point, once promql has that signal.
+        Column("Since last successful backup", promql.success_age(scope, cfg.get("alerts.forget_after")), "s",
+               "Time since a scheduled backup last succeeded (schedules_BACKUP_succeeded): no schedule option "
+               f"needed; empty when none did within {cfg.get('alerts.forget_after')}.",
+               (("yellow", cfg.seconds("freshness.warning")), ("red", cfg.seconds("freshness.critical")))),
         Column("Scheduled backups failed", _failures(scope), "short",
                "Scheduled backups that failed in the selected time range.", (("red", 1),), decimals=0),
         Column("Backups running", promql.current(metric("jobs_backup_currently_running"), scope), "short",

@@ -208,7 +208,7 @@ def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
     exact = [promql.per_step(m, scope, by) for m in counting
              for by in (None, f"{scope.cluster_label}, {scope.node_label}")]
     exact += [promql.counted(m, scope, promql.RANGE) for m in counting]
-    exact.append(promql.last_success(scope, cfg.get("alerts.forget_after")))
+    exact += [promql.last_success(s, cfg.get("alerts.forget_after")) for s in (scope, promql.fleet_scope(cfg))]
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     bad = []
 

@@ -94,6 +94,13 @@ def test_the_stale_failing_and_paused_clusters_come_first_with_the_scenarios_val
     for name, row in rows.items():
         age = END - sim.truth_last_completed(name, None, END)
         assert abs(row["Recovery point age"] - age) <= FLEET.scrape, name
+        succeeded = [t for t, _ in sim.models[name].events("schedules_BACKUP_succeeded", None)
+                     if t <= END - sim.start]
+        since = END - (sim.start + max(succeeded)) if succeeded else None
+        if since is not None and since < DAY:  # seen at the first scrape after it, to the minute
+            assert since - 60 <= row["Since last successful backup"] <= since + 60 + FLEET.scrape, name
+        else:
+            assert "Since last successful backup" not in row, name
         assert row["Scheduled backups failed"] == sim.truth_count(name, "schedules_BACKUP_failed", END - DAY, END)
         for kind, title in (("backup", "Backups"), ("restore", "Restores")):
             assert row[f"{title} paused"] == sim.truth_jobs(name, kind, "paused", END), name
