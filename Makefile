@@ -54,8 +54,8 @@ demo: install prometheus
 
 ## Draw every dashboard for a healthy cluster and for one with problems into docs/images/ (shown in README.md).
 preview: install prometheus
-	$(DASH) preview --scenario healthy-hourly-backups --scale 0.8 --out docs/images/healthy
-	$(DASH) preview --scenario everything-at-once --scale 0.8 --out docs/images/problems
+	$(DASH) preview --scenario healthy-hourly-backups --scale 0.6 --out docs/images/healthy
+	$(DASH) preview --scenario everything-at-once --scale 0.6 --out docs/images/problems
 
 ## A wheel to install elsewhere (pip install build/wheel/*.whl): crdb-dash and the package crdb_dash only.
 wheel: install

@@ -13,28 +13,34 @@ from crdb_dash import promql
 from crdb_dash.panels.base import Ctx, stat, thresholds
 
 
+# Without the recording rules there is nothing to show: "No data" in the text colour, not the red base step.
+NO_RULES = [{"type": "special", "options": {"match": "null", "result": {"text": "No data", "color": "text",
+                                                                           "index": 0}}}]
+
+
 def _steps(ctx: Ctx) -> list[G.Threshold]:
     return thresholds(("red", None), ("yellow", ctx.cfg.get("rpo.compliance.objective")), ("green", 1))
 
 
 def _how(ctx: Ctx) -> str:
     c = ctx.cfg.get("rpo.compliance")
+    counted = "is left out" if c["unknown"] == "excluded" else f"counts as {c['unknown']}"
     return (f" Within target: the recovery point's age at most the cluster's {c['target']} target. A minute with "
-            f"no known recovery point (a scrape gap, no completion known) counts as {c['unknown']}. Needs the "
-            "compliance recording rules.")
+            f"no known recovery point (a scrape gap, no completion known) {counted}. Needs the compliance "
+            "recording rules (No data without them).")
 
 
 def in_range(ctx: Ctx) -> G.Stat:
     return stat("RPO compliance in range", "Share of the selected time range the recovery point was within its "
                 "target." + _how(ctx), promql.compliance(ctx.scope, promql.RANGE), "percentunit", _steps(ctx),
-                decimals=2, legend=ctx.legend, size=(8, 4))
+                decimals=2, legend=ctx.legend, size=(8, 4), mappings=NO_RULES)
 
 
 def over_period(ctx: Ctx) -> G.Stat:
     period = ctx.cfg.get("rpo.compliance.period")
     return stat(f"RPO compliance, last {period}", f"Share of the last {period} the recovery point was within its "
                 "target." + _how(ctx), promql.compliance_over_period(ctx.scope), "percentunit", _steps(ctx),
-                decimals=2, legend=ctx.legend, size=(8, 4))
+                decimals=2, legend=ctx.legend, size=(8, 4), mappings=NO_RULES)
 
 
 def budget_left(ctx: Ctx) -> G.Stat:
@@ -43,4 +49,4 @@ def budget_left(ctx: Ctx) -> G.Stat:
                 f"over {c['period']} not yet spent: 100% untouched, 0% spent, below 0 the objective is missed."
                 + _how(ctx), promql.budget_left(ctx.cfg, ctx.scope), "percentunit",
                 thresholds(("red", None), ("yellow", 0.0001), ("green", 0.25)), decimals=0, legend=ctx.legend,
-                size=(8, 4))
+                size=(8, 4), mappings=NO_RULES)
