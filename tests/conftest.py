@@ -44,3 +44,11 @@ def find_schemas(env: str, default: Path) -> Path:
         pytest.fail(f"CRDB_DASH_SCHEMA_DIR={env} holds no dashboard.jsonschema.json")
     pytest.skip(f"no Grafana JSON Schemas in {where}; set CRDB_DASH_SCHEMA_DIR to a copy of the jsonschema/ folder "
                 "of github.com/grafana/grafana-foundation-sdk to run this check (test_conformance.py runs without)")
+
+
+def group_order(rule_file) -> list[str]:
+    """The rule file's groups in file order, for promtool's ``group_eval_order``: recording rules before the alerts
+    that read them at the same evaluation (promtool otherwise evaluates groups in a random order)."""
+    import yaml
+
+    return [g["name"] for g in yaml.safe_load(Path(rule_file).read_text())["groups"]]

@@ -17,7 +17,7 @@ import yaml
 
 from crdb_dash import rules
 from crdb_dash.serialize import to_yaml
-from tests.conftest import ROOT
+from tests.conftest import ROOT, group_order
 
 NODE = 'job="cockroachdb", cluster="{cluster}", instance="n{n}:8080", node_id="{n}"'
 
@@ -358,7 +358,7 @@ def _test_file(case: Case, cfg) -> dict:
         alert_tests.append({"eval_time": case.at, "alertname": alertname,
                             "exp_alerts": [e for n, e in expected if n == alertname]})
     return {
-        "rule_files": [str(ROOT / rules.RULES_FILE)],
+        "rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
         "evaluation_interval": "1m",
         "tests": [{"interval": "1m",
                    "input_series": [{"series": k, "values": v} for k, v in case.series.items()],
@@ -396,7 +396,8 @@ def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
 
 
 def _expr_test(checks: list[dict], series: dict, promtool: str, tmp_path) -> None:
-    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "evaluation_interval": "1m", "tests": [{
+    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
+            "evaluation_interval": "1m", "tests": [{
         "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
         "promql_expr_test": checks}]}
     path = tmp_path / "test.yml"
@@ -476,7 +477,9 @@ def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h
              for k, v in rules.annotations(warning, cfg, "3h 0m 0s").items()}
     tests = [{"eval_time": "25h10m", "alertname": a, "exp_alerts": [{"exp_labels": labels, "exp_annotations": notes}]
               if a == warning.alertname else []} for a in sorted({a.alertname for a in rules.alerts(cfg)})]
-    test = {"rule_files": [_rules_file(cfg, tmp_path)], "evaluation_interval": "1m", "tests": [{
+    rule_file = _rules_file(cfg, tmp_path)
+    test = {"rule_files": [rule_file], "group_eval_order": group_order(rule_file), "evaluation_interval": "1m",
+            "tests": [{
         "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
         "alert_rule_test": tests}]}
     path = tmp_path / "test.yml"
@@ -505,7 +508,9 @@ def test_a_scrape_gap_counts_as_configured_never_as_compliant_by_accident(promto
     cfg = _config(compliance={"period": "30d", "objective": 0.995, "target": "critical", "unknown": unknown})
     values = run(*((60 + 1800 * k, 30) for k in range(3)), ("stale", 1)) + " _x30"
     series = {s(LAST, 1): values}
-    test = {"rule_files": [_rules_file(cfg, tmp_path)], "evaluation_interval": "1m", "tests": [{
+    rule_file = _rules_file(cfg, tmp_path)
+    test = {"rule_files": [rule_file], "group_eval_order": group_order(rule_file), "evaluation_interval": "1m",
+            "tests": [{
         "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
         "promql_expr_test": [_compliance_checks(cfg, "2h", expected)]}]}
     path = tmp_path / "test.yml"

@@ -21,7 +21,7 @@ import yaml
 
 from crdb_dash import promql, config, rules
 from crdb_dash.build import to_yaml
-from tests.conftest import ROOT
+from tests.conftest import ROOT, group_order
 
 CUSTOM = {"selector": 'job="crdb"', "labels": {"cluster": "k8s_cluster", "node": "pod", "tenant": "vc"}}
 DEFAULT_NAMES = ("cluster", "instance", "tenant")
@@ -165,7 +165,8 @@ def test_custom_build_passes_promtool(custom_build, tmp_path):
     }
     expected = {"CockroachBackupJobFailed": [_fires(cfg, "JobFailed", "1")],
                 "CockroachBackupRestoreJobPaused": [_fires(cfg, "RestoreJobPaused", "1", cluster="west")]}
-    test = {"rule_files": [str(rule_file)], "evaluation_interval": "1m", "tests": [{
+    test = {"rule_files": [str(rule_file)], "group_eval_order": group_order(rule_file), "evaluation_interval": "1m",
+            "tests": [{
         "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
         "alert_rule_test": [{"eval_time": "1h20m", "alertname": name, "exp_alerts": expected.get(name, [])}
                             for name in sorted({a.alertname for a in rules.alerts(cfg)})]}]}

@@ -445,7 +445,7 @@ def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, re
     from crdb_dash import rules
     from crdb_dash.build import to_yaml
     from crdb_dash.simulator import promtool_series
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, group_order
 
     scenario = SCENARIOS[name]
     sim = Simulation(scenario, scenario.duration)  # starts at 0, promtool's time
@@ -465,7 +465,8 @@ def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, re
             checks.append({"expr": expr, "eval_time": f"{at}s", "exp_samples": [
                 {"labels": f'{{cluster="{c}", tenant="{t}"}}', "value": v} for (c, t), v in shown.items()
                 if c == cluster]})
-    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "evaluation_interval": "1m", "tests": [{
+    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
+            "evaluation_interval": "1m", "tests": [{
         "interval": f"{scenario.scrape}s", "promql_expr_test": checks,
         "input_series": [{"series": k, "values": v} for k, v in promtool_series(sim, RPO_SERIES).items()]}]}
     path = tmp_path / "test.yml"
@@ -704,14 +705,15 @@ def _firing(sim, checks: dict[int, set], tmp_path) -> None:
     from crdb_dash import rules
     from crdb_dash.build import to_yaml
     from crdb_dash.simulator import promtool_series
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, group_order
 
     tests = [{"expr": f'ALERTS{{alertstate="firing", alertname=~"{rules.PREFIX}({"|".join(SILENCE_ALERTS)})"}}',
               "eval_time": f"{at}s", "exp_samples": [
                   {"labels": f'ALERTS{{alertname="{rules.PREFIX}{a}", alertstate="firing", cluster="{c}", '
                              f'severity="{sev}", tenant="{t}"}}', "value": 1} for a, sev, c, t in sorted(fired)]}
              for at, fired in checks.items()]
-    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "evaluation_interval": "1m", "tests": [{
+    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
+            "evaluation_interval": "1m", "tests": [{
         "interval": f"{sim.scenario.scrape}s", "promql_expr_test": tests,
         "input_series": [{"series": k, "values": v} for k, v in promtool_series(sim, SILENCE_SERIES).items()]}]}
     path = tmp_path / "test.yml"
