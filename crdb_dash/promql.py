@@ -457,4 +457,4 @@ def fleet_scope(cfg: Config) -> Scope:
     """Every cluster the Fleet dashboard's filter matches, every tenant, every node."""
     every = f'{cfg["selector"]}, {cfg.cluster}=~"${FLEET_FILTER}"'
     return Scope(every, every, (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant, cfg.get("rpo.window"),
-                 f'{cfg.cluster}=~"${FLEET_FILTER}"', bool(cfg.get("rpo.recorded")), tenants=".*")
+                 f'{cfg.cluster}=~"${FLEET_FILTER}"', bool(cfg.get("rpo.recorded")), tenants=".*", naming=cfg.naming)

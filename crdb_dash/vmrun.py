@@ -36,7 +36,9 @@ class VictoriaMetrics(Prometheus):
         result = subprocess.run(
             [binary("vmalert"), f"-rule={rule_file}", f"-datasource.url={self.url}", f"-remoteWrite.url={self.url}",
              f"-replay.timeFrom={_rfc3339(span[0])}", f"-replay.timeTo={_rfc3339(span[1])}", "-loggerLevel=ERROR",
-             "-replay.disableProgressBar", "-replay.rulesDelay=0s"], capture_output=True, text=True)
+             # chained rules (targets -> compliance -> its period average) each read what the one before wrote
+             "-replay.disableProgressBar", "-replay.rulesDelay=2s", "-remoteWrite.flushInterval=1s"],
+            capture_output=True, text=True)
         if result.returncode != 0:
             raise PrometheusError(f"vmalert could not replay rules: {result.stderr.strip().splitlines()[-1:]}")
         self._post("/internal/force_flush", b"")
