@@ -64,12 +64,14 @@ def bench_fleet(clusters: int) -> dict:
     Measured twice on the same data: dashboards reading raw series (the default) and dashboards built
     with ``rpo.recorded: true``, with the recording rules evaluated over the history by promtool.
     """
-    from crdb_dash import build, config, promrun, rules
-    from crdb_dash.simulator import Simulation, openmetrics
+    from crdb_dash.model import config
+    from crdb_dash.pipeline import compiled, rules
+    from crdb_dash.simulation import promrun
+    from crdb_dash.simulation.simulator import Simulation, openmetrics
 
     cfg = config.load()
     recorded = config.Config({**cfg.raw, "rpo": {**cfg.raw["rpo"], "recorded": True}}, "bench")
-    modes = {"raw": build.dashboards(cfg), "recorded": build.dashboards(recorded)}
+    modes = {"raw": compiled.dashboards(cfg), "recorded": compiled.dashboards(recorded)}
     end = int(time.time()) // 3600 * 3600 - 3600
     out = {"fleet_clusters": clusters, "fleet_nodes": clusters * 3, "fleet_hours": 24, "scrape_s": 30}
     refresh = {}
@@ -96,8 +98,10 @@ def bench_fleet(clusters: int) -> dict:
 def bench_preview(runs: int) -> dict:
     """``crdb-dash preview`` of every dashboard: against a running Prometheus (queries and drawing, the whole
     command), and with ``--scenario`` (simulating, backfilling and starting Prometheus included)."""
-    from crdb_dash import build, config, scenarios
+    from crdb_dash.model import config
+    from crdb_dash.pipeline import compiled
     from crdb_dash.preview import run
+    from crdb_dash.simulation import scenarios
 
     name = "everything-at-once"
     cfg = config.load()
@@ -105,7 +109,7 @@ def bench_preview(runs: int) -> dict:
     with tempfile.TemporaryDirectory() as out, run.scenario_prometheus(cfg, scenarios.named(name), end) as prom:
         cmd = CLI + ["preview", "--prometheus", prom.url, "--at", str(end), "--out", out]
         against = median_seconds(cmd, runs)
-        dashboards = len(build.dashboards(cfg))
+        dashboards = len(compiled.dashboards(cfg))
     with tempfile.TemporaryDirectory() as out:
         scenario = median_seconds(CLI + ["preview", "--scenario", name, "--out", out], max(1, runs // 2))
     return {"preview_dashboards": dashboards, "preview_s": round(against, 2), "preview_scenario_s": round(scenario, 2),
@@ -113,7 +117,7 @@ def bench_preview(runs: int) -> dict:
 
 
 def _fleet(n: int):
-    from crdb_dash.simulator import Cluster, Scenario, Schedule, Tenant
+    from crdb_dash.simulation.simulator import Cluster, Scenario, Schedule, Tenant
 
     return Scenario(f"fleet-{n}", 24 * 3600, tuple(
         Cluster(f"c{i:03d}", restarts=((1 + i % 3, 6 * 3600 + i * 60),), poller_moves=((12 * 3600, 2),),
@@ -124,8 +128,8 @@ def _fleet(n: int):
 
 def _refresh(prom, model: dict, end: int) -> dict:
     """Samples read by every query of one dashboard refresh, the samples its series need, and the time."""
-    from crdb_dash import evaluate
-    from crdb_dash.interpolate import Vars
+    from crdb_dash.pipeline.interpolate import Vars
+    from crdb_dash.simulation import evaluate
 
     v = Vars(cluster="c000", range_seconds=evaluate.range_seconds(model), scrape_seconds=30)
     samples = needed = 0
@@ -139,8 +143,8 @@ def _refresh(prom, model: dict, end: int) -> dict:
 
 def _needed(prom, target: dict, v, end: int) -> int:
     """Samples the series a target shows need: each selected raw series read once over the range."""
-    from crdb_dash.evaluate import selectors
-    from crdb_dash.interpolate import substitute
+    from crdb_dash.pipeline.interpolate import substitute
+    from crdb_dash.simulation.evaluate import selectors
 
     per_series = v.range_seconds // v.scrape_seconds
     return sum(prom.series_count(s) for s in selectors(substitute(target["expr"], v))) * per_series

@@ -127,7 +127,7 @@ def _reader_gone() -> int:
 
 
 def _run(args) -> int:
-    from crdb_dash import config
+    from crdb_dash.model import config
 
     try:
         cfg = config.load(args.config)
@@ -148,13 +148,13 @@ def _run(args) -> int:
     if args.command == "preview":
         return _preview(cfg, args)
     if args.command == "scenarios":
-        from crdb_dash.scenarios import SCENARIOS
+        from crdb_dash.simulation.scenarios import SCENARIOS
 
         for name, scenario in SCENARIOS.items():
             print(f"{name:30} {scenario.description}")
         return 0
     if args.command == "config":
-        from crdb_dash.serialize import to_yaml
+        from crdb_dash.pipeline.serialize import to_yaml
 
         print(to_yaml(cfg.raw), end="")
         return 0
@@ -162,7 +162,7 @@ def _run(args) -> int:
 
 
 def _check_queries(cfg) -> None:
-    from crdb_dash import build
+    from crdb_dash.pipeline import build
 
     bad = build.unparsable_query(cfg)
     if bad is not None:
@@ -170,7 +170,7 @@ def _check_queries(cfg) -> None:
 
 
 def _build(cfg, out: Path, check: bool) -> int:
-    from crdb_dash import build
+    from crdb_dash.pipeline import build
 
     try:
         files = build.render(cfg)
@@ -206,7 +206,7 @@ def _build(cfg, out: Path, check: bool) -> int:
 
 def _refuse_to_replace_the_defaults(cfg, out: Path) -> None:
     """The project's own checkout holds the committed default build; a custom config builds elsewhere."""
-    from crdb_dash import config
+    from crdb_dash.model import config
 
     project = Path(__file__).resolve().parent.parent
     if cfg.raw != config.DEFAULTS and (project / ".git").exists() and out.resolve() == project:
@@ -217,7 +217,7 @@ def _refuse_to_replace_the_defaults(cfg, out: Path) -> None:
 def _target(args):
     import os
 
-    from crdb_dash.grafana import Target
+    from crdb_dash.delivery.grafana import Target
 
     def secret_file(path: str, what: str) -> str:
         """A token (whitespace dropped) or a password (final newline dropped) read from a file."""
@@ -256,8 +256,9 @@ def _target(args):
 
 
 def _deploy(cfg, args) -> int:
-    from crdb_dash import build, deploy
-    from crdb_dash.grafana import Grafana, GrafanaError
+    from crdb_dash.delivery import deploy
+    from crdb_dash.delivery.grafana import Grafana, GrafanaError
+    from crdb_dash.pipeline import compiled
 
     dry_run = args.command == "diff" or args.dry_run
     say = lambda text: print(text, flush=True)  # noqa: E731
@@ -265,7 +266,7 @@ def _deploy(cfg, args) -> int:
         job = deploy.Deploy(Grafana(_target(args)), cfg.get("grafana.folder_uid"), cfg.get("grafana.folder"),
                             cfg.get("grafana.uid_prefix"), dry_run=dry_run, force=getattr(args, "force", False),
                             show_diff=dry_run, full=args.full, say=say)
-        outcomes = job.run(build.dashboards(cfg), prune=args.prune)
+        outcomes = job.run(compiled.dashboards(cfg), prune=args.prune)
     except GrafanaError as exc:
         raise UsageError(str(exc)) from None
     say(("dry run: " if dry_run else "") + deploy.summary(outcomes))
@@ -273,7 +274,8 @@ def _deploy(cfg, args) -> int:
 
 
 def _doctor(cfg, args) -> int:
-    from crdb_dash import config, doctor
+    from crdb_dash.delivery import doctor
+    from crdb_dash.model import config
 
     def progress(text: str) -> None:
         if sys.stderr.isatty():
@@ -281,7 +283,7 @@ def _doctor(cfg, args) -> int:
 
     try:
         if args.grafana:
-            from crdb_dash.grafana import Grafana, GrafanaError
+            from crdb_dash.delivery.grafana import Grafana, GrafanaError
 
             try:
                 api = doctor.GrafanaProxyApi(Grafana(_target(args)), cfg.get("datasource.uid"))
@@ -306,8 +308,8 @@ def _doctor(cfg, args) -> int:
 
 
 def _demo(cfg, args) -> int:
-    from crdb_dash import demo, promrun, scenarios
-    from crdb_dash.config import parse_duration
+    from crdb_dash.model.config import parse_duration
+    from crdb_dash.simulation import demo, promrun, scenarios
 
     try:
         path = Path(args.scenario)
@@ -324,7 +326,7 @@ def _demo(cfg, args) -> int:
             raise UsageError(f"--at {args.at} is past the end of scenario {scenario.name} "
                              f"({demo.span(scenario.duration)})")
     if args.preset is not None:
-        from crdb_dash import config
+        from crdb_dash.model import config
 
         served = [name for name in config.PRESETS if name != "helm"]
         if args.preset == "helm":
@@ -349,15 +351,16 @@ def _demo(cfg, args) -> int:
 def _preview(cfg, args) -> int:
     import os
 
-    from crdb_dash import build, promrun, scenarios
+    from crdb_dash.pipeline import compiled
     from crdb_dash.preview import query, run
+    from crdb_dash.simulation import promrun, scenarios
 
     out = Path(args.out)
     if not 0.25 <= args.scale <= 4:
         raise UsageError("--scale must be between 0.25 and 4")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is not a directory")
-    models = build.dashboards(cfg)
+    models = compiled.dashboards(cfg)
     unknown = sorted(set(args.dashboard or []) - set(models))
     if unknown:
         raise UsageError(f"unknown dashboard {', '.join(unknown)}; known: {', '.join(sorted(models))}")

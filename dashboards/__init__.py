@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from crdb_dash import promql
-from crdb_dash.catalog import METRICS
-from crdb_dash.naming import Naming
 from crdb_dash.dashboards import backup_jobs, fleet, overview, protected_timestamps, restore_jobs, runbooks, schedules
+
+from crdb_dash.model import promql
+from crdb_dash.model.catalog import METRICS
+from crdb_dash.model.naming import Naming
 
 ALL = (overview, fleet, schedules, backup_jobs, restore_jobs, protected_timestamps, runbooks)
 

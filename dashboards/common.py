@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from grafanalib import core as G
-
-from crdb_dash import promql
-from crdb_dash.catalog import metric
 from crdb_dash.panels.base import Ctx
 from crdb_dash.panels.layout import rows
+from grafanalib import core as G
+
+from crdb_dash.model import promql
+from crdb_dash.model.catalog import metric
 
 # Every node exports this gauge from start-up (0 when idle), so it lists clusters, tenants and nodes.
 _PRESENCE = metric("jobs_backup_currently_running").exported

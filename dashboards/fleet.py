@@ -1,13 +1,13 @@
 """CockroachDB Backups / Fleet: every cluster on one page, the ones whose backups need attention first."""
 
-from grafanalib import core as G
-
-from crdb_dash import promql
 from crdb_dash.dashboards import overview
 from crdb_dash.dashboards.common import links, uid, with_min_interval
 from crdb_dash.panels import fleet
 from crdb_dash.panels.base import Ctx
 from crdb_dash.panels.layout import rows
+from grafanalib import core as G
+
+from crdb_dash.model import promql
 
 KEY = "fleet"
 TITLE = "CockroachDB Backups / Fleet"

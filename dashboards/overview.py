@@ -1,6 +1,5 @@
 """CockroachDB Backups / Overview: the page an on-call engineer opens first."""
 
-from crdb_dash.catalog import metric
 from crdb_dash.dashboards import backup_jobs as backup_dashboard
 from crdb_dash.dashboards import protected_timestamps as pts_dashboard
 from crdb_dash.dashboards import restore_jobs as restore_dashboard
@@ -8,6 +7,8 @@ from crdb_dash.dashboards import schedules as schedules_dashboard
 from crdb_dash.dashboards.common import dashboard, linked
 from crdb_dash.panels import backup_jobs, compliance, protected_timestamps, reporting, restore_jobs, schedules
 from crdb_dash.panels.base import Ctx, combined
+
+from crdb_dash.model.catalog import metric
 
 KEY = "overview"
 TITLE = "CockroachDB Backups / Overview"

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from grafanalib import core as G
-
 from crdb_dash.dashboards.common import uid
 from crdb_dash.panels.base import Ctx
+from grafanalib import core as G
 
 KEY = "runbooks"
 TITLE = "CockroachDB Backups / Runbooks"

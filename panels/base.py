@@ -1,20 +1,20 @@
 """Small typed pieces every panel is made of: targets, thresholds, the stat and time-series shapes.
 
-Panels are grafanalib objects; ``crdb_dash.normalize`` turns the dashboard they end up in
+Panels are grafanalib objects; ``crdb_dash.pipeline.normalize`` turns the dashboard they end up in
 into Grafana's current JSON model, so nothing here works around grafanalib's output.
 """
 
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from grafanalib import core as G
 
-from crdb_dash import promql
-from crdb_dash.catalog import COUNTING, Kind, Metric, metric
-from crdb_dash.config import Config
+from crdb_dash.model import promql
+from crdb_dash.model.catalog import COUNTING, Kind, Metric, metric
+from crdb_dash.model.config import Config
 
 STAT = (4, 4)  # width, height in grid units
 GRAPH = (12, 8)

@@ -1,17 +1,16 @@
 """RPO compliance, SLO style: the share of time the recovery point was within its target, and the budget left.
 
-Read from the compliance recording rules (rules.compliance_rules): "No data" where Prometheus does not load
+Read from the compliance recording rules (alerts.compliance_rules): "No data" where Prometheus does not load
 them. Targets are each cluster's own (rpo.overrides); rpo.compliance sets the objective, period and what an
 unknown recovery point counts as.
 """
 
 from __future__ import annotations
 
+from crdb_dash.panels.base import Ctx, stat, thresholds
 from grafanalib import core as G
 
-from crdb_dash import promql
-from crdb_dash.panels.base import Ctx, stat, thresholds
-
+from crdb_dash.model import promql
 
 # Without the recording rules there is nothing to show: "No data" in the text colour, not the red base step.
 NO_RULES = [{"type": "special", "options": {"match": "null", "result": {"text": "No data", "color": "text",

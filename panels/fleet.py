@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from crdb_dash.panels.base import UNKNOWN, Ctx
 from grafanalib import core as G
 
-from crdb_dash import promql
-from crdb_dash.catalog import metric
-from crdb_dash.rules import PREFIX
-from crdb_dash.panels.base import UNKNOWN, Ctx
+from crdb_dash.model import promql
+from crdb_dash.model.alerts import PREFIX
+from crdb_dash.model.catalog import metric
 
 LAST = metric("schedules_BACKUP_last_completed_time")
 PRESENCE = metric("jobs_backup_currently_running")  # every node exports it from start-up

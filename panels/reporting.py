@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from crdb_dash.panels.base import Ctx, stat, thresholds
 from grafanalib import core as G
 
-from crdb_dash import promql
-from crdb_dash.panels.base import Ctx, stat, thresholds
+from crdb_dash.model import promql
 
 
 def nodes_reporting(ctx: Ctx) -> G.Stat:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from crdb_dash.panels.base import UNKNOWN, Ctx, by_node, in_range, now, panel_for, stat, target, thresholds, timeseries
 from grafanalib import core as G
 
-from crdb_dash import promql
-from crdb_dash.catalog import metric
-from crdb_dash.config import parse_duration
-from crdb_dash.panels.base import UNKNOWN, Ctx, by_node, in_range, now, panel_for, stat, target, thresholds, timeseries
+from crdb_dash.model import promql
+from crdb_dash.model.catalog import metric
+from crdb_dash.model.config import parse_duration
 
 LAST_COMPLETED = metric("schedules_BACKUP_last_completed_time")
 # The step of the recovery point graphs read from raw series: each point takes the maximum over the window's

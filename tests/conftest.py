@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from crdb_dash import build, config
+from crdb_dash.model import config
+from crdb_dash.pipeline import compiled
 
 ROOT = Path(__file__).resolve().parent.parent
 # Grafana's JSON Schemas (the jsonschema/ folder of github.com/grafana/grafana-foundation-sdk); users' machines
@@ -21,7 +22,7 @@ def models(cfg):
     """The metric dashboards (the runbooks dashboard, text only, has its own tests)."""
     from crdb_dash.dashboards import runbooks
 
-    return {uid: m for uid, m in build.dashboards(cfg).items() if uid != runbooks.dashboard_uid(cfg)}
+    return {uid: m for uid, m in compiled.dashboards(cfg).items() if uid != runbooks.dashboard_uid(cfg)}
 
 
 @pytest.fixture(scope="session")

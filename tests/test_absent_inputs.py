@@ -13,9 +13,9 @@ from dataclasses import replace
 
 import pytest
 
-from crdb_dash import promql
-from crdb_dash.build import to_yaml
-from crdb_dash.catalog import metric
+from crdb_dash.model import promql
+from crdb_dash.model.catalog import metric
+from crdb_dash.pipeline.build import to_yaml
 
 NODE = '{{job="cockroachdb", cluster="c1", instance="n{n}:8080"}}'
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
-from crdb_dash import rules
-from crdb_dash.serialize import to_yaml
+from crdb_dash.model import alerts
+from crdb_dash.pipeline import rules
+from crdb_dash.pipeline.serialize import to_yaml
 from tests.conftest import ROOT, group_order
 
 NODE = 'job="cockroachdb", cluster="{cluster}", instance="n{n}:8080", node_id="{n}"'
@@ -317,10 +318,10 @@ CASES = [
 def _counters_alone() -> list[Case]:
     """For each alert that adds up several counters, each counter alone fires it: the others may be absent
     (removed in a version, like jobs_*_fail_or_cancel_failed in v25.4, or not yet exported by a fresh node)."""
-    from crdb_dash import config
+    from crdb_dash.model import config
 
     out = []
-    for alert in rules.alerts(config.load()):
+    for alert in alerts.table(config.load()):
         counters = list(dict.fromkeys(re.findall(r"increase\((\w+)\{", alert.value)))
         if not alert.value.startswith("round(") or len(counters) < 2:
             continue
@@ -338,13 +339,13 @@ def _where(case: Case) -> str:
 
 
 def _expected(case: Case, cfg) -> list[dict]:
-    by_key = {(a.name, a.severity, tuple(sorted(a.labels.items()))): a for a in rules.alerts(cfg)}
+    by_key = {(a.name, a.severity, tuple(sorted(a.labels.items()))): a for a in alerts.table(cfg)}
     out = []
     for name, severity, value in case.fires:
         alert = by_key[(name, severity, tuple(sorted(case.labels.items())))]
         labels = {"severity": severity, "cluster": "c1", "tenant": case.tenant, **case.labels, **case.series_labels}
         notes = rules.annotations(alert, cfg, value)
-        notes = {k: v.replace(rules.where(cfg), _where(case)).replace("{{ $labels.cluster }}", "c1")
+        notes = {k: v.replace(alerts.where(cfg), _where(case)).replace("{{ $labels.cluster }}", "c1")
                  .replace("{{ $labels.tenant_id }}", case.series_labels.get("tenant_id", "")) for k, v in notes.items()}
         out.append((alert.alertname, {"exp_labels": labels, "exp_annotations": notes}))
     return out
@@ -352,7 +353,7 @@ def _expected(case: Case, cfg) -> list[dict]:
 
 def _test_file(case: Case, cfg) -> dict:
     expected = _expected(case, cfg)
-    checked = {a.alertname for a in rules.alerts(cfg)}
+    checked = {a.alertname for a in alerts.table(cfg)}
     alert_tests = []
     for alertname in sorted(checked):
         alert_tests.append({"eval_time": case.at, "alertname": alertname,
@@ -389,7 +390,7 @@ def test_alert(case, cfg, promtool, tmp_path):
 
 def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
     fired = {(name, severity, tuple(sorted(c.labels.items()))) for c in CASES for name, severity, _ in c.fires}
-    every = {(a.name, a.severity, tuple(sorted(a.labels.items()))) for a in rules.alerts(cfg)}
+    every = {(a.name, a.severity, tuple(sorted(a.labels.items()))) for a in alerts.table(cfg)}
     assert every - fired == set(), "alerts without a firing unit test"
     assert any(not c.fires for c in CASES)
     # every case checks every alert, so a case with no expected firing is a not-firing test for all of them
@@ -407,7 +408,7 @@ def _expr_test(checks: list[dict], series: dict, promtool: str, tmp_path) -> Non
 
 
 def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scraped(cfg, promtool, tmp_path):
-    from crdb_dash import promql
+    from crdb_dash.model import promql
 
     series = {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630))}
     labels = f'{promql.RPO_RECORD}{{cluster="c1", tenant="system"}}'
@@ -418,7 +419,7 @@ def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scrap
 
 
 def test_recording_rule_records_zero_where_no_completion_is_known(cfg, promtool, tmp_path):
-    from crdb_dash import promql
+    from crdb_dash.model import promql
 
     labels = f'{promql.RPO_RECORD}{{cluster="c1", tenant="system"}}'
     checks = [{"expr": promql.RPO_RECORD, "eval_time": "1h", "exp_samples": [{"labels": labels, "value": 0}]}]
@@ -437,10 +438,10 @@ def test_a_wrong_expectation_fails(cfg, promtool, tmp_path):
 def test_prometheus_rules_follow_mixin_conventions(cfg):
     doc = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())
     runbooks = (ROOT / "docs" / "runbooks.md").read_text()
-    alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
-    assert len(alerts) == len(rules.alerts(cfg))
-    for rule in alerts:
-        assert rule["alert"].startswith(rules.PREFIX) and rule["alert"].isalnum()
+    alerting = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
+    assert len(alerting) == len(alerts.table(cfg))
+    for rule in alerting:
+        assert rule["alert"].startswith(alerts.PREFIX) and rule["alert"].isalnum()
         assert rule["labels"]["severity"] in ("critical", "warning", "info")
         assert {"summary", "description", "runbook_url"} <= set(rule["annotations"])
         assert f"$labels.{cfg.cluster}" in rule["annotations"]["description"]
@@ -457,7 +458,7 @@ def _rules_file(cfg, tmp_path) -> str:
 
 
 def _config(**rpo):
-    from crdb_dash import config
+    from crdb_dash.model import config
 
     raw = config.load().raw
     return config.Config({**raw, "rpo": {**raw["rpo"], **rpo}}, "test")
@@ -471,12 +472,12 @@ def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h
               # hourly backups until the one of 22h10m: 3h old at 25h10m
               s(LAST, 1, cluster="hourly-1"): run((0, 10), *((60 * (h * 60 + 10), 60) for h in range(22)),
                                                   (60 * (22 * 60 + 10), minutes - 22 * 60 - 10))}
-    (warning,) = [a for a in rules.alerts(cfg) if a.name == "RecoveryPointTooOld" and a.severity == "warning"]
+    (warning,) = [a for a in alerts.table(cfg) if a.name == "RecoveryPointTooOld" and a.severity == "warning"]
     labels = {"severity": "warning", "cluster": "hourly-1", "tenant": "system"}
-    notes = {k: v.replace(rules.where(cfg), "hourly-1 (virtual cluster system)")
+    notes = {k: v.replace(alerts.where(cfg), "hourly-1 (virtual cluster system)")
              for k, v in rules.annotations(warning, cfg, "3h 0m 0s").items()}
     tests = [{"eval_time": "25h10m", "alertname": a, "exp_alerts": [{"exp_labels": labels, "exp_annotations": notes}]
-              if a == warning.alertname else []} for a in sorted({a.alertname for a in rules.alerts(cfg)})]
+              if a == warning.alertname else []} for a in sorted({a.alertname for a in alerts.table(cfg)})]
     rule_file = _rules_file(cfg, tmp_path)
     test = {"rule_files": [rule_file], "group_eval_order": group_order(rule_file), "evaluation_interval": "1m",
             "tests": [{
@@ -490,7 +491,7 @@ def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h
 
 
 def _compliance_checks(cfg, at: str, expected: float | None) -> dict:
-    from crdb_dash import promql
+    from crdb_dash.model import promql
 
     labels = '{cluster="c1", tenant="system"}'
     samples = [] if expected is None else [{"labels": labels, "value": expected}]

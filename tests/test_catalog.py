@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from crdb_dash import catalog
+from crdb_dash.model import catalog
 from tests.conftest import ROOT
 
 DOCS = ROOT.parent / "shared" / "reference" / "backup-and-restore-monitoring.md"

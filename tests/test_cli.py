@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from crdb_dash import build, config
+from crdb_dash.model import config
+from crdb_dash.pipeline import build
 from tests.conftest import ROOT
 from tests.grafana_double import GrafanaDouble
 

@@ -7,7 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from crdb_dash import build, config, rules
+from crdb_dash.model import alerts, config
+from crdb_dash.pipeline import build, compiled, rules
 from tests.conftest import ROOT
 
 
@@ -85,13 +86,13 @@ def test_compose_evaluates_each_alert_once(tmp_path, cfg, grafana_managed):
     (grafana_source, _), = _binds(services["grafana"])
     alerting = tmp_path / grafana_source.relative_to(ROOT) / "alerting" / "crdb-backups.yaml"
     in_grafana = len(yaml.safe_load(alerting.read_text())["groups"][0]["rules"]) if alerting.exists() else 0
-    assert sorted([in_prometheus, in_grafana]) == [0, len(rules.alerts(cfg))]
+    assert sorted([in_prometheus, in_grafana]) == [0, len(alerts.table(cfg))]
     assert (in_grafana > 0) == grafana_managed
 
 
 def test_committed_build_alerts_once(cfg):
     assert not (ROOT / rules.GRAFANA_FILE).exists()
-    assert _alert_count((ROOT / rules.RULES_FILE).read_text()) == len(rules.alerts(cfg))
+    assert _alert_count((ROOT / rules.RULES_FILE).read_text()) == len(alerts.table(cfg))
 
 
 def test_provisioned_datasource_cannot_collide_by_accident(cfg):
@@ -100,7 +101,7 @@ def test_provisioned_datasource_cannot_collide_by_accident(cfg):
     assert ds["name"] == cfg.get("datasource.name") and ds["uid"] == cfg.get("datasource.uid")
     assert ds["name"].lower() != "prometheus" and ds["uid"].lower() not in ("prometheus", "default", "")
     assert "crdb" in ds["uid"] and "CockroachDB" in ds["name"]
-    for model in build.dashboards(cfg).values():
+    for model in compiled.dashboards(cfg).values():
         variables = {v["name"]: v for v in model["templating"]["list"]}
         if "datasource" in variables:
             assert variables["datasource"]["current"]["value"] == ds["uid"]

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from crdb_dash import config
+from crdb_dash.model import config
 
 
 def test_defaults_are_valid():
@@ -193,7 +193,7 @@ def test_cli_prints_a_warning_and_builds(tmp_path):
 
 @pytest.mark.parametrize("selector", ['job="cockroachdb"', 'job=~"cockroach.*", namespace!="test"', 'env="x}y,"'])
 def test_every_composed_query_parses_with_a_good_selector(tmp_path, selector):
-    from crdb_dash import build
+    from crdb_dash.pipeline import build
 
     path = tmp_path / "c.yaml"
     path.write_text(f"selector: '{selector}'\nlabels: {{cluster: k8s_cluster, node: pod, tenant: vc}}\n")
@@ -202,7 +202,7 @@ def test_every_composed_query_parses_with_a_good_selector(tmp_path, selector):
 
 def test_composed_queries_are_parsed_not_just_the_selector():
     """Bypassing the selector check, a trailing comma is still caught in the queries it is composed into."""
-    from crdb_dash import build
+    from crdb_dash.pipeline import build
 
     raw = {**config.DEFAULTS, "selector": 'job="cockroachdb",'}
     bad = build.unparsable_query(config.Config(raw, "test"))

@@ -19,8 +19,9 @@ import sys
 import pytest
 import yaml
 
-from crdb_dash import promql, config, rules
-from crdb_dash.build import to_yaml
+from crdb_dash.model import alerts, config, promql
+from crdb_dash.pipeline import rules
+from crdb_dash.pipeline.build import to_yaml
 from tests.conftest import ROOT, group_order
 
 CUSTOM = {"selector": 'job="crdb"', "labels": {"cluster": "k8s_cluster", "node": "pod", "tenant": "vc"}}
@@ -136,8 +137,8 @@ def _s(metric: str, n: int, cluster: str = "east", tenant: str = "app") -> str:
 
 
 def _fires(cfg, name: str, value: str, cluster: str = "east", tenant: str = "app") -> dict:
-    (alert,) = [a for a in rules.alerts(cfg) if a.name == name]
-    notes = {k: v.replace(rules.where(cfg), f"{cluster} (virtual cluster {tenant})")
+    (alert,) = [a for a in alerts.table(cfg) if a.name == name]
+    notes = {k: v.replace(alerts.where(cfg), f"{cluster} (virtual cluster {tenant})")
              for k, v in rules.annotations(alert, cfg, value).items()}
     return {"exp_labels": {"severity": alert.severity, "k8s_cluster": cluster, "vc": tenant},
             "exp_annotations": notes}
@@ -169,7 +170,7 @@ def test_custom_build_passes_promtool(custom_build, tmp_path):
             "tests": [{
         "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
         "alert_rule_test": [{"eval_time": "1h20m", "alertname": name, "exp_alerts": expected.get(name, [])}
-                            for name in sorted({a.alertname for a in rules.alerts(cfg)})]}]}
+                            for name in sorted({a.alertname for a in alerts.table(cfg)})]}]}
     path = tmp_path / "test.yml"
     path.write_text(to_yaml(test))
     result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)

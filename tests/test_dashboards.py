@@ -7,11 +7,11 @@ import jsonschema
 import promql_parser
 import pytest
 
-from crdb_dash import catalog, promql
-from crdb_dash.config import parse_duration
-from crdb_dash.evaluate import walk
-from crdb_dash.interpolate import Vars, substitute
-from crdb_dash.normalize import DATASOURCE
+from crdb_dash.model import catalog, promql
+from crdb_dash.model.config import parse_duration
+from crdb_dash.pipeline.interpolate import Vars, substitute
+from crdb_dash.pipeline.normalize import DATASOURCE
+from crdb_dash.simulation.evaluate import walk
 
 # Errors of Grafana's published schema on valid dashboards (GRAFANA.md). Each is matched on the
 # schema path the validator reports and skipped only there.
@@ -405,10 +405,12 @@ def test_every_panel_and_query_has_the_scrape_interval_as_min_interval(panels, c
 
 def test_rate_windows_follow_the_configured_scrape_interval_whatever_the_datasource_says(cfg):
     """An existing datasource with no scrape interval (Grafana assumes 15s) on targets scraped every 60s."""
-    from crdb_dash import build, config, evaluate
+    from crdb_dash.model import config
+    from crdb_dash.pipeline import compiled
+    from crdb_dash.simulation import evaluate
 
     slow = config.Config({**cfg.raw, "scrape_interval": "60s"}, "test")
-    rates = [t for model in build.dashboards(slow).values() for p in model["panels"]
+    rates = [t for model in compiled.dashboards(slow).values() for p in model["panels"]
              for t in p.get("targets", []) if "$__rate_interval" in t["expr"]]
     assert rates
 
@@ -426,12 +428,13 @@ def test_rate_windows_follow_the_configured_scrape_interval_whatever_the_datasou
 
 
 def test_dashboards_link_to_the_db_console_jobs_page_when_configured(cfg):
-    from crdb_dash import build, config
+    from crdb_dash.model import config
+    from crdb_dash.pipeline import compiled
 
-    for model in build.dashboards(cfg).values():
+    for model in compiled.dashboards(cfg).values():
         assert [link["type"] for link in model["links"]] == ["dashboards"]
     with_console = config.Config({**cfg.raw, "db_console_url": "https://${cluster}.crdb.example.com:8080/"}, "test")
-    for model in build.dashboards(with_console).values():
+    for model in compiled.dashboards(with_console).values():
         if not any(v["name"] == "cluster" for v in model["templating"]["list"]):
             continue  # the runbooks: no cluster to fill into the link
         (console,) = [link for link in model["links"] if link["type"] == "link"]
@@ -450,7 +453,7 @@ def test_bars_of_events_stand_over_their_step_and_stack_instead_of_overlapping(p
 
 def test_selectors_of_a_per_step_count_are_its_one_series_selector(cfg):
     """The benchmark asks Prometheus' series API for them, which refuses an offset."""
-    from crdb_dash.evaluate import selectors
+    from crdb_dash.simulation.evaluate import selectors
 
     scope = promql.dashboard_scope(cfg)
     m = catalog.metric("schedules_BACKUP_failed")

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from crdb_dash import live, scenarios
-from crdb_dash.simulator import ClusterModel
+from crdb_dash.model import alerts
+from crdb_dash.simulation import live, scenarios
+from crdb_dash.simulation.simulator import ClusterModel
 
 CLI = [sys.executable, "-m", "crdb_dash.cli"]
 
@@ -171,7 +172,7 @@ def test_prometheus_missing_is_one_line(tmp_path):
 
 
 def test_a_port_in_use_is_named(tmp_path):
-    from crdb_dash import promrun
+    from crdb_dash.simulation import promrun
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -182,7 +183,7 @@ def test_a_port_in_use_is_named(tmp_path):
 
 
 def test_prometheus_helper_starts_on_a_free_port_and_always_stops(tmp_path):
-    from crdb_dash import promrun
+    from crdb_dash.simulation import promrun
 
     with promrun.Prometheus(tmp_path / "tsdb") as prom:
         port = prom.port
@@ -199,7 +200,8 @@ def test_prometheus_helper_starts_on_a_free_port_and_always_stops(tmp_path):
     ('job=~"cockroach.*"', {"node": "node_id", "tenant": "vc"}, "cockroachdb", {}),
 ])
 def test_demo_labels_follow_the_config(selector, labels, job, extra):
-    from crdb_dash import config, demo
+    from crdb_dash.model import config
+    from crdb_dash.simulation import demo
 
     cfg = config.Config({**config.DEFAULTS, "selector": selector, "labels": {**config.DEFAULTS["labels"], **labels}},
                         "test")
@@ -240,8 +242,8 @@ alerts: {evaluation_interval: 5s}
 
 
 def test_demo_series_carry_the_configured_selector_and_label_names(tmp_path):
-    from crdb_dash import config, promql
-    from crdb_dash.catalog import metric
+    from crdb_dash.model import config, promql
+    from crdb_dash.model.catalog import metric
 
     cfg = config.load(_write(tmp_path, CUSTOM))
     proc, lines, url = _start_demo(["--scenario", "virtual-cluster", "--at", "3h", "--out", str(tmp_path / "out")],
@@ -276,8 +278,8 @@ def test_demo_ages_and_for_alerts_follow_the_scenario_on_one_clock(tmp_path):
     """paused-backup, 6h in: the fifth backup (4h05m) paused at 4h07m for 3h, the last completed one started 3h05m."""
     import datetime
 
-    from crdb_dash import config, rules
-    from crdb_dash.simulator import ClusterModel
+    from crdb_dash.model import config
+    from crdb_dash.simulation.simulator import ClusterModel
 
     scenario = scenarios.named("paused-backup")
     model = ClusterModel(scenario.clusters[0], scenario.duration)
@@ -292,8 +294,8 @@ def test_demo_ages_and_for_alerts_follow_the_scenario_on_one_clock(tmp_path):
         start = datetime.datetime.fromisoformat(when).replace(tzinfo=datetime.UTC).timestamp()
 
         cfg = config.load(_write(tmp_path, ONE_CLOCK))
-        rpo_age = next(a.value for a in rules.alerts(cfg) if a.name == "RecoveryPointTooOld")
-        pts_age = next(a.value for a in rules.alerts(cfg) if "schedules_BACKUP_protected_age_sec" in a.value)
+        rpo_age = next(a.value for a in alerts.table(cfg) if a.name == "RecoveryPointTooOld")
+        pts_age = next(a.value for a in alerts.table(cfg) if "schedules_BACKUP_protected_age_sec" in a.value)
 
         def ages():
             [rpo] = _query(url, rpo_age)
@@ -359,7 +361,7 @@ def test_demo_stops_and_says_why_when_prometheus_dies(tmp_path):
                                           ("cloud", "crdb_cloud_jobs_backup_resume_completed{"),
                                           ("dedicated", "crdb_dedicated_schedules_backup_succeeded{")])
 def test_demo_serves_each_setups_names_live_and_in_history_and_the_preset_reads_them(tmp_path, preset, name):
-    from crdb_dash import catalog, config, promql
+    from crdb_dash.model import catalog, config, promql
 
     cfg = config.with_preset(config.load(), preset)
     proc, lines, url = _start_demo(["--preset", preset, "--scenario", "healthy-hourly-backups", "--at", "3h",

@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from crdb_dash import __version__, build, deploy
 from crdb_dash.dashboards import ALL
+
+from crdb_dash import __version__
+from crdb_dash.delivery import deploy
+from crdb_dash.pipeline import compiled
 from tests.grafana_double import Faults, GrafanaDouble
 
 CANARY = "glsa_CANARY_7d1f0c2e9b_do_not_print"
@@ -50,9 +52,9 @@ def grafana():
 
 @pytest.fixture(scope="module")
 def ours():
-    from crdb_dash import config
+    from crdb_dash.model import config
 
-    return build.dashboards(config.load())
+    return compiled.dashboards(config.load())
 
 
 def test_first_deploy_creates_the_folder_and_every_dashboard(grafana, ours):

@@ -10,10 +10,11 @@ import time
 import pytest
 import yaml
 
-from crdb_dash import doctor, promrun, setups, simulator
-from crdb_dash.naming import Naming
-from crdb_dash.scenarios import H, M
-from crdb_dash.simulator import Cluster, Scenario, Schedule, Tenant
+from crdb_dash.delivery import doctor
+from crdb_dash.model.naming import Naming
+from crdb_dash.simulation import promrun, setups, simulator
+from crdb_dash.simulation.scenarios import H, M
+from crdb_dash.simulation.simulator import Cluster, Scenario, Schedule, Tenant
 from tests.stub_server import StubServer
 
 NOW = int(time.time())

@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from crdb_dash import config, evaluate, promql, promrun, rules
-from crdb_dash.interpolate import Vars
-from crdb_dash.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
 from crdb_dash.panels import fleet
+
+from crdb_dash.model import alerts, config, promql
+from crdb_dash.pipeline import compiled, rules
+from crdb_dash.pipeline.interpolate import Vars
+from crdb_dash.simulation import evaluate, promrun
+from crdb_dash.simulation.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
 
 H, M = 3600, 60
 END = int(time.time()) // 3600 * 3600 - 3600
@@ -61,9 +63,8 @@ def prom(sim):
 
 
 def _fleet_model(cfg):
-    from crdb_dash import build
 
-    return build.dashboards(cfg)[f"{cfg.get('grafana.uid_prefix')}-fleet"]
+    return compiled.dashboards(cfg)[f"{cfg.get('grafana.uid_prefix')}-fleet"]
 
 
 def table(prom, cfg=None, at=END) -> dict[str, dict[str, float]]:
@@ -131,7 +132,7 @@ def test_each_cluster_is_coloured_by_its_own_targets(prom):
 def test_overrides_in_one_fleet_daily_at_25h_raises_nothing_hourly_at_3h_warns(prom):
     cfg = _cfg()
     fired = set()
-    for alert in rules.alerts(cfg):
+    for alert in alerts.table(cfg):
         if alert.name == "RecoveryPointTooOld":
             fired |= {(s["metric"]["cluster"], alert.severity) for s in prom.query(alert.expr, END)["result"]}
     assert fired == {("fleet-paused", "warning"), ("fleet-stale", "warning"), ("fleet-stale", "critical")}

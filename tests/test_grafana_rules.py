@@ -5,7 +5,8 @@ import promql_parser
 import pytest
 import yaml
 
-from crdb_dash import build, config, rules
+from crdb_dash.model import alerts, config
+from crdb_dash.pipeline import build, compiled, rules
 from tests.conftest import ROOT
 
 RULE_FIELDS = {"uid", "title", "condition", "data", "noDataState", "execErrState", "for", "labels", "annotations"}
@@ -38,7 +39,7 @@ def test_default_build_alerts_in_prometheus_only(cfg):
     files = build.render(cfg)
     assert rules.GRAFANA_FILE not in files and build.ALERTING_FILE not in files
     assert not (ROOT / rules.GRAFANA_FILE).exists(), "the committed default build must not alert twice"
-    assert len(_prometheus_alerts(files[rules.RULES_FILE])) == len(rules.alerts(cfg))
+    assert len(_prometheus_alerts(files[rules.RULES_FILE])) == len(alerts.table(cfg))
 
 
 def test_grafana_managed_moves_every_alert_to_grafana_and_keeps_recording_rules(managed):
@@ -47,7 +48,7 @@ def test_grafana_managed_moves_every_alert_to_grafana_and_keeps_recording_rules(
     assert _prometheus_alerts(files[rules.RULES_FILE]) == []
     records = [r for g in yaml.safe_load(files[rules.RULES_FILE])["groups"] for r in g["rules"]]
     assert records and all("record" in r for r in records)
-    assert len(_doc(files)["groups"][0]["rules"]) == len(rules.alerts(cfg))
+    assert len(_doc(files)["groups"][0]["rules"]) == len(alerts.table(cfg))
 
 
 def test_file_shape(managed):
@@ -77,7 +78,7 @@ def test_each_rule_is_complete_and_its_condition_names_a_refid(managed):
         assert rule["labels"]["severity"] in ("critical", "warning", "info")
         assert len(rule["uid"]) <= 40
         uids.add(rule["uid"])
-    assert len(uids) == len(group["rules"]) == len(rules.alerts(cfg))
+    assert len(uids) == len(group["rules"]) == len(alerts.table(cfg))
 
 
 def test_titles_are_the_prometheus_alert_names(managed):
@@ -104,7 +105,7 @@ def test_each_grafana_rule_matches_its_prometheus_rule(managed):
         (cond,) = next(d for d in g["data"] if d["refId"] == "C")["model"]["conditions"]
         op = {"gt": ">", "lt": "<"}[cond["evaluator"]["type"]]
         threshold = cond["evaluator"]["params"][0]
-        assert p["expr"] == f"({query}) {op} {rules._number(threshold)}"
+        assert p["expr"] == f"({query}) {op} {alerts._number(threshold)}"
         assert p["alert"] == g["title"]
         assert p["for"] == g["for"] and p["labels"] == g["labels"]
         assert p["annotations"]["runbook_url"] == g["annotations"]["runbook_url"]
@@ -138,11 +139,11 @@ def test_switching_grafana_managed_off_removes_the_rule_file(tmp_path, managed, 
 
 @pytest.mark.parametrize("recorded", [False, True])
 def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
-    from crdb_dash import build, config, promql
-    from crdb_dash.catalog import METRICS
+    from crdb_dash.model import config, promql
+    from crdb_dash.model.catalog import METRICS
 
     cfg = config.Config({**cfg.raw, "rpo": {**cfg.raw["rpo"], "recorded": recorded}}, "test")
-    models = build.dashboards(cfg)
+    models = compiled.dashboards(cfg)
     for rule in rules.grafana_rules(cfg)["groups"][0]["rules"]:
         annotations = rule["annotations"]
         assert annotations["__dashboardUid__"] == rule["dashboardUid"], rule["title"]
@@ -160,11 +161,11 @@ def test_grafana_alert_texts_are_the_prometheus_ones(cfg):
     """The same summary and description, by the configured label names; only the value's template differs."""
     groups = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())["groups"]
     prom = [r for g in groups for r in g["rules"] if "alert" in r]
-    for alert, p, g in zip(rules.alerts(cfg), prom, rules.grafana_rules(cfg)["groups"][0]["rules"], strict=True):
+    for alert, p, g in zip(alerts.table(cfg), prom, rules.grafana_rules(cfg)["groups"][0]["rules"], strict=True):
         assert g["annotations"]["summary"] == p["annotations"]["summary"]
         swapped = g["annotations"]["description"].replace(rules.value_template("$values.B.Value", alert),
                                                            rules.value_template("$value", alert))
         assert swapped == p["annotations"]["description"]
         description = p["annotations"]["description"]
-        assert rules.where(cfg) in description or "$labels.tenant_id" in description
+        assert alerts.where(cfg) in description or "$labels.tenant_id" in description
 

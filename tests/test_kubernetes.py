@@ -15,8 +15,11 @@ import yaml
 from cloudcoil.models.kubernetes.core import v1 as core
 from cloudcoil.models.prometheus_operator import v1 as monitoring
 
-from crdb_dash import __version__, build, config, kubernetes, promrun, rules
-from crdb_dash.serialize import to_yaml
+from crdb_dash import __version__
+from crdb_dash.model import config
+from crdb_dash.pipeline import build, compiled, kubernetes, rules
+from crdb_dash.pipeline.serialize import to_yaml
+from crdb_dash.simulation import promrun
 from tests.conftest import ROOT
 from tests.stub_server import StubServer
 
@@ -127,7 +130,7 @@ def test_a_dashboard_too_large_for_a_configmap_fails_the_build_and_writes_nothin
     assert cli.main(["build", "--out", str(out)]) == 2
     assert not any(out.iterdir())
     with pytest.raises(kubernetes.TooLarge, match=r"dashboard crdb-backups-\S+ is \d+ bytes .* ConfigMap"):
-        kubernetes.dashboard_configmaps(config.load(), build.dashboards(config.load()))
+        kubernetes.dashboard_configmaps(config.load(), compiled.dashboards(config.load()))
 
 
 # ---- the ServiceMonitor's relabelling, applied by a real Prometheus ------------------------------------
@@ -183,4 +186,4 @@ def test_cli_build_writes_the_kubernetes_files(tmp_path):
     for name in (*kubernetes.FILES, "kustomization.yaml"):
         assert (tmp_path / kubernetes.DIR / name).is_file(), result.stdout
     configmaps = Path(tmp_path / kubernetes.DIR / "grafana-dashboards.yaml").read_text().count("kind: ConfigMap")
-    assert configmaps == len(build.dashboards(config.load()))
+    assert configmaps == len(compiled.dashboards(config.load()))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from crdb_dash import config
-from crdb_dash.naming import Naming, static_form
+from crdb_dash.model import config
+from crdb_dash.model.naming import Naming, static_form
 
 
 @pytest.mark.parametrize("flat, family, labels", [

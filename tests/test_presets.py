@@ -12,10 +12,12 @@ import time
 
 import pytest
 
-from crdb_dash import build, config, evaluate, promrun, rules, setups
-from crdb_dash.interpolate import Vars
-from crdb_dash.scenarios import named
-from crdb_dash.simulator import Simulation, openmetrics
+from crdb_dash.model import alerts, config
+from crdb_dash.pipeline import compiled
+from crdb_dash.pipeline.interpolate import Vars
+from crdb_dash.simulation import evaluate, promrun, setups
+from crdb_dash.simulation.scenarios import named
+from crdb_dash.simulation.simulator import Simulation, openmetrics
 
 END = int(time.time()) // 3600 * 3600 - 3600
 SCENARIO = named("everything-at-once")
@@ -31,7 +33,7 @@ def _config(tmp_path_factory, preset: str) -> config.Config:
 def _panel_values(prom, cfg, cluster: str) -> dict[tuple, list]:
     """(dashboard, panel, target) -> sorted values of its last points, evaluated as Grafana would."""
     out = {}
-    for uid, model in build.dashboards(cfg).items():
+    for uid, model in compiled.dashboards(cfg).items():
         for panel in model["panels"]:
             for target in panel.get("targets", []):
                 v = Vars(cluster=cluster, range_seconds=evaluate.range_seconds(model), scrape_seconds=SCRAPE)
@@ -44,7 +46,7 @@ def _panel_values(prom, cfg, cluster: str) -> dict[tuple, list]:
 def _firing(prom, cfg) -> list[tuple]:
     """(alert, severity, value) of every alert whose condition holds at the end (``for`` left aside)."""
     found = []
-    for alert in rules.alerts(cfg):
+    for alert in alerts.table(cfg):
         for sample in prom.query(alert.expr, END)["result"]:
             found.append((alert.alertname, alert.severity, round(float(sample["value"][1]), 3)))
     return sorted(found)

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from crdb_dash import cli, promrun
+from crdb_dash import cli
 from crdb_dash.preview import format as F
 from crdb_dash.preview import run
-from crdb_dash.scenarios import SCENARIOS
-from crdb_dash.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
+from crdb_dash.simulation import promrun
+from crdb_dash.simulation.scenarios import SCENARIOS
+from crdb_dash.simulation.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
 
 END = run.scenario_end()
 H, M = 3600, 60

@@ -139,7 +139,7 @@ def test_legend_format_replaces_labels_and_drops_missing_ones():
 
 
 def test_interval_rate_interval_and_range_of_a_panel_as_grafana_sends_them():
-    from crdb_dash.interpolate import substitute
+    from crdb_dash.pipeline.interpolate import substitute
 
     panel = {"gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}}
     v = query.panel_vars(panel, {}, {"cluster": ["c"], "node": None, "tenant": None}, 86400, 30)

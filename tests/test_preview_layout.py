@@ -43,7 +43,7 @@ def test_grid_to_pixels_matches_grafanas_cells():
 
 
 def test_shipped_dashboards_have_no_overlapping_panels_and_full_rows(cfg):
-    from crdb_dash import build
+    from crdb_dash.pipeline import compiled
 
-    for uid, model in build.dashboards(cfg).items():
+    for uid, model in compiled.dashboards(cfg).items():
         assert [str(p) for p in layout.check(model["panels"])] == [], uid

@@ -81,10 +81,10 @@ def test_at_and_time_range_words():
 
 
 def test_readme_pictures_exist_for_every_dashboard_and_are_small(cfg):
-    from crdb_dash import build
+    from crdb_dash.pipeline import compiled
     from tests.conftest import ROOT
 
-    models = build.dashboards(cfg)
+    models = compiled.dashboards(cfg)
     readme = (ROOT / "README.md").read_text()
     for scenario in ("healthy", "problems"):
         pictures = {p.stem: p for p in (ROOT / "docs" / "images" / scenario).glob("*.png")}
@@ -171,7 +171,7 @@ def test_query_result_variables_read_their_values_through_the_regex():
 
 
 def test_other_variables_set_to_all_or_several_values_are_regexes():
-    from crdb_dash.interpolate import substitute
+    from crdb_dash.pipeline.interpolate import substitute
     from crdb_dash.preview import query
 
     v = query.panel_vars({"gridPos": _grid()}, {}, {"cluster": ["c"], "tenant_id": None, "job": ["a.b", "c"],

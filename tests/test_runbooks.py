@@ -5,9 +5,10 @@ import re
 
 import jsonschema
 import pytest
-
-from crdb_dash import build, config, rules
 from crdb_dash.dashboards import runbooks
+
+from crdb_dash.model import alerts, config
+from crdb_dash.pipeline import compiled, rules
 from tests.conftest import ROOT
 from tests.test_dashboards import _errors, _load
 
@@ -21,12 +22,12 @@ def _cfg(**sections) -> config.Config:
 
 @pytest.fixture(scope="module")
 def dashboard(cfg):
-    return build.dashboards(cfg)[runbooks.dashboard_uid(cfg)]
+    return compiled.dashboards(cfg)[runbooks.dashboard_uid(cfg)]
 
 
 def test_every_alert_has_a_section_in_the_doc_and_a_panel_on_the_dashboard(cfg, dashboard):
     panels = {p["id"]: p for p in dashboard["panels"]}
-    for alert in rules.alerts(cfg):
+    for alert in alerts.table(cfg):
         assert f'<a id="{alert.runbook}"></a>\n## {alert.alertname} (' in DOC, alert.alertname
         panel = panels[runbooks.panel_id(alert.runbook)]
         assert panel["title"].startswith(alert.alertname + " (")
@@ -55,7 +56,7 @@ def test_runbooks_dashboard_validates_against_grafanas_schema(dashboard, schema_
 def test_runbook_url_points_at_the_dashboard_when_grafana_url_is_set():
     """Issue 8.16: the default linked to a repository that does not exist."""
     cfg = _cfg(grafana={"url": "https://grafana.example.com/"})
-    for alert in rules.alerts(cfg):
+    for alert in alerts.table(cfg):
         url = rules.runbook_url(alert, cfg)
         assert url == (f"https://grafana.example.com/d/{cfg.get('grafana.uid_prefix')}-runbooks"
                        f"?viewPanel={runbooks.panel_id(alert.runbook)}")
@@ -68,7 +69,7 @@ def test_runbook_url_prefers_a_configured_copy_and_falls_back_to_the_doc(cfg):
     mine = _cfg(alerts={"runbook_url": "https://wiki.example.com/crdb/runbooks.md"},
                 grafana={"url": "https://grafana.example.com"})
     fallback = cfg
-    for alert in rules.alerts(cfg):
+    for alert in alerts.table(cfg):
         assert rules.runbook_url(alert, mine) == f"https://wiki.example.com/crdb/runbooks.md#{alert.runbook}"
         assert rules.runbook_url(alert, fallback) == f"docs/runbooks.md#{alert.runbook}"
     committed = (ROOT / rules.RULES_FILE).read_text()

@@ -14,13 +14,14 @@ import time
 from dataclasses import replace
 
 import pytest
-
-from crdb_dash import catalog, evaluate, promql, promrun
-from crdb_dash.config import parse_duration
-from crdb_dash.interpolate import Vars, substitute
-from crdb_dash.scenarios import SCENARIOS
-from crdb_dash.simulator import Simulation, openmetrics
 from crdb_dash.panels.base import UNKNOWN
+
+from crdb_dash.model import alerts, catalog, promql
+from crdb_dash.model.config import parse_duration
+from crdb_dash.pipeline.interpolate import Vars, substitute
+from crdb_dash.simulation import evaluate, promrun
+from crdb_dash.simulation.scenarios import SCENARIOS
+from crdb_dash.simulation.simulator import Simulation, openmetrics
 
 END = int(time.time()) // 3600 * 3600 - 3600
 H = 3600
@@ -32,9 +33,10 @@ DATASOURCE_SCRAPE = 15  # what Grafana assumes for a datasource that sets no scr
 @pytest.fixture(scope="module")
 def models(cfg):
     """The dashboards as a user whose Prometheus scrapes every SCRAPE seconds builds them."""
-    from crdb_dash import build, config
+    from crdb_dash.model import config
+    from crdb_dash.pipeline import compiled
 
-    return build.dashboards(config.Config({**cfg.raw, "scrape_interval": f"{SCRAPE}s"}, "test"))
+    return compiled.dashboards(config.Config({**cfg.raw, "scrape_interval": f"{SCRAPE}s"}, "test"))
 M = 60
 RPO_SERIES = ["schedules_BACKUP_last_completed_time", "schedules_BACKUP_last_completed_time_by_virtual_cluster", "up"]
 RPO_ALERTS = ("RecoveryPointTooOld", "VirtualClusterRecoveryPointTooOld", "RecoveryPointUnknown")
@@ -54,7 +56,8 @@ def prom(request, sims, cfg):
     VictoriaMetrics (a scale-out engine keeping PromQL) with the same history, so every check runs on both."""
     import shutil
 
-    from crdb_dash import rules, vmrun
+    from crdb_dash.pipeline import rules
+    from crdb_dash.simulation import vmrun
 
     missing = [b for b in ENGINES[request.param] if shutil.which(b) is None]
     if missing and request.param == "victoriametrics":
@@ -87,7 +90,7 @@ def _stat(prom, models, cfg, uid_key, title, cluster, at=END, **kw) -> list[floa
 
 def test_every_query_runs_in_every_scenario_and_every_panel_has_data_when_everything_happens(prom, models, sims,
                                                                                                cfg):
-    from crdb_dash import vmrun
+    from crdb_dash.simulation import vmrun
 
     # vmalert's replay over stored history cannot feed the compliance rules the recovery-point memory they
     # read (a rule reading its own past output); live, vmalert evaluates them like Prometheus.
@@ -271,7 +274,7 @@ def _countable(sim, cluster, exported, since, until) -> int:
     """The events in (since, until], but of a node that restarted meanwhile only what a per-step count can see:
     its counter's value at the end, or the difference if that is not below the value at the start (README: such
     a restart is not seen as one, and the events its node counted before it are lost to the step)."""
-    from crdb_dash.simulator import NODE_DOWN
+    from crdb_dash.simulation.simulator import NODE_DOWN
 
     model = sim.models[cluster]
     total = 0
@@ -360,11 +363,10 @@ ALERTS_AT_END = {
 @pytest.mark.parametrize("name", sorted(ALERTS_AT_END))
 def test_alert_conditions_at_the_end_of_each_scenario(prom, sims, cfg, name):
     """Each alert's condition (its `for` aside) on the scenario's history, on a real Prometheus."""
-    from crdb_dash import rules
 
     cluster = sims[name].scenario.clusters[0].name
     true = set()
-    for alert in rules.alerts(cfg):
+    for alert in alerts.table(cfg):
         if alert.name in RPO_ALERTS or alert.name == "RecoveryPointBudgetBurn":  # compliance: see test_fleet
             continue
         for series in prom.query(alert.expr, END)["result"]:
@@ -376,10 +378,11 @@ def test_alert_conditions_at_the_end_of_each_scenario(prom, sims, cfg, name):
 @pytest.fixture(scope="module")
 def recorded_models():
     """The dashboards as built with rpo.recorded: true."""
-    from crdb_dash import build, config
+    from crdb_dash.model import config
+    from crdb_dash.pipeline import compiled
 
     raw = config.load().raw
-    return build.dashboards(config.Config({**raw, "scrape_interval": f"{SCRAPE}s",
+    return compiled.dashboards(config.Config({**raw, "scrape_interval": f"{SCRAPE}s",
                                            "rpo": {**raw["rpo"], "recorded": True}}, "test"))
 
 
@@ -387,7 +390,7 @@ def recorded_models():
                                   "failing-schedule", "no-rpo-schedule"])
 def test_recording_rule_mode_shows_the_same_recovery_point(prom, models, recorded_models, sims, cfg, name):
     """The same answer as the raw query (checked against the truth above), up to one rule evaluation."""
-    from crdb_dash import promql
+    from crdb_dash.model import promql
 
     sim = sims[name]
     cluster = sim.scenario.clusters[0].name
@@ -449,9 +452,9 @@ def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, re
     import shutil
     import subprocess
 
-    from crdb_dash import rules
-    from crdb_dash.build import to_yaml
-    from crdb_dash.simulator import promtool_series
+    from crdb_dash.pipeline import rules
+    from crdb_dash.pipeline.serialize import to_yaml
+    from crdb_dash.simulation.simulator import promtool_series
     from tests.conftest import ROOT, group_order
 
     scenario = SCENARIOS[name]
@@ -460,10 +463,10 @@ def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, re
     checks = []
     for at in (scenario.duration - 7 * H // 2, scenario.duration):
         fired, shown = _rpo_truth(sim, cfg, at)
-        checks.append({"expr": f'ALERTS{{alertstate="firing", alertname=~"{rules.PREFIX}({"|".join(RPO_ALERTS)})"}}',
+        checks.append({"expr": f'ALERTS{{alertstate="firing", alertname=~"{alerts.PREFIX}({"|".join(RPO_ALERTS)})"}}',
                        "eval_time": f"{at}s", "exp_samples": [
                            {"labels": "ALERTS{" + ", ".join(
-                               f'{k}="{v}"' for k, v in (("alertname", rules.PREFIX + a), ("alertstate", "firing"),
+                               f'{k}="{v}"' for k, v in (("alertname", alerts.PREFIX + a), ("alertstate", "firing"),
                                                         ("cluster", c), ("severity", sev), ("tenant", t),
                                                         ("tenant_id", tid)) if v) + "}", "value": 1}
                            for a, sev, c, t, tid in sorted(fired)]})
@@ -556,7 +559,7 @@ def test_retry_errors_count_pauses_and_node_shutdowns(prom, models, sims, cfg, n
 
 
 def test_a_missed_scrape_leaves_a_gap_and_a_stale_marker(sims):
-    from crdb_dash.simulator import promtool_series
+    from crdb_dash.simulation.simulator import promtool_series
 
     sim = sims["restart-after-last-backup"]
     gap = range(sim.start + 6 * H, sim.start + 6 * H + 10 * M)
@@ -569,8 +572,8 @@ def test_a_missed_scrape_leaves_a_gap_and_a_stale_marker(sims):
 
 
 def test_live_nodes_gain_the_tenant_label_when_the_virtual_cluster_starts():
-    from crdb_dash.live import Clock, exposition
-    from crdb_dash.simulator import ClusterModel
+    from crdb_dash.simulation.live import Clock, exposition
+    from crdb_dash.simulation.simulator import ClusterModel
 
     scenario = SCENARIOS["virtual-cluster-starts"]
     model = ClusterModel(scenario.clusters[0], scenario.duration)
@@ -598,7 +601,7 @@ def _marks(prom, annotation, v, at) -> set[int]:
 @pytest.mark.parametrize("name", ["everything-at-once", "rolling-restart", "failing-schedule", "restore-with-retries",
                                   "full-restart-without-backups", "restart-after-last-backup"])
 def test_annotations_mark_each_event_in_the_step_it_happened(prom, models, sims, name):
-    from crdb_dash.simulator import NODE_DOWN
+    from crdb_dash.simulation.simulator import NODE_DOWN
 
     sim = sims[name]
     spec = sim.scenario.clusters[0]
@@ -637,14 +640,14 @@ def test_a_full_refresh_reads_at_most_its_budget_of_samples(cfg, recorded_models
     need, 1.0x with the recording rules (Prometheus' own count, stats=all)."""
     import importlib.util
 
-    from crdb_dash import build, rules
+    from crdb_dash.pipeline import compiled, rules
     from tests.conftest import ROOT
 
     spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     sim = Simulation(bench._fleet(1), END)
-    budgets = {1.5: build.dashboards(cfg), 1.0: recorded_models}
+    budgets = {1.5: compiled.dashboards(cfg), 1.0: recorded_models}
     over = []
     with promrun.serve(openmetrics([sim]), rules.render(cfg)[rules.RULES_FILE], (sim.start, END)) as server:
         for budget, models in budgets.items():
@@ -661,8 +664,9 @@ def test_recovery_point_graph_is_the_window_maximum_within_one_step(prom, models
     """The graph's form (promql.age_over_time) against the exact one (promql.age: the window's maximum read at
     every step): at each point the newest completion is the exact one's there or one step earlier (Prometheus'
     windows include their start, VictoriaMetrics' do not)."""
-    from crdb_dash import promql
     from crdb_dash.panels.schedules import LAST_COMPLETED
+
+    from crdb_dash.model import promql
 
     cluster = sims[name].scenario.clusters[0].name
     model, panel = _panel(models, "overview", "Time since last completed backup over time")
@@ -684,8 +688,8 @@ def test_recovery_point_graph_is_the_window_maximum_within_one_step(prom, models
 
 
 def test_uptime_starts_again_from_zero_when_a_node_restarts(sims):
-    from crdb_dash.live import Clock, exposition
-    from crdb_dash.simulator import NODE_DOWN
+    from crdb_dash.simulation.live import Clock, exposition
+    from crdb_dash.simulation.simulator import NODE_DOWN
 
     sim = sims["rolling-restart"]
     (node, at), *_ = sim.scenario.clusters[0].restarts
@@ -709,14 +713,14 @@ def _firing(sim, checks: dict[int, set], tmp_path) -> None:
     import shutil
     import subprocess
 
-    from crdb_dash import rules
-    from crdb_dash.build import to_yaml
-    from crdb_dash.simulator import promtool_series
+    from crdb_dash.pipeline import rules
+    from crdb_dash.pipeline.serialize import to_yaml
+    from crdb_dash.simulation.simulator import promtool_series
     from tests.conftest import ROOT, group_order
 
-    tests = [{"expr": f'ALERTS{{alertstate="firing", alertname=~"{rules.PREFIX}({"|".join(SILENCE_ALERTS)})"}}',
+    tests = [{"expr": f'ALERTS{{alertstate="firing", alertname=~"{alerts.PREFIX}({"|".join(SILENCE_ALERTS)})"}}',
               "eval_time": f"{at}s", "exp_samples": [
-                  {"labels": f'ALERTS{{alertname="{rules.PREFIX}{a}", alertstate="firing", cluster="{c}", '
+                  {"labels": f'ALERTS{{alertname="{alerts.PREFIX}{a}", alertstate="firing", cluster="{c}", '
                              f'severity="{sev}", tenant="{t}"}}', "value": 1} for a, sev, c, t in sorted(fired)]}
              for at, fired in checks.items()]
     test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),

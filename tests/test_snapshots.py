@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from crdb_dash import build
+from crdb_dash.pipeline import build
 from tests.conftest import ROOT
 
 

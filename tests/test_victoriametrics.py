@@ -13,9 +13,11 @@ import time
 
 import pytest
 
-from crdb_dash import promql, rules, vmrun
-from crdb_dash.scenarios import named
-from crdb_dash.simulator import Simulation, openmetrics
+from crdb_dash.model import promql
+from crdb_dash.pipeline import rules
+from crdb_dash.simulation import vmrun
+from crdb_dash.simulation.scenarios import named
+from crdb_dash.simulation.simulator import Simulation, openmetrics
 from tests.conftest import ROOT
 
 

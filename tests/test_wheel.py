@@ -9,7 +9,9 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
-from crdb_dash import __version__, build, config
+from crdb_dash import __version__
+from crdb_dash.model import config
+from crdb_dash.pipeline import build
 from tests.conftest import ROOT
 
 

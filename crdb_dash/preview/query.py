@@ -12,9 +12,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from crdb_dash import promrun
-from crdb_dash.interpolate import Vars, substitute
+from crdb_dash.pipeline.interpolate import Vars, substitute
 from crdb_dash.preview import layout
+from crdb_dash.simulation import promrun
 
 # ---- variables --------------------------------------------------------------------------------------------
 
@@ -150,7 +150,7 @@ class TargetResult:
 def panel_vars(panel: dict, target: dict, values: dict, range_seconds: int, scrape: int) -> Vars:
     """The variables one target of a panel runs with: Grafana sends the panel's width in pixels as max data
     points (unless the panel sets maxDataPoints) and the query's or panel's min interval."""
-    from crdb_dash.config import parse_duration
+    from crdb_dash.model.config import parse_duration
 
     width = panel.get("maxDataPoints") or layout.content_width(panel["gridPos"]["w"])
     low = target.get("interval") or panel.get("interval")

@@ -7,14 +7,14 @@ import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
-from crdb_dash import promrun
 from crdb_dash.preview import layout, query, view
+from crdb_dash.simulation import promrun
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Report:
 
 
 def range_seconds(model: dict) -> int:
-    from crdb_dash.config import parse_duration
+    from crdb_dash.model.config import parse_duration
 
     start, end = model["time"]["from"], model["time"].get("to", "now")
     if not start.startswith("now-") or end != "now":
@@ -129,8 +129,8 @@ def scenario_end(now: float | None = None) -> int:
 @contextlib.contextmanager
 def scenario_prometheus(cfg, scenario, end: int) -> Iterator[promrun.Prometheus]:
     """The scenario simulated up to ``end``, backfilled into a temporary Prometheus; stopped on exit."""
-    from crdb_dash import rules
-    from crdb_dash.simulator import Simulation, openmetrics
+    from crdb_dash.pipeline import rules
+    from crdb_dash.simulation.simulator import Simulation, openmetrics
 
     sim = Simulation(scenario, end)
     recording = rules.render(cfg)[rules.RULES_FILE] if cfg.get("rpo.recorded") else ""
@@ -149,7 +149,7 @@ class Source:
 def source(cfg, scenario_name: str | None, url: str | None, at: int | None, say=print) -> Source:
     """A scenario simulated on a temporary Prometheus (a name or a YAML file), or a running Prometheus."""
     if scenario_name:
-        from crdb_dash import scenarios
+        from crdb_dash.simulation import scenarios
 
         path = Path(scenario_name)
         scenario = scenarios.load(path) if path.suffix in (".yaml", ".yml") else scenarios.named(scenario_name)

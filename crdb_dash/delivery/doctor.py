@@ -16,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from crdb_dash.catalog import METRICS
-from crdb_dash.config import PRESETS, Config
-from crdb_dash.naming import Naming
+from crdb_dash.model.catalog import METRICS
+from crdb_dash.model.config import PRESETS, Config
+from crdb_dash.model.naming import Naming
 
 PRESENCE = "jobs_backup_currently_running"  # every node exports it from start-up
 LAST = "schedules_BACKUP_last_completed_time"
@@ -110,7 +110,7 @@ class GrafanaProxyApi:
         self.where = f"Grafana datasource {datasource_uid}"
 
     def get(self, path: str, params: dict | None = None):
-        from crdb_dash.grafana import GrafanaError
+        from crdb_dash.delivery.grafana import GrafanaError
 
         try:
             body = self.grafana.datasource_get(self.uid, path, params or {})
@@ -327,7 +327,7 @@ class Doctor:
             self.report.add("ok", "recovery point", "every cluster's schedules maintain the recovery point gauge")
 
     def _check_rules(self) -> None:
-        from crdb_dash.promql import RPO_RECORD
+        from crdb_dash.model.promql import RPO_RECORD
 
         groups = self.api.get("/api/v1/rules", {"type": "record"}).get("groups", [])
         loaded = any(r.get("name") == RPO_RECORD for g in groups for r in g.get("rules", []))
@@ -340,7 +340,7 @@ class Doctor:
             self.report.add("ok", "recording rules", "not loaded (optional: rpo.recorded is false)")
 
     def _check_scrape_interval(self, layout: dict) -> None:
-        from crdb_dash.config import parse_duration
+        from crdb_dash.model.config import parse_duration
 
         targets = self.api.get("/api/v1/targets", {"state": "active"}).get("activeTargets", [])
         jobs = set(self.report.detected.get("jobs", []))
@@ -366,9 +366,9 @@ def write_config(report: Report, user_file: str | None, out) -> None:
 
     import yaml
 
-    from crdb_dash import config
-    from crdb_dash.build import write_atomic
-    from crdb_dash.serialize import to_yaml
+    from crdb_dash.model import config
+    from crdb_dash.pipeline.build import write_atomic
+    from crdb_dash.pipeline.serialize import to_yaml
 
     data = yaml.safe_load(Path(user_file).read_text(encoding="utf-8")) if user_file else None
     data = {**(data or {}), **report.suggested}
@@ -382,7 +382,7 @@ def write_config(report: Report, user_file: str | None, out) -> None:
 
 def _preset_config(preset: str) -> dict:
     """The selector, labels and naming a preset sets, on top of the defaults."""
-    from crdb_dash.config import DEFAULTS
+    from crdb_dash.model.config import DEFAULTS
 
     out = {"preset": preset, "selector": DEFAULTS["selector"], "labels": dict(DEFAULTS["labels"]),
            "naming": dict(DEFAULTS["naming"])}

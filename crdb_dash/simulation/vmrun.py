@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from crdb_dash.promrun import Prometheus, PrometheusError, binary
+from crdb_dash.simulation.promrun import Prometheus, PrometheusError, binary
 
 
 class VictoriaMetrics(Prometheus):

@@ -10,7 +10,7 @@ Paths are relative to the output root (the project's top directory by default).
     provisioning/alerting/crdb-backups.yaml          Grafana-managed alert rules (alerts.grafana_managed only)
     rules/crdb-backups.rules.yml                     Prometheus recording rules, and alerting rules unless
                                                      alerts.grafana_managed
-    kubernetes/*.yaml                                the same for kube-prometheus-stack (see crdb_dash.kubernetes)
+    kubernetes/*.yaml                                the same for kube-prometheus-stack (see pipeline.kubernetes)
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crdb_dash import __version__, normalize
-from crdb_dash.config import Config
-from crdb_dash.serialize import to_json, to_yaml
+from crdb_dash import __version__
+from crdb_dash.model.config import Config
+from crdb_dash.pipeline import compiled, kubernetes, rules
+from crdb_dash.pipeline.interpolate import Vars, substitute
+from crdb_dash.pipeline.serialize import to_json, to_yaml
 
 PROVIDER = "crdb-backups"
 MOUNT = "/etc/grafana/provisioning"
@@ -33,19 +35,6 @@ DATASOURCE_FILE = f"{GRAFANA_DIR}/datasources/{PROVIDER}.yaml"
 ALERTING_FILE = f"{GRAFANA_DIR}/alerting/{PROVIDER}.yaml"
 # Written only in some configurations: removed when a build no longer produces them.
 OPTIONAL_FILES = (DATASOURCE_FILE, ALERTING_FILE)
-
-
-def dashboards(cfg: Config) -> dict[str, dict]:
-    """uid -> Grafana JSON model of every dashboard."""
-    from crdb_dash.dashboards import ALL
-    from crdb_dash.panels.base import Ctx
-
-    ctx = Ctx.for_dashboards(cfg)
-    out = {}
-    for module in ALL:
-        model = normalize.dashboard(module.build(ctx), cfg["schema_version"])
-        out[model["uid"]] = model
-    return out
 
 
 def provisioning(cfg: Config) -> dict[str, str]:
@@ -73,9 +62,7 @@ def provisioning(cfg: Config) -> dict[str, str]:
 
 def render(cfg: Config) -> dict[str, str]:
     """Relative path -> file text, for every generated file."""
-    from crdb_dash import kubernetes, rules
-
-    models = dashboards(cfg)
+    models = compiled.dashboards(cfg)
     files = {f"{DASHBOARD_DIR}/{uid}.json": to_json(model) for uid, model in models.items()}
     files.update(provisioning(cfg))
     files.update(rules.render(cfg))
@@ -104,11 +91,8 @@ def unparsable_query(cfg: Config) -> str | None:
     """
     import promql_parser
 
-    from crdb_dash import rules
-    from crdb_dash.interpolate import Vars, substitute
-
     v = Vars(cluster="x", range_seconds=86400, scrape_seconds=cfg.seconds("scrape_interval"))
-    exprs = [substitute(e, v) for e in _exprs(dashboards(cfg))]
+    exprs = [substitute(e, v) for e in _exprs(compiled.dashboards(cfg))]
     exprs += list(_exprs([rules.prometheus_rules(cfg), rules.grafana_rules(cfg)]))
     for expr in exprs:
         try:

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from crdb_dash import __version__
-from crdb_dash.grafana import Grafana, GrafanaError
+from crdb_dash.delivery.grafana import Grafana, GrafanaError
 
 ACTIONS = ("created", "updated", "unchanged", "refused", "failed", "skipped", "deleted", "kept")
 ALWAYS_COUNTED = ACTIONS[:5]

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from crdb_dash.catalog import UPTIME
-from crdb_dash.naming import Naming
-from crdb_dash.simulator import EXPORTED, UNIX_TIME, ClusterModel, Scenario
+from crdb_dash.model.catalog import UPTIME
+from crdb_dash.model.naming import Naming
+from crdb_dash.simulation.simulator import EXPORTED, UNIX_TIME, ClusterModel, Scenario
 
 BY_VIRTUAL_CLUSTER = "schedules_BACKUP_last_completed_time_by_virtual_cluster"
 SELF_HOSTED = Naming()

@@ -10,8 +10,8 @@ sidecar, a ServiceMonitor for CockroachDB, and a kustomization tying them togeth
 from __future__ import annotations
 
 from crdb_dash import __version__
-from crdb_dash.config import Config
-from crdb_dash.serialize import to_json, to_yaml, to_yaml_documents
+from crdb_dash.model.config import Config
+from crdb_dash.pipeline.serialize import to_json, to_yaml, to_yaml_documents
 
 DIR = "kubernetes"
 NAME = "crdb-backups"

@@ -1,8 +1,7 @@
-"""Alerts for backups and restores, written once and rendered two ways.
+"""The alert table: every backup and restore alert, and the recording rules the alerts and dashboards read.
 
-Each alert is a PromQL value, a comparison and a threshold. Prometheus gets ``value op threshold``;
-Grafana-managed rules get the value as query A, reduced to its last value (B) and compared by a
-threshold expression (C). Thresholds and windows come from the config, aggregation from ``promql``.
+Each alert is a PromQL value, a comparison and a threshold; ``crdb_dash.pipeline.rules`` renders them for
+Prometheus and for Grafana. Thresholds and windows come from the config, aggregation from ``promql``.
 """
 
 from __future__ import annotations
@@ -10,15 +9,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from crdb_dash import promql
-from crdb_dash.catalog import Metric, metric
-from crdb_dash.config import Config, parse_duration
-from crdb_dash.serialize import to_yaml
+from crdb_dash.model import promql
+from crdb_dash.model.catalog import Metric, metric
+from crdb_dash.model.config import Config, parse_duration
 
 PREFIX = "CockroachBackup"
-GROUP = "cockroachdb-backups"
-RULES_FILE = "rules/crdb-backups.rules.yml"
-GRAFANA_FILE = "provisioning/alerting/crdb-backups.yaml"
 VALUE = "{{VALUE}}"  # stands for the firing value, formatted by ``fmt``
 
 
@@ -65,7 +60,7 @@ def where(cfg: Config) -> str:
     return "{{ $labels.%s }}{{ with $labels.%s }} (virtual cluster {{ . }}){{ end }}" % (cfg.cluster, cfg.tenant)
 
 
-def alerts(cfg: Config) -> list[Alert]:
+def table(cfg: Config) -> list[Alert]:
     scope = promql.rule_scope(cfg)
     WHERE = where(cfg)  # the cluster and virtual cluster, in every text below
     window = cfg.get("alerts.failure_window")
@@ -292,33 +287,6 @@ def _gauge(name, severity, exported, scope, threshold, summary, description, run
                  runbook, **kw)
 
 
-def annotations(alert: Alert, cfg: Config, value: str) -> dict:
-    return {
-        "summary": alert.summary,
-        "description": alert.description.replace(VALUE, value),
-        "runbook_url": runbook_url(alert, cfg),
-    }
-
-
-def runbook_url(alert: Alert, cfg: Config) -> str:
-    """Where the alert's runbook is: the configured copy, else the runbooks dashboard, else docs/runbooks.md.
-
-    The last is a path in this project (there is no public copy to link to); set grafana.url to get links.
-    """
-    from crdb_dash.dashboards import runbooks
-
-    if cfg.get("alerts.runbook_url"):
-        return f"{cfg.get('alerts.runbook_url')}#{alert.runbook}"
-    if cfg.get("grafana.url"):
-        return runbooks.url(cfg.get("grafana.url"), runbooks.dashboard_uid(cfg), alert.runbook)
-    return f"{runbooks.RELATIVE_SOURCE}#{alert.runbook}"
-
-
-def value_template(variable: str, alert: Alert) -> str:
-    """How the firing value reads in a description: ``$value`` in Prometheus, ``$values.B.Value`` in Grafana."""
-    return "{{ %s | %s }}" % (variable, alert.fmt) if alert.fmt else "{{ %s }}" % variable
-
-
 def recording_rules(cfg: Config) -> list[dict]:
     """The newest backup completion known per cluster, kept across node restarts, and each cluster's targets
     (rpo.overrides); the RPO alerts read them."""
@@ -336,72 +304,3 @@ def compliance_rules(cfg: Config) -> list[dict]:
     return [{"record": promql.COMPLIANT_RECORD, "expr": promql.within_target(cfg, scope)},
             {"record": promql.PERIOD_RECORD,
              "expr": promql.compliance(scope, cfg.get("rpo.compliance.period"))}]
-
-
-def prometheus_rules(cfg: Config) -> dict:
-    rules = [{
-        "alert": a.alertname, "expr": a.expr, "for": a.for_,
-        "labels": {"severity": a.severity, **a.labels},
-        "annotations": annotations(a, cfg, value_template("$value", a)),
-    } for a in alerts(cfg)]
-    interval = cfg.get("alerts.evaluation_interval")
-    # One group: its rules are evaluated in order, each reading the ones before it at the same evaluation.
-    records = recording_rules(cfg) + compliance_rules(cfg)
-    return {"groups": [{"name": f"{GROUP}-records", "interval": interval, "rules": records},
-                       {"name": GROUP, "interval": interval, "rules": rules}]}
-
-
-def grafana_rules(cfg: Config) -> dict:
-    """The same alerts in Grafana's alert-rule file-provisioning format, each linked to the panel of its metric."""
-    from crdb_dash.build import dashboards
-    from crdb_dash.dashboards import panel_showing
-
-    models = dashboards(cfg)
-    window = cfg.seconds("rpo.window")
-    rules = []
-    for a in alerts(cfg):
-        rules.append({
-            # Grafana makes the title the alertname label: the Prometheus name, so routes and silences match.
-            "uid": a.uid, "title": a.alertname,
-            "condition": "C",
-            "data": [
-                {"refId": "A", "datasourceUid": cfg.get("datasource.uid"),
-                 "relativeTimeRange": {"from": window, "to": 0},
-                 "model": {"refId": "A", "expr": a.value, "instant": True, "range": False,
-                           "datasource": {"type": "prometheus", "uid": cfg.get("datasource.uid")}}},
-                {"refId": "B", "datasourceUid": "__expr__", "relativeTimeRange": {"from": 0, "to": 0},
-                 "model": {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last",
-                           "settings": {"mode": "dropNN"}, "datasource": {"type": "__expr__", "uid": "__expr__"}}},
-                {"refId": "C", "datasourceUid": "__expr__", "relativeTimeRange": {"from": 0, "to": 0},
-                 "model": {"refId": "C", "type": "threshold", "expression": "B",
-                           "conditions": [{"evaluator": {"type": "gt" if a.op == ">" else "lt",
-                                                         "params": [a.threshold]}}],
-                           "datasource": {"type": "__expr__", "uid": "__expr__"}}},
-            ],
-            "noDataState": "OK", "execErrState": "Error", "for": a.for_,
-            "labels": {"severity": a.severity, **a.labels},
-            "annotations": annotations(a, cfg, value_template("$values.B.Value", a)),
-        })
-        if where := panel_showing(models, a.value, cfg.naming):
-            rules[-1].update(dashboardUid=where[0], panelId=where[1])
-            rules[-1]["annotations"].update(__dashboardUid__=where[0], __panelId__=str(where[1]))
-    return {"apiVersion": 1, "groups": [{
-        "orgId": 1, "name": GROUP, "folder": cfg.get("grafana.folder"),
-        "interval": cfg.get("alerts.evaluation_interval"), "rules": rules,
-    }]}
-
-
-def render(cfg: Config) -> dict[str, str]:
-    """The rule files; the alerts go to exactly one evaluator, so that none fires twice."""
-    files = {RULES_FILE: to_yaml({"groups": prometheus_groups(cfg)})}
-    if cfg.get("alerts.grafana_managed"):
-        files[GRAFANA_FILE] = to_yaml(grafana_rules(cfg))
-    return files
-
-
-def prometheus_groups(cfg: Config) -> list[dict]:
-    """The rule groups Prometheus loads: recording rules, and the alerts unless Grafana evaluates them."""
-    groups = prometheus_rules(cfg)["groups"]
-    if cfg.get("alerts.grafana_managed"):
-        return [g for g in groups if not any("alert" in r for r in g["rules"])]
-    return groups

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from crdb_dash.config import parse_duration
-from crdb_dash.simulator import Cluster, Restore, Schedule, Scenario, Tenant
+from crdb_dash.model.config import parse_duration
+from crdb_dash.simulation.simulator import Cluster, Restore, Scenario, Schedule, Tenant
 
 H = 3600
 M = 60

@@ -12,8 +12,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 INSTALL_HINT = "install Debian's prometheus package (apt-get install prometheus) or run 'make prometheus'"
 

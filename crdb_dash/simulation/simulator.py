@@ -25,10 +25,10 @@ It also keeps the ground truth (what happened when) for tests to compare dashboa
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from crdb_dash.catalog import COUNTING, METRICS, UPTIME, Kind
+from crdb_dash.model.catalog import COUNTING, METRICS, UPTIME, Kind
 
 BACKUP_WRITE_RATE = 50e6  # bytes/s a running backup writes to cloud storage
 RESTORE_READ_RATE = 80e6
@@ -489,7 +489,7 @@ def openmetrics(sims: list[Simulation], setup=None) -> Iterator[str]:
 
     Families are left undeclared (of type unknown): CockroachDB's counters lack the ``_total`` suffix
     OpenMetrics wants, the TSDB stores no type anyway, and under other namings several metrics share one
-    family. A ``setup`` (``crdb_dash.setups``) renames and relabels every series as that way of reaching
+    family. A ``setup`` (``crdb_dash.simulation.setups``) renames and relabels every series as that way of reaching
     Prometheus would.
     """
     for name in sims[0].families():

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from crdb_dash.naming import Naming
-from crdb_dash.simulator import Series
+from crdb_dash.model.naming import Naming
+from crdb_dash.simulation.simulator import Series
 
 
 @dataclass(frozen=True)

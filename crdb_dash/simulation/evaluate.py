@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from crdb_dash.interpolate import Vars, substitute
-from crdb_dash.promrun import Prometheus
+from crdb_dash.pipeline.interpolate import Vars, substitute
+from crdb_dash.simulation.promrun import Prometheus
 
 
 @dataclass
@@ -18,7 +18,7 @@ class Result:
 
 def range_seconds(model: dict) -> int:
     """The dashboard's default time range, e.g. now-24h -> 86400."""
-    from crdb_dash.config import parse_duration
+    from crdb_dash.model.config import parse_duration
 
     return parse_duration(model["time"]["from"].removeprefix("now-"))
 
@@ -30,7 +30,7 @@ def run(prom: Prometheus, target: dict, v: Vars, at: int) -> Result:
     and sets the scrape interval ``$__rate_interval`` is computed from, as in Grafana.
     """
     if target.get("interval"):
-        from crdb_dash.config import parse_duration
+        from crdb_dash.model.config import parse_duration
 
         v = replace(v, min_interval=parse_duration(target["interval"]))
     expr = substitute(target["expr"], v)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from crdb_dash.catalog import COUNTING, UPTIME, Kind, Metric, metric
-from crdb_dash.config import Config, parse_duration
-from crdb_dash.naming import Naming
+from crdb_dash.model.catalog import COUNTING, UPTIME, Kind, Metric, metric
+from crdb_dash.model.config import Config, parse_duration
+from crdb_dash.model.naming import Naming
 
 RATE_INTERVAL = "$__rate_interval"
 STEP = "${__interval_ms}ms"  # exactly the query's step ($__interval is truncated to a whole unit)
@@ -344,7 +344,7 @@ def success_age(scope: Scope, window: str) -> str:
     return f"time() - {last_success(scope, window)}"
 
 
-# ---- per-cluster RPO targets and RPO compliance (recording rules in rules.recording_rules) -------------------------
+# ---- per-cluster RPO targets and RPO compliance (recording rules in alerts.recording_rules) -------------------------
 TARGET_RECORD = "cluster_tenant:backup_rpo_target_seconds:configured"  # labels: cluster, tenant, severity
 COMPLIANT_RECORD = "cluster_tenant:backup_rpo_within_target:ratio"  # 1 within target, 0 over, unknown as configured
 PERIOD_RECORD = "cluster_tenant:backup_rpo_within_target:ratio_period"  # its average over rpo.compliance.period

@@ -16,10 +16,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from crdb_dash import build, live, promrun, rules
-from crdb_dash.config import Config, parse_duration
-from crdb_dash.naming import Naming
-from crdb_dash.simulator import Scenario, Series, Simulation, openmetrics
+from crdb_dash.model.config import Config, parse_duration
+from crdb_dash.model.naming import Naming
+from crdb_dash.pipeline import build, rules
+from crdb_dash.simulation import live, promrun
+from crdb_dash.simulation.simulator import Scenario, Series, Simulation, openmetrics
 
 LIVE_DAYS = 30  # how long schedules go on after the chosen point of the scenario
 RESERVED = ("job", "instance", "node_id", "tenant", "tenant_id")  # set by Prometheus or by CockroachDB

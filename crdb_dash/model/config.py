@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from crdb_dash.model.naming import Naming
+
 DEFAULTS: dict = {
     "selector": 'job="cockroachdb"',
     "labels": {"cluster": "cluster", "node": "instance", "tenant": "tenant"},
@@ -118,8 +120,6 @@ class Config:
 
     @property
     def naming(self):
-        from crdb_dash.naming import Naming
-
         return Naming(**self.raw["naming"])
 
     @property
