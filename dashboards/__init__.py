@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from crdb_dash.dashboards import backup_jobs, fleet, overview, protected_timestamps, restore_jobs, runbooks, schedules
-
 from crdb_dash.model import promql
 from crdb_dash.model.catalog import METRICS
 from crdb_dash.model.naming import Naming

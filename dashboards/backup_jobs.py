@@ -1,20 +1,23 @@
 """CockroachDB Backups / Backup jobs: running, paused and failing backup jobs, per node."""
 
-from crdb_dash.dashboards.common import ALWAYS_ZERO, dashboard
-from crdb_dash.panels import backup_jobs as b
-from crdb_dash.panels.base import Ctx
+from crdb_dash.dashboards.common import ALWAYS_ZERO, dashboard, title
+from crdb_dash.panels.base import Ctx, Panels
 
 KEY = "backup-jobs"
-TITLE = "CockroachDB Backups / Backup jobs"
+TITLE = title("Backup jobs")
 
 
 def build(ctx: Ctx):
+    p = Panels(ctx)
     return dashboard(ctx, KEY, TITLE, "Backup jobs, scheduled or not: state, outcomes and the node at fault.", [
-        ("Now", [b.running_now(ctx), b.paused_now(ctx), b.failed_in_range(ctx), b.kms_failure(ctx)]),
-        ("State", [b.running(ctx), b.paused(ctx), b.running_by_node(ctx)]),
-        ("Outcomes", [b.completed(ctx), b.failed(ctx), b.retry_errors(ctx), b.fail_or_cancel_completed(ctx),
-                      b.fail_or_cancel_retry_errors(ctx)]),
-        ("By node", [b.failed_by_node(ctx), b.retry_errors_by_node(ctx)]),
-        ("Cloud storage", [b.cloud_writes(ctx)]),
-        (ALWAYS_ZERO, [b.idle(ctx), b.fail_or_cancel_failed(ctx)]),
+        ("Now", [p.now("jobs_backup_currently_running"), p.now("jobs_backup_currently_paused"),
+                 p.in_range("jobs_backup_resume_failed"), p.now("backup_last_failed_time_kms_inaccessible")]),
+        ("State", [p.graph("jobs_backup_currently_running"), p.graph("jobs_backup_currently_paused"),
+                   p.by_node("jobs_backup_currently_running")]),
+        ("Outcomes", [p.graph("jobs_backup_resume_completed"), p.graph("jobs_backup_resume_failed"),
+                      p.graph("jobs_backup_resume_retry_error"), p.graph("jobs_backup_fail_or_cancel_completed"),
+                      p.graph("jobs_backup_fail_or_cancel_retry_error")]),
+        ("By node", [p.by_node("jobs_backup_resume_failed"), p.by_node("jobs_backup_resume_retry_error")]),
+        ("Cloud storage", [p.graph("cloud_write_bytes")]),
+        (ALWAYS_ZERO, [p.graph("jobs_backup_currently_idle"), p.graph("jobs_backup_fail_or_cancel_failed")]),
     ])

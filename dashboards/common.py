@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import ModuleType
 
-from crdb_dash.panels.base import Ctx
-from crdb_dash.panels.layout import rows
 from grafanalib import core as G
 
 from crdb_dash.model import promql
-from crdb_dash.model.catalog import metric
+from crdb_dash.model.catalog import PRESENCE, metric
+from crdb_dash.model.config import Config
+from crdb_dash.panels.base import Ctx
+from crdb_dash.panels.layout import rows
 
-# Every node exports this gauge from start-up (0 when idle), so it lists clusters, tenants and nodes.
-_PRESENCE = metric("jobs_backup_currently_running").exported
+FAMILY = "CockroachDB Backups"  # every dashboard's title starts with it
 ALWAYS_ZERO = "Always 0 on current CockroachDB versions"  # the last row, for metrics kept for older clusters
 
 
-def uid(ctx: Ctx, key: str) -> str:
-    return f"{ctx.cfg.get('grafana.uid_prefix')}-{key}"
+def title(name: str) -> str:
+    return f"{FAMILY} / {name}"
 
 
-def linked(panel: G.Panel, ctx: Ctx, key: str, title: str) -> G.Panel:
-    """The panel with a link to another of our dashboards, keeping the time range and variables."""
-    panel.links = [{"title": title, "type": "link", "url": f"/d/{uid(ctx, key)}", "icon": "dashboard",
+def uid(cfg: Config, key: str) -> str:
+    return f"{cfg.get('grafana.uid_prefix')}-{key}"
+
+
+def linked(panel: G.Panel, ctx: Ctx, target: ModuleType) -> G.Panel:
+    """The panel with a link to another of our dashboards (its module), keeping the time range and variables."""
+    name = target.TITLE.removeprefix(f"{FAMILY} / ")
+    panel.links = [{"title": name, "type": "link", "url": f"/d/{uid(ctx.cfg, target.KEY)}", "icon": "dashboard",
                     "tooltip": "", "tags": [], "asDropdown": False, "targetBlank": False, "includeVars": True,
                     "keepTime": True}]
     return panel
 
 
-def _query(ctx: Ctx, label: str, narrowed: bool = True, exported: str = _PRESENCE) -> str:
+def label_values(ctx: Ctx, label: str, narrowed: bool = True, exported: str = PRESENCE) -> str:
+    """The values of ``label`` on every node's series of ``exported`` (as named where it reaches Prometheus):
+    the clusters, tenants and nodes; ``narrowed`` to the chosen cluster."""
     matchers = ctx.cfg["selector"] + (f', {ctx.cfg.cluster}="$cluster"' if narrowed else "")
     return f"label_values({ctx.cfg.naming.selector(exported, matchers)}, {label})"
 
@@ -37,26 +45,32 @@ def _tenant_query(ctx: Ctx) -> str:
     """Tenants seen in the range, a series without the label counted as the system tenant's."""
     cfg = ctx.cfg
     narrowed = f'{cfg["selector"]}, {cfg.cluster}="$cluster"'
-    seen = f"max_over_time({cfg.naming.selector(_PRESENCE, narrowed)}[$__range])"
+    seen = f"max_over_time({cfg.naming.selector(PRESENCE, narrowed)}[$__range])"
     every_tenant = replace(ctx.scope, tenants="")
     return f"query_result(count by ({cfg.cluster}, {cfg.tenant}) ({every_tenant.per_node(seen)}))"
+
+
+QUERY = dict(type="query", refresh=2, sort=1, dataSource="${datasource}")  # a query variable, refreshed on time change
+CHOSEN = dict(includeAll=True, multi=True, allValue=".*", default="$__all")  # any number of values, All at first
+
+
+def datasource(ctx: Ctx) -> G.Template:
+    return G.Template(name="datasource", label="Data source", type="datasource", query="prometheus",
+                      default=ctx.cfg.get("datasource.uid"))
 
 
 def variables(ctx: Ctx, tenant_ids: bool = False) -> G.Templating:
     """Variables of every dashboard; ``tenant_ids`` adds the virtual cluster IDs of host schedules."""
     cfg = ctx.cfg
-    every = dict(type="query", refresh=2, sort=1, dataSource="${datasource}")
-    chosen = dict(includeAll=True, multi=True, allValue=".*", default="$__all")
     by_vc = metric("schedules_BACKUP_last_completed_time_by_virtual_cluster")
     return G.Templating([
-        G.Template(name="datasource", label="Data source", type="datasource", query="prometheus",
-                   default=cfg.get("datasource.uid")),
-        G.Template(name="cluster", label="Cluster", query=_query(ctx, cfg.cluster, narrowed=False), **every),
+        datasource(ctx),
+        G.Template(name="cluster", label="Cluster", query=label_values(ctx, cfg.cluster, narrowed=False), **QUERY),
         G.Template(name="tenant", label="Virtual cluster", query=_tenant_query(ctx),
-                   regex=f'/{cfg.tenant}="([^"]+)"/', **chosen, **every),
-        G.Template(name="node", label="Node", query=_query(ctx, cfg.node), **chosen, **every),
+                   regex=f'/{cfg.tenant}="([^"]+)"/', **CHOSEN, **QUERY),
+        G.Template(name="node", label="Node", query=label_values(ctx, cfg.node), **CHOSEN, **QUERY),
         *([G.Template(name=by_vc.by_label, label="Virtual cluster ID (host schedules)",
-                      query=_query(ctx, by_vc.by_label, exported=by_vc.exported), **chosen, **every)]
+                      query=label_values(ctx, by_vc.by_label, exported=by_vc.exported), **CHOSEN, **QUERY)]
           if tenant_ids else []),
     ])
 
@@ -105,23 +119,28 @@ def annotations(ctx: Ctx) -> G.Annotations:
     ])
 
 
-def links(ctx: Ctx) -> list[G.DashboardLink]:
-    """Our other dashboards; the DB Console's Jobs page when ``db_console_url`` is set."""
+def links(ctx: Ctx, console: bool = True) -> list[G.DashboardLink]:
+    """Our other dashboards; the DB Console's Jobs page when ``db_console_url`` is set (and ``console``)."""
     out = [G.DashboardLink(title="Backup dashboards", type="dashboards", tags=list(ctx.cfg["tags"]), asDropdown=True,
                            includeVars=True, keepTime=True, icon="external link", tooltip="")]
-    console = ctx.cfg["db_console_url"].rstrip("/")
-    if console:
-        out.append(G.DashboardLink(title="DB Console: Jobs", type="link", uri=f"{console}/#/jobs", icon="external link",
+    url = ctx.cfg["db_console_url"].rstrip("/")
+    if console and url:
+        out.append(G.DashboardLink(title="DB Console: Jobs", type="link", uri=f"{url}/#/jobs", icon="external link",
                                    tooltip="CockroachDB's list of jobs, with each job's status and error",
                                    targetBlank=True, asDropdown=False, includeVars=False, keepTime=False))
     return out
 
 
-def dashboard(ctx: Ctx, key: str, title: str, description: str,
+def frame(ctx: Ctx, key: str, full_title: str, description: str) -> dict:
+    """What every dashboard shares: uid, tags, the browser's time zone, the last 24 hours refreshed each minute,
+    a crosshair shared by every graph."""
+    return dict(title=full_title, uid=uid(ctx.cfg, key), description=description, tags=list(ctx.cfg["tags"]),
+                timezone="browser", time=G.Time("now-24h", "now"), refresh="1m", graphTooltip=1, editable=True)
+
+
+def dashboard(ctx: Ctx, key: str, full_title: str, description: str,
               sections: list[tuple[str, list[G.Panel]]], tenant_ids: bool = False) -> G.Dashboard:
+    """A dashboard of one cluster: its variables, links and backup annotations, ``sections`` laid out in rows."""
     sections = [(name, [with_min_interval(p, ctx) for p in panels]) for name, panels in sections]
-    return G.Dashboard(
-        title=title, uid=uid(ctx, key), description=description, tags=list(ctx.cfg["tags"]), timezone="browser",
-        time=G.Time("now-24h", "now"), refresh="1m", graphTooltip=1, editable=True,
-        templating=variables(ctx, tenant_ids), panels=rows(*sections), links=links(ctx), annotations=annotations(ctx),
-    )
+    return G.Dashboard(**frame(ctx, key, full_title, description), templating=variables(ctx, tenant_ids),
+                       panels=rows(*sections), links=links(ctx), annotations=annotations(ctx))

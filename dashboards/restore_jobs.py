@@ -1,20 +1,23 @@
 """CockroachDB Backups / Restore jobs: running, paused and failing restores, per node."""
 
-from crdb_dash.dashboards.common import ALWAYS_ZERO, dashboard
-from crdb_dash.panels import restore_jobs as r
-from crdb_dash.panels.base import Ctx
+from crdb_dash.dashboards.common import ALWAYS_ZERO, dashboard, title
+from crdb_dash.panels.base import Ctx, Panels
 
 KEY = "restore-jobs"
-TITLE = "CockroachDB Backups / Restore jobs"
+TITLE = title("Restore jobs")
 
 
 def build(ctx: Ctx):
+    p = Panels(ctx)
     return dashboard(ctx, KEY, TITLE, "Restore jobs: state, outcomes and the node at fault.", [
-        ("Now", [r.running_now(ctx), r.paused_now(ctx), r.completed_in_range(ctx), r.failed_in_range(ctx)]),
-        ("State", [r.running(ctx), r.paused(ctx), r.running_by_node(ctx)]),
-        ("Outcomes", [r.completed(ctx), r.failed(ctx), r.retry_errors(ctx), r.fail_or_cancel_completed(ctx),
-                      r.fail_or_cancel_retry_errors(ctx)]),
-        ("By node", [r.failed_by_node(ctx), r.retry_errors_by_node(ctx)]),
-        ("Cloud storage", [r.cloud_reads(ctx)]),
-        (ALWAYS_ZERO, [r.idle(ctx), r.fail_or_cancel_failed(ctx)]),
+        ("Now", [p.now("jobs_restore_currently_running"), p.now("jobs_restore_currently_paused"),
+                 p.in_range("jobs_restore_resume_completed"), p.in_range("jobs_restore_resume_failed")]),
+        ("State", [p.graph("jobs_restore_currently_running"), p.graph("jobs_restore_currently_paused"),
+                   p.by_node("jobs_restore_currently_running")]),
+        ("Outcomes", [p.graph("jobs_restore_resume_completed"), p.graph("jobs_restore_resume_failed"),
+                      p.graph("jobs_restore_resume_retry_error"), p.graph("jobs_restore_fail_or_cancel_completed"),
+                      p.graph("jobs_restore_fail_or_cancel_retry_error")]),
+        ("By node", [p.by_node("jobs_restore_resume_failed"), p.by_node("jobs_restore_resume_retry_error")]),
+        ("Cloud storage", [p.graph("cloud_read_bytes")]),
+        (ALWAYS_ZERO, [p.graph("jobs_restore_currently_idle"), p.graph("jobs_restore_fail_or_cancel_failed")]),
     ])

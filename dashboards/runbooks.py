@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from crdb_dash.dashboards.common import uid
-from crdb_dash.panels.base import Ctx
 from grafanalib import core as G
 
+from crdb_dash.dashboards.common import frame, links, title, uid
+from crdb_dash.panels.base import Ctx
+
 KEY = "runbooks"
-TITLE = "CockroachDB Backups / Runbooks"
+TITLE = title("Runbooks")
 SOURCE = Path(__file__).resolve().parent.parent / "docs" / "runbooks.md"
 RELATIVE_SOURCE = "docs/runbooks.md"
 _SECTION = re.compile(r'^<a id="(?P<anchor>[a-z0-9-]+)"></a>\n## (?P<title>[^\n]+)\n', re.MULTILINE)
@@ -56,7 +57,7 @@ def url(grafana_url: str, dashboard: str, anchor: str) -> str:
 
 
 def dashboard_uid(cfg) -> str:
-    return f"{cfg.get('grafana.uid_prefix')}-{KEY}"
+    return uid(cfg, KEY)
 
 
 def _text(title: str, content: str) -> G.Text:
@@ -75,15 +76,11 @@ def _stack(panels: list[G.Text]) -> list[G.Text]:
 
 
 def build(ctx: Ctx):
+    """Text only: no variables, no refresh, no shared crosshair, no DB Console link."""
     intro, sections = document()
-    tags = list(ctx.cfg["tags"])
     panels = [_text("How to use these runbooks", intro.split("\n", 1)[1])]
     panels += [_text(s.title, f'<a id="{s.anchor}"></a>\n\n{s.body}') for s in sections]
-    return G.Dashboard(
-        title=TITLE, uid=uid(ctx, KEY), tags=tags, timezone="browser", editable=True, graphTooltip=0,
-        description="What each backup alert means, how to confirm it in SQL and what to do. Generated from "
-                    f"{RELATIVE_SOURCE}; each alert's runbook_url opens its panel.",
-        time=G.Time("now-24h", "now"), refresh="", templating=G.Templating([]), panels=_stack(panels),
-        links=[G.DashboardLink(title="Backup dashboards", type="dashboards", tags=tags, asDropdown=True,
-                               includeVars=True, keepTime=True, icon="external link", tooltip="")],
-    )
+    description = ("What each backup alert means, how to confirm it in SQL and what to do. Generated from "
+                   f"{RELATIVE_SOURCE}; each alert's runbook_url opens its panel.")
+    return G.Dashboard(**{**frame(ctx, KEY, TITLE, description), "refresh": "", "graphTooltip": 0},
+                       templating=G.Templating([]), panels=_stack(panels), links=links(ctx, console=False))

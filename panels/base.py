@@ -7,18 +7,16 @@ into Grafana's current JSON model, so nothing here works around grafanalib's out
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from grafanalib import core as G
 
 from crdb_dash.model import promql
-from crdb_dash.model.catalog import COUNTING, Kind, Metric, metric
+from crdb_dash.model.catalog import Kind, Metric, metric
 from crdb_dash.model.config import Config
 
 STAT = (4, 4)  # width, height in grid units
 GRAPH = (12, 8)
-UNKNOWN = -1  # what promql.rpo_status returns when no node knows the last backup
 
 
 @dataclass(frozen=True)
@@ -103,11 +101,9 @@ RATE_NOTE = " Shown as a per-second rate, averaged over at least four scrape int
 
 
 def _window_note(m: Metric) -> str:
-    if m.unit in promql.RATE_UNITS:
+    if m.per_second:
         return RATE_NOTE
-    if m.kind in COUNTING:
-        return STEP_NOTE
-    return ""
+    return STEP_NOTE if m.bars else ""
 
 
 def _graph_style(m: Metric, ctx: Ctx) -> dict:
@@ -121,39 +117,37 @@ def _graph_style(m: Metric, ctx: Ctx) -> dict:
 
 def graph(m: Metric, ctx: Ctx) -> G.TimeSeries:
     """The cluster-wide value of one metric over time."""
-    counts = m.kind in COUNTING and m.unit not in promql.RATE_UNITS
     return timeseries(m.title, m.description + _window_note(m),
-                      [target(promql.current(m, ctx.scope), ctx.legend)], m.unit, bars=counts,
+                      [target(promql.current(m, ctx.scope), ctx.legend)], m.unit, bars=m.bars,
                       **_graph_style(m, ctx))
 
 
 def by_node(m: Metric, ctx: Ctx) -> G.TimeSeries:
     """One metric split by node, to find the node at fault."""
     label = ctx.scope.node_label
-    counts = m.kind in COUNTING and m.unit not in promql.RATE_UNITS
     return timeseries(f"{m.title} by node", m.description + _window_note(m) + " One series per node.",
-                      [target(promql.by_node(m, ctx.scope), "{{%s}}" % label)], m.unit, bars=counts,
+                      [target(promql.by_node(m, ctx.scope), "{{%s}}" % label)], m.unit, bars=m.bars,
                       **_graph_style(m, ctx))
 
 
-def in_range(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
+def in_range(m: Metric, ctx: Ctx) -> G.Stat:
     """How many events a counter counted over the dashboard's time range, summed over nodes."""
-    return stat(title or f"{m.title} in range", f"{m.description} Total over the selected time range.",
+    return stat(f"{m.title} in range", f"{m.description} Total over the selected time range.",
                 promql.counted(m, ctx.scope, promql.RANGE), "short", bad_thresholds(m, ctx), decimals=0,
                 no_value="0", legend=ctx.legend)
 
 
-def now(m: Metric, ctx: Ctx, title: str | None = None) -> G.Stat:
+def now(m: Metric, ctx: Ctx) -> G.Stat:
     """The current cluster-wide value of a gauge; for the time of an event, how long ago it was ("Never")."""
     description, mappings = m.description, []
     if m.kind is Kind.EVENT_TIME:
-        mappings = [{"type": "special", "options": {"match": "null", "result": {"text": "Never", "color": "green",
+        mappings = [{"type": "special", "options": {"match": "null", "result": {"text": m.absent, "color": "green",
                                                                                   "index": 0}}}]
         if m.bad_within:
             description += f" Red for {ctx.cfg.get(m.bad_within)} after such a failure."
-    return stat(title or f"{m.title} now", description, promql.current(m, ctx.scope), m.unit,
+    return stat(f"{m.title} now", description, promql.current(m, ctx.scope), m.unit,
                 bad_thresholds(m, ctx), decimals=0 if m.unit == "short" else None, mappings=mappings,
-                no_value="Never" if m.kind is Kind.EVENT_TIME else "No data", legend=ctx.legend)
+                no_value=m.absent, legend=ctx.legend)
 
 
 def combined(title: str, description: str, metrics: list[Metric], ctx: Ctx, unit: str = "short") -> G.TimeSeries:
@@ -165,16 +159,21 @@ def combined(title: str, description: str, metrics: list[Metric], ctx: Ctx, unit
     return timeseries(title, f"{description} Metrics: {names}.", targets, unit, overrides=overrides)
 
 
-PanelFn = Callable[..., G.Panel]
+@dataclass(frozen=True)
+class Panels:
+    """The shapes bound to one dashboard's context, each given a catalog metric by its exported name:
+    ``p = Panels(ctx); p.by_node("jobs_backup_resume_failed")``."""
 
+    ctx: Ctx
 
-def panel_for(exported: str, shape: Callable[[Metric, Ctx], G.Panel] = graph) -> PanelFn:
-    """A named panel function for one catalog metric: ``started = panel_for("schedules_BACKUP_started")``."""
-    m = metric(exported)
+    def graph(self, exported: str) -> G.TimeSeries:
+        return graph(metric(exported), self.ctx)
 
-    def build(ctx: Ctx) -> G.Panel:
-        return shape(m, ctx)
+    def by_node(self, exported: str) -> G.TimeSeries:
+        return by_node(metric(exported), self.ctx)
 
-    build.__name__ = exported
-    build.__doc__ = f"{m.title}: {m.meaning}"
-    return build
+    def now(self, exported: str) -> G.Stat:
+        return now(metric(exported), self.ctx)
+
+    def in_range(self, exported: str) -> G.Stat:
+        return in_range(metric(exported), self.ctx)

@@ -7,10 +7,10 @@ unknown recovery point counts as.
 
 from __future__ import annotations
 
-from crdb_dash.panels.base import Ctx, stat, thresholds
 from grafanalib import core as G
 
 from crdb_dash.model import promql
+from crdb_dash.panels.base import Ctx, stat, thresholds
 
 # Without the recording rules there is nothing to show: "No data" in the text colour, not the red base step.
 NO_RULES = [{"type": "special", "options": {"match": "null", "result": {"text": "No data", "color": "text",

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from crdb_dash.panels.base import UNKNOWN, Ctx
 from grafanalib import core as G
 
-from crdb_dash.model import promql
+from crdb_dash.model import catalog, promql
 from crdb_dash.model.alerts import PREFIX
-from crdb_dash.model.catalog import metric
+from crdb_dash.model.catalog import UNKNOWN, metric
+from crdb_dash.panels.base import Ctx
 
 LAST = metric("schedules_BACKUP_last_completed_time")
-PRESENCE = metric("jobs_backup_currently_running")  # every node exports it from start-up
+PRESENCE = metric(catalog.PRESENCE)
 # Status values, worst highest; the table is sorted by it.
 STATUSES = ((5, "Not reporting", "red"), (4, "RPO critical", "red"), (3, "RPO unknown", "orange"),
             (2, "RPO warning", "yellow"), (1, "Needs a look", "blue"), (0, "OK", "green"))

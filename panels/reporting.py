@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from crdb_dash.panels.base import Ctx, stat, thresholds
 from grafanalib import core as G
 
 from crdb_dash.model import promql
+from crdb_dash.model.catalog import PRESENCE
+from crdb_dash.panels.base import Ctx, stat, thresholds
 
 
 def nodes_reporting(ctx: Ctx) -> G.Stat:
@@ -14,7 +15,7 @@ def nodes_reporting(ctx: Ctx) -> G.Stat:
         "1": {"text": "Reporting", "color": "green", "index": 0},
         "0": {"text": "Not reporting", "color": "red", "index": 1}}}
     return stat("Nodes reporting",
-                f"Each node of the cluster that exported backup metrics ({promql.PRESENCE}) in the selected time "
+                f"Each node of the cluster that exported backup metrics ({PRESENCE}) in the selected time "
                 "range: green when it reports now, red when it did in the range but does not now. One node red "
                 "while others are green is a node problem (down, or not scraped: up == 0 on Prometheus' Targets "
                 "page); every node red fires CockroachBackupNotReporting.",

@@ -1,33 +1,18 @@
-"""Panels for backup schedules: starts, outcomes, the recovery point, rescheduling and schedule health."""
+"""The recovery point and scheduled backups' freshness and success: panels of their own, beyond the shapes in base."""
 
 from __future__ import annotations
 
-from crdb_dash.panels.base import UNKNOWN, Ctx, by_node, in_range, now, panel_for, stat, target, thresholds, timeseries
 from grafanalib import core as G
 
 from crdb_dash.model import promql
-from crdb_dash.model.catalog import metric
+from crdb_dash.model.catalog import UNKNOWN, metric
 from crdb_dash.model.config import parse_duration
+from crdb_dash.panels.base import Ctx, Panels, stat, target, thresholds, timeseries
 
 LAST_COMPLETED = metric("schedules_BACKUP_last_completed_time")
 # The step of the recovery point graphs read from raw series: each point takes the maximum over the window's
 # steps (promql.age_over_time), so a coarser step reads fewer; the age is exact at each point.
 RPO_GRAPH_STEP = "10m"
-
-started = panel_for("schedules_BACKUP_started")
-succeeded = panel_for("schedules_BACKUP_succeeded")
-failed = panel_for("schedules_BACKUP_failed")
-failed_by_node = panel_for("schedules_BACKUP_failed", by_node)
-reschedule_skip = panel_for("schedules_round_reschedule_skip")
-reschedule_wait = panel_for("schedules_round_reschedule_wait")
-reschedule_skip_by_node = panel_for("schedules_round_reschedule_skip", by_node)
-jobs_started = panel_for("schedules_round_jobs_started")
-schedules_error = panel_for("schedules_error", now)
-schedules_malformed = panel_for("schedules_malformed", now)
-started_in_range = panel_for("schedules_BACKUP_started", in_range)
-succeeded_in_range = panel_for("schedules_BACKUP_succeeded", in_range)
-failed_in_range = panel_for("schedules_BACKUP_failed", in_range)
-
 
 def _rpo_steps(ctx: Ctx) -> list[G.Threshold]:
     return thresholds(("green", None), ("yellow", ctx.cfg.seconds("rpo.warning")),
@@ -104,8 +89,10 @@ def last_succeeded(ctx: Ctx) -> G.Stat:
 
 def recovery_point_row(ctx: Ctx, *, rpo: G.Panel | None = None, failed: G.Panel | None = None) -> list[G.Panel]:
     """The exact recovery point and the freshness beside it, then the outcomes in the range: one line of 24."""
-    panels = [rpo or last_completed(ctx), last_succeeded(ctx), success_ratio(ctx), started_in_range(ctx),
-              succeeded_in_range(ctx), failed or failed_in_range(ctx)]
+    p = Panels(ctx)
+    panels = [rpo or last_completed(ctx), last_succeeded(ctx), success_ratio(ctx),
+              p.in_range("schedules_BACKUP_started"), p.in_range("schedules_BACKUP_succeeded"),
+              failed or p.in_range("schedules_BACKUP_failed")]
     for panel, width in zip(panels, (6, 6, 3, 3, 3, 3), strict=True):
         panel.gridPos = G.GridPos(h=panel.gridPos.h, w=width, x=0, y=0)
     return panels

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from crdb_dash.dashboards import ALL
 
 from crdb_dash import __version__
+from crdb_dash.dashboards import ALL
 from crdb_dash.delivery import deploy
 from crdb_dash.pipeline import compiled
 from tests.grafana_double import Faults, GrafanaDouble

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from crdb_dash.panels import fleet
 
 from crdb_dash.model import alerts, config, promql
+from crdb_dash.panels import fleet
 from crdb_dash.pipeline import compiled, rules
 from crdb_dash.pipeline.interpolate import Vars
 from crdb_dash.simulation import evaluate, promrun

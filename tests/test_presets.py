@@ -15,6 +15,7 @@ import pytest
 from crdb_dash.model import alerts, config
 from crdb_dash.pipeline import compiled
 from crdb_dash.pipeline.interpolate import Vars
+from crdb_dash.preview import query
 from crdb_dash.simulation import evaluate, promrun, setups
 from crdb_dash.simulation.scenarios import named
 from crdb_dash.simulation.simulator import Simulation, openmetrics
@@ -43,6 +44,18 @@ def _panel_values(prom, cfg, cluster: str) -> dict[tuple, list]:
     return out
 
 
+def _variable_options(prom, cfg, cluster: str) -> dict[tuple, int]:
+    """(dashboard, variable) -> how many options each query variable offers over the last day, as Grafana asks."""
+    out = {}
+    v = Vars(cluster=cluster, range_seconds=86400, scrape_seconds=SCRAPE)
+    for uid, model in compiled.dashboards(cfg).items():
+        for var in model.get("templating", {}).get("list", []):
+            if var.get("type") == "query":
+                key = (uid.removeprefix(cfg.get("grafana.uid_prefix")), var["name"])
+                out[key] = len(query._options(var, prom, END - 86400, END, v))
+    return out
+
+
 def _firing(prom, cfg) -> list[tuple]:
     """(alert, severity, value) of every alert whose condition holds at the end (``for`` left aside)."""
     found = []
@@ -57,21 +70,24 @@ def reference(tmp_path_factory):
     cfg = _config(tmp_path_factory, "self-hosted")
     sim = Simulation(SCENARIO, END)
     with promrun.serve(openmetrics([sim])) as prom:
-        yield _panel_values(prom, cfg, "everything"), _firing(prom, cfg)
+        yield _panel_values(prom, cfg, "everything"), _firing(prom, cfg), _variable_options(prom, cfg, "everything")
 
 
 @pytest.mark.parametrize("preset", ["metrics-endpoint", "cloud", "dedicated", "helm"])
 def test_every_panel_and_alert_shows_what_self_hosted_shows(reference, tmp_path_factory, preset):
     setup = setups.SETUPS[preset]
     cfg = _config(tmp_path_factory, preset)
-    panels, firing = reference
+    panels, firing, options = reference
     with promrun.serve(openmetrics([Simulation(SCENARIO, END)], setup)) as prom:
         got_panels = _panel_values(prom, cfg, setup.cluster_value("everything"))
         got_firing = _firing(prom, cfg)
+        got_options = _variable_options(prom, cfg, setup.cluster_value("everything"))
     assert sum(1 for values in panels.values() if values) > 0.8 * len(panels), "the reference shows too little"
     different = {key: (panels[key], got_panels.get(key)) for key in panels if got_panels.get(key) != panels[key]}
     assert different == {}
     assert got_firing == firing and firing, preset
+    assert options[("-fleet", "cluster_filter")] == options[("-overview", "cluster")] == 1, options
+    assert got_options == options, "every variable offers as many values as on self-hosted"
 
 
 def test_the_default_config_shows_nothing_on_another_setup(reference, tmp_path_factory):

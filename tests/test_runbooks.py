@@ -5,8 +5,8 @@ import re
 
 import jsonschema
 import pytest
-from crdb_dash.dashboards import runbooks
 
+from crdb_dash.dashboards import runbooks
 from crdb_dash.model import alerts, config
 from crdb_dash.pipeline import compiled, rules
 from tests.conftest import ROOT

@@ -14,10 +14,10 @@ import time
 from dataclasses import replace
 
 import pytest
-from crdb_dash.panels.base import UNKNOWN
 
 from crdb_dash.model import alerts, catalog, promql
 from crdb_dash.model.config import parse_duration
+from crdb_dash.panels.base import UNKNOWN
 from crdb_dash.pipeline.interpolate import Vars, substitute
 from crdb_dash.simulation import evaluate, promrun
 from crdb_dash.simulation.scenarios import SCENARIOS
@@ -664,9 +664,8 @@ def test_recovery_point_graph_is_the_window_maximum_within_one_step(prom, models
     """The graph's form (promql.age_over_time) against the exact one (promql.age: the window's maximum read at
     every step): at each point the newest completion is the exact one's there or one step earlier (Prometheus'
     windows include their start, VictoriaMetrics' do not)."""
-    from crdb_dash.panels.schedules import LAST_COMPLETED
-
     from crdb_dash.model import promql
+    from crdb_dash.panels.schedules import LAST_COMPLETED
 
     cluster = sims[name].scenario.clusters[0].name
     model, panel = _panel(models, "overview", "Time since last completed backup over time")

@@ -16,11 +16,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from crdb_dash.model.catalog import METRICS
+from crdb_dash.model.catalog import METRICS, PRESENCE
 from crdb_dash.model.config import PRESETS, Config
 from crdb_dash.model.naming import Naming
 
-PRESENCE = "jobs_backup_currently_running"  # every node exports it from start-up
 LAST = "schedules_BACKUP_last_completed_time"
 ESSENTIAL = {PRESENCE, LAST, "schedules_BACKUP_succeeded", "schedules_BACKUP_failed", "jobs_backup_resume_failed"}
 NODE_CANDIDATES = ("instance", "pod", "node_id", "node")

@@ -25,9 +25,15 @@ class Kind(Enum):
 
 
 COUNTING = (Kind.COUNTER, Kind.CUMULATIVE)  # read only through increase / rate
+UNIX_TIMES = (Kind.LAST_COMPLETED, Kind.EVENT_TIME)  # values are unix times, 0 for none
+PER_SECOND_UNITS = ("Bps",)  # counters of a flow (bytes): shown per second; counters of events: whole events per step
+# The recovery point's value where no node knows a completed backup (0 is a time, so -1): stats map it to "Unknown".
+UNKNOWN = -1
 # Not a backup metric: each node's gauge of seconds since its process started (CockroachDB's sys.uptime),
 # which drops to about 0 when the node restarts. The dashboards mark node restarts with it.
 UPTIME = "sys_uptime"
+# Every node exports this gauge from start-up (0 when idle), once per tenant: it tells who reports.
+PRESENCE = "jobs_backup_currently_running"
 
 
 class Group(Enum):
@@ -60,9 +66,33 @@ class Metric:
         return re.sub(r"[^a-zA-Z0-9_:]", "_", self.name)
 
     @property
+    def counting(self) -> bool:
+        """Read only through increase / rate: a counter, or a gauge that only grows until its node restarts."""
+        return self.kind in COUNTING
+
+    @property
+    def per_second(self) -> bool:
+        """Shown as a per-second rate (a flow of bytes); other counters as whole events per step."""
+        return self.counting and self.unit in PER_SECOND_UNITS
+
+    @property
+    def bars(self) -> bool:
+        """Graphed as bars, each counting the events of its step; everything else as lines."""
+        return self.counting and not self.per_second
+
+    @property
+    def unix_time(self) -> bool:
+        return self.kind in UNIX_TIMES
+
+    @property
+    def absent(self) -> str:
+        """What a stat of the value now says when no node reports one: an event that never happened is "Never"."""
+        return "Never" if self.kind is Kind.EVENT_TIME else "No data"
+
+    @property
     def per_node(self) -> bool:
         """True when each node reports its own share, so a per-node breakdown finds the node at fault."""
-        return self.kind in (*COUNTING, Kind.RUNNING)
+        return self.counting or self.kind is Kind.RUNNING
 
     @property
     def description(self) -> str:

@@ -14,14 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from crdb_dash.model.catalog import COUNTING, UPTIME, Kind, Metric, metric
+from crdb_dash.model.catalog import PRESENCE, UNKNOWN, UPTIME, Kind, Metric, metric
 from crdb_dash.model.config import Config, parse_duration
 from crdb_dash.model.naming import Naming
 
 RATE_INTERVAL = "$__rate_interval"
 STEP = "${__interval_ms}ms"  # exactly the query's step ($__interval is truncated to a whole unit)
 RANGE = "$__range"
-RATE_UNITS = {"Bps": "bytes"}  # counters shown as a per-second rate; the rest as counts per window
 SYSTEM_TENANT = "system"  # what a series without a tenant label belongs to
 SELECTED = "tenant_selected"  # a label marking series of the tenants chosen on a dashboard
 UNLABELLED = "tenant_unlabelled"  # a label marking series that had no tenant label
@@ -36,8 +35,6 @@ RECORDS = {
 # that hide a series at once, which would reset an alert's `for`; this bridges a gap as an instant query
 # bridges missing samples (Prometheus' default lookback), without them.
 GAP = "5m"
-# Every node exports this gauge from start-up (0 when idle), once per tenant: it tells who reports.
-PRESENCE = "jobs_backup_currently_running"
 SUCCESS_STEP = "1m"  # the resolution of the time a scheduled backup last succeeded
 
 
@@ -182,9 +179,9 @@ def newest_completion(m: Metric, scope: Scope) -> str:
 
 
 def rpo_status(m: Metric, scope: Scope) -> str:
-    """Like ``age``, but -1 where no completion is known: a stat panel maps it to "Unknown"."""
+    """Like ``age``, but ``UNKNOWN`` where no completion is known (``newest == 0`` is 0 there)."""
     newest = newest_completion(m, scope)
-    return f"time() - ({newest} > 0) or ({newest} == 0) - 1"
+    return f"time() - ({newest} > 0) or ({newest} == 0) - {-UNKNOWN}"
 
 
 def age(m: Metric, scope: Scope) -> str:
@@ -247,8 +244,8 @@ def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
 
 def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     """The cluster-wide value of ``m`` as a time series, by its kind."""
-    if m.kind in COUNTING:
-        return rate(m, scope, window) if m.unit in RATE_UNITS else per_step(m, scope)
+    if m.counting:
+        return rate(m, scope, window) if m.per_second else per_step(m, scope)
     if m.kind is Kind.RUNNING:
         return f"sum by ({scope.grouping(m)}) ({gauge(m, scope)})"
     if m.kind is Kind.POLLER:
@@ -275,8 +272,8 @@ def poller_gauge(m: Metric, scope: Scope) -> str:
 def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
     """The same value split by node, for metrics each node reports its own share of."""
     label = f"{scope.cluster_label}, {scope.node_label}"
-    if m.kind in COUNTING:
-        return rate(m, scope, window, by=label) if m.unit in RATE_UNITS else per_step(m, scope, by=label)
+    if m.counting:
+        return rate(m, scope, window, by=label) if m.per_second else per_step(m, scope, by=label)
     return f"sum by ({label}) ({gauge(m, scope)})"
 
 

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from crdb_dash.model.catalog import UPTIME
 from crdb_dash.model.naming import Naming
-from crdb_dash.simulation.simulator import EXPORTED, UNIX_TIME, ClusterModel, Scenario
+from crdb_dash.simulation.simulator import EXPORTED, ClusterModel, Scenario
 
 BY_VIRTUAL_CLUSTER = "schedules_BACKUP_last_completed_time_by_virtual_cluster"
 SELF_HOSTED = Naming()
@@ -75,7 +75,7 @@ def exposition(model: ClusterModel, node: int, clock: Clock, naming: Naming = SE
             value = model.value(m.exported, m.kind, node, tenant, t)
             if value is None:
                 return ""  # the node is restarting, or this scrape is missed
-            if m.kind in UNIX_TIME and value:
+            if m.unix_time and value:
                 value = round(clock.wall(value))
             lines.append(f"{name}{{{_labels(node, model.tenant_label(tenant, t), extra)}}} {_num(value)}")
     uptime = naming.family(UPTIME)[0]

@@ -369,7 +369,6 @@ class ClusterModel:
 # Metrics a node exports, with the extra label some carry; the by-virtual-cluster gauge is exported by
 # the system tenant for each virtual cluster.
 EXPORTED = [m for m in METRICS if not m.by_label]
-UNIX_TIME = (Kind.LAST_COMPLETED, Kind.EVENT_TIME)
 
 
 @dataclass
@@ -423,7 +422,7 @@ class Simulation:
                     by_label: dict[str | None, list[tuple[int, float]]] = {}
                     for t in self.times():
                         if (v := model.value(m.exported, m.kind, node, tenant, t)) is not None:
-                            sample = (self.start + t, self._unix(v) if m.kind in UNIX_TIME else v)
+                            sample = (self.start + t, self._unix(v) if m.unix_time else v)
                             by_label.setdefault(model.tenant_label(tenant, t), []).append(sample)
                     for label, samples in by_label.items():
                         yield Series(m.exported, {**self.scrape_labels(cluster, node), **self.node_labels(node, label)},
