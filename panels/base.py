@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from grafanalib import core as G
 
 from crdb_dash.model import promql
-from crdb_dash.model.catalog import Kind, Metric, metric
+from crdb_dash.model.catalog import UNKNOWN, Kind, Metric, metric
 from crdb_dash.model.config import Config
 
 STAT = (4, 4)  # width, height in grid units
@@ -45,6 +45,23 @@ def thresholds(*steps: tuple[str, float | None]) -> list[G.Threshold]:
     grafanalib wants a number on the base step too; normalize makes it null.
     """
     return [G.Threshold(color, index, float(value or 0)) for index, (color, value) in enumerate(steps)]
+
+
+# Levels shared by stats and the Fleet table's columns: (colour, from) steps, the first the base colour.
+BUDGET_LEVELS = (("red", None), ("yellow", 0.0001), ("green", 0.25))  # an error budget's share left
+UNKNOWN_MAPPING = {"type": "value", "options": {str(UNKNOWN): {"text": "Unknown", "color": "orange", "index": 0}}}
+
+
+def rpo_levels(cfg: Config) -> tuple:
+    return ("green", None), ("yellow", cfg.seconds("rpo.warning")), ("red", cfg.seconds("rpo.critical"))
+
+
+def freshness_levels(cfg: Config) -> tuple:
+    return ("green", None), ("yellow", cfg.seconds("freshness.warning")), ("red", cfg.seconds("freshness.critical"))
+
+
+def compliance_levels(cfg: Config) -> tuple:
+    return ("red", None), ("yellow", cfg.get("rpo.compliance.objective")), ("green", 1)
 
 
 def bad_thresholds(m: Metric, ctx: Ctx) -> list[G.Threshold]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from grafanalib import core as G
 
 from crdb_dash.model import promql
-from crdb_dash.panels.base import Ctx, stat, thresholds
+from crdb_dash.panels.base import BUDGET_LEVELS, Ctx, compliance_levels, stat, thresholds
 
 # Without the recording rules there is nothing to show: "No data" in the text colour, not the red base step.
 NO_RULES = [{"type": "special", "options": {"match": "null", "result": {"text": "No data", "color": "text",
@@ -18,7 +18,7 @@ NO_RULES = [{"type": "special", "options": {"match": "null", "result": {"text": 
 
 
 def _steps(ctx: Ctx) -> list[G.Threshold]:
-    return thresholds(("red", None), ("yellow", ctx.cfg.get("rpo.compliance.objective")), ("green", 1))
+    return thresholds(*compliance_levels(ctx.cfg))
 
 
 def _how(ctx: Ctx) -> str:
@@ -47,5 +47,5 @@ def budget_left(ctx: Ctx) -> G.Stat:
     return stat("RPO error budget left", f"The share of the error budget of the {c['objective'] * 100:g}% objective "
                 f"over {c['period']} not yet spent: 100% untouched, 0% spent, below 0 the objective is missed."
                 + _how(ctx), promql.budget_left(ctx.cfg, ctx.scope), "percentunit",
-                thresholds(("red", None), ("yellow", 0.0001), ("green", 0.25)), decimals=0, legend=ctx.legend,
+                thresholds(*BUDGET_LEVELS), decimals=0, legend=ctx.legend,
                 size=(8, 4), mappings=NO_RULES)

@@ -14,7 +14,7 @@ from grafanalib import core as G
 from crdb_dash.model import catalog, promql
 from crdb_dash.model.alerts import PREFIX
 from crdb_dash.model.catalog import UNKNOWN, metric
-from crdb_dash.panels.base import Ctx
+from crdb_dash.panels.base import BUDGET_LEVELS, UNKNOWN_MAPPING, Ctx, compliance_levels, freshness_levels
 
 LAST = metric("schedules_BACKUP_last_completed_time")
 PRESENCE = metric(catalog.PRESENCE)
@@ -29,7 +29,7 @@ class Column:
     expr: str
     unit: str
     description: str
-    steps: tuple = ()  # (colour, from) pairs after the green base; () leaves the cell uncoloured
+    steps: tuple = ()  # (colour, from) pairs, the first the base (green when its value is not None); () uncoloured
     mappings: tuple = ()
     decimals: int | None = None
 
@@ -95,10 +95,9 @@ def columns(ctx: Ctx) -> list[Column]:
     scope, cfg = fleet_scope(ctx), ctx.cfg
     objective = f"{cfg.get('rpo.compliance.objective') * 100:g}%"
     period = cfg.get("rpo.compliance.period")
-    unknown = {"type": "value", "options": {str(UNKNOWN): {"text": "Unknown", "color": "orange", "index": 0}}}
     status_map = {"type": "value", "options": {str(level): {"text": text, "color": colour, "index": i}
                                                for i, (level, text, colour) in enumerate(STATUSES)}}
-    compliance_steps = (("red", None), ("yellow", cfg.get("rpo.compliance.objective")), ("green", 1))
+    compliance_steps = compliance_levels(cfg)
     return [
         Column("Status", status(ctx), "none",
                "The worst of: not reporting; the recovery point over the cluster's critical target, unknown, or "
@@ -106,11 +105,11 @@ def columns(ctx: Ctx) -> list[Column]:
                mappings=(status_map,)),
         Column("Recovery point age", promql.rpo_status(LAST, scope), "s",
                "Time since the newest completed backup's AS OF time; the Status says whether it is within the "
-               "cluster's own targets.", mappings=(unknown,)),
+               "cluster's own targets.", mappings=(UNKNOWN_MAPPING,)),
         Column("Since last successful backup", promql.success_age(scope, cfg.get("alerts.forget_after")), "s",
                "Time since a scheduled backup last succeeded (schedules_BACKUP_succeeded): no schedule option "
                f"needed; empty when none did within {cfg.get('alerts.forget_after')}.",
-               (("yellow", cfg.seconds("freshness.warning")), ("red", cfg.seconds("freshness.critical")))),
+               freshness_levels(cfg)),
         Column("Scheduled backups failed", _failures(scope), "short",
                "Scheduled backups that failed in the selected time range.", (("red", 1),), decimals=0),
         Column("Backups running", promql.current(metric("jobs_backup_currently_running"), scope), "short",
@@ -139,7 +138,7 @@ def columns(ctx: Ctx) -> list[Column]:
                decimals=2),
         Column("Error budget left", promql.budget_left(cfg, scope), "percentunit",
                f"The share of the error budget of the {objective} objective over {period} not yet spent; "
-               "below 0 the objective is missed.", (("red", None), ("yellow", 0.0001), ("green", 0.25)),
+               "below 0 the objective is missed.", BUDGET_LEVELS,
                decimals=0),
     ]
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 from grafanalib import core as G
 
 from crdb_dash.model import promql
-from crdb_dash.model.catalog import UNKNOWN, metric
+from crdb_dash.model.catalog import metric
 from crdb_dash.model.config import parse_duration
-from crdb_dash.panels.base import Ctx, Panels, stat, target, thresholds, timeseries
+from crdb_dash.panels.base import (
+    UNKNOWN_MAPPING,
+    Ctx,
+    Panels,
+    freshness_levels,
+    rpo_levels,
+    stat,
+    target,
+    thresholds,
+    timeseries,
+)
 
 LAST_COMPLETED = metric("schedules_BACKUP_last_completed_time")
 # The step of the recovery point graphs read from raw series: each point takes the maximum over the window's
@@ -15,8 +25,7 @@ LAST_COMPLETED = metric("schedules_BACKUP_last_completed_time")
 RPO_GRAPH_STEP = "10m"
 
 def _rpo_steps(ctx: Ctx) -> list[G.Threshold]:
-    return thresholds(("green", None), ("yellow", ctx.cfg.seconds("rpo.warning")),
-                      ("red", ctx.cfg.seconds("rpo.critical")))
+    return thresholds(*rpo_levels(ctx.cfg))
 
 
 def _rpo_note(ctx: Ctx) -> str:
@@ -31,10 +40,9 @@ EXACT_NOTE = (" This is the exact recovery point; \"Unknown\" while no schedule 
 
 def last_completed(ctx: Ctx) -> G.Stat:
     """The recovery point's age now, "Unknown" when no node has reported a completed backup in the window."""
-    unknown = {"type": "value", "options": {str(UNKNOWN): {"text": "Unknown", "color": "orange", "index": 0}}}
     return stat(LAST_COMPLETED.title, LAST_COMPLETED.description + _rpo_note(ctx) + EXACT_NOTE,
                 promql.rpo_status(LAST_COMPLETED, ctx.scope), LAST_COMPLETED.unit, _rpo_steps(ctx),
-                mappings=[unknown], size=(8, 4), legend=ctx.legend)
+                mappings=[UNKNOWN_MAPPING], size=(8, 4), legend=ctx.legend)
 
 
 def _coarse(panel: G.TimeSeries, ctx: Ctx) -> G.TimeSeries:
@@ -82,8 +90,7 @@ def last_succeeded(ctx: Ctx) -> G.Stat:
                 f"within alerts.forget_after ({forget}), or this cluster runs none (a virtual cluster backed up "
                 "by host schedules).",
                 promql.success_age(ctx.scope, forget), "s",
-                thresholds(("green", None), ("yellow", cfg.seconds("freshness.warning")),
-                           ("red", cfg.seconds("freshness.critical"))),
+                thresholds(*freshness_levels(cfg)),
                 no_value=f"None in {forget}", size=(6, 4), legend=ctx.legend)
 
 

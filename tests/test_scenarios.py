@@ -16,8 +16,8 @@ from dataclasses import replace
 import pytest
 
 from crdb_dash.model import alerts, catalog, promql
+from crdb_dash.model.catalog import UNKNOWN
 from crdb_dash.model.config import parse_duration
-from crdb_dash.panels.base import UNKNOWN
 from crdb_dash.pipeline.interpolate import Vars, substitute
 from crdb_dash.simulation import evaluate, promrun
 from crdb_dash.simulation.scenarios import SCENARIOS
