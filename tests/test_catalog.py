@@ -8,6 +8,7 @@ from crdb_dash.model import catalog
 from tests.conftest import ROOT
 
 DOCS = ROOT.parent / "shared" / "reference" / "backup-and-restore-monitoring.md"
+METRICS_MD = ROOT.parent / "shared" / "reference" / "METRICS.md"
 
 
 def test_seed_is_exactly_the_docs_page_metrics():
@@ -36,8 +37,20 @@ def test_kinds_follow_who_emits_what():
     assert kinds["schedules_round_reschedule_wait"] is catalog.Kind.CUMULATIVE
     assert kinds["schedules_BACKUP_failed"] is catalog.Kind.COUNTER
     for m in catalog.METRICS:
-        assert (m.type == "counter") == (m.kind is catalog.Kind.COUNTER), m.exported
         assert m.meaning and m.action and m.unit
+
+
+def test_types_are_the_exported_ones():
+    """TYPE follows from the kind; METRICS.md lists what CockroachDB declares."""
+    if not METRICS_MD.is_file():
+        pytest.skip(f"no copy of the metrics reference at {METRICS_MD}")
+    rows = re.findall(r"^\| ([\w, ]+) \| (counter|gauge)", METRICS_MD.read_text(), re.M)
+    declared = {name: kind for names, kind in rows for name in names.split(", ")}
+    assert len(declared) >= 38
+    for m in catalog.METRICS:
+        if m.exported in declared:
+            assert m.type == declared[m.exported], m.exported
+    assert {m.exported for m in catalog.METRICS} - set(declared) <= {"jobs_poll_jobs_stats_currently_running"}
 
 
 def test_removed_metrics_carry_version_notes():
