@@ -449,6 +449,12 @@ def test_bars_of_events_stand_over_their_step_and_stack_instead_of_overlapping(p
         custom = panel["fieldConfig"]["defaults"]["custom"]
         assert custom["barAlignment"] == -1 and custom["stacking"]["mode"] == "normal", panel["title"]
         assert all("[${__interval_ms}ms:${__interval_ms}ms]" in t["expr"] for t in panel["targets"])
+    # The converse, for graphs of one metric (the cluster-wide value and its split by node alike): counts per step
+    # are bars, whatever panel shows them.
+    counts = [p for _, p in panels if p["type"] == "timeseries" and len(p["targets"]) == 1
+              and "[${__interval_ms}ms:${__interval_ms}ms]" in p["targets"][0]["expr"]]
+    assert len(counts) == len(bars) and any("by node" in p["title"] for p in counts)
+    assert all(p in bars for p in counts)
 
 
 def test_selectors_of_a_per_step_count_are_its_one_series_selector(cfg):
