@@ -47,6 +47,14 @@ def find_schemas(env: str, default: Path) -> Path:
                 "of github.com/grafana/grafana-foundation-sdk to run this check (test_conformance.py runs without)")
 
 
+def config_error(path: Path, text: str) -> str:
+    """The error config.load gives for a config file of this text, written to path; the test fails where it loads."""
+    path.write_text(text)
+    with pytest.raises(config.ConfigError) as err:
+        config.load(path)
+    return str(err.value)
+
+
 def group_order(rule_file) -> list[str]:
     """The rule file's groups in file order, for promtool's ``group_eval_order``: recording rules before the alerts
     that read them at the same evaluation (promtool otherwise evaluates groups in a random order)."""

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from crdb_dash.model import config
+from tests.conftest import config_error
 
 
 def test_defaults_are_valid():
@@ -84,10 +85,7 @@ def test_override_merges_with_defaults(tmp_path):
 ])
 def test_bad_values_name_the_key_and_file(tmp_path, text, key):
     path = tmp_path / "bad.yaml"
-    path.write_text(text)
-    with pytest.raises(config.ConfigError) as err:
-        config.load(path)
-    message = str(err.value)
+    message = config_error(path, text)
     assert key in message and str(path) in message and "\n" not in message
 
 
@@ -111,10 +109,8 @@ def test_cli_missing_config_file(tmp_path):
 
 
 def test_duplicate_key_names_both_lines(tmp_path):
-    path = tmp_path / "dup.yaml"
-    path.write_text("rpo:\n  warning: 1h\nscrape_interval: 10s\nrpo:\n  critical: 8h\n")
-    with pytest.raises(config.ConfigError, match=r"'rpo' appears twice \(lines 1 and 4\)"):
-        config.load(path)
+    message = config_error(tmp_path / "dup.yaml", "rpo:\n  warning: 1h\nscrape_interval: 10s\nrpo:\n  critical: 8h\n")
+    assert "'rpo' appears twice (lines 1 and 4)" in message
 
 
 def test_yaml_merge_keys_are_not_duplicates(tmp_path):

@@ -4,6 +4,7 @@ import pytest
 
 from crdb_dash.model import config
 from crdb_dash.model.naming import Naming, static_form
+from tests.conftest import config_error
 
 
 @pytest.mark.parametrize("flat, family, labels", [
@@ -49,7 +50,4 @@ def test_a_preset_sets_naming_labels_and_selector_and_the_files_own_keys_win(tmp
     ("naming: {static_labels: yes please}", "naming.static_labels"),
 ])
 def test_bad_naming_settings_are_one_line_errors(tmp_path, text, key):
-    path = tmp_path / "c.yaml"
-    path.write_text(text + "\n")
-    with pytest.raises(config.ConfigError, match=f"key '{key}'"):
-        config.load(path)
+    assert f"key '{key}'" in config_error(tmp_path / "c.yaml", text + "\n")

@@ -72,6 +72,17 @@ def test_to_fixed_from_grafanas_tests(value, decimals, text):
     (50 * 60, "an hour ago"), (3 * 3600, "3 hours ago"), (21 * 3600, "21 hours ago"), (30 * 3600, "a day ago"),
     (3 * 86400, "3 days ago"), (30 * 86400, "a month ago"), (100 * 86400, "3 months ago"),
     (400 * 86400, "a year ago"), (800 * 86400, "2 years ago"), (-2 * 3600, "in 2 hours"),
+    # each step of the ladder, either side: moment rounds (halves up) before it compares with the threshold
+    (44, "a few seconds ago"), (45, "a minute ago"), (-45, "in a minute"),
+    (89, "a minute ago"), (90, "2 minutes ago"),
+    (2669, "44 minutes ago"), (2670, "an hour ago"),  # 44.5 minutes
+    (5399, "an hour ago"), (5400, "2 hours ago"),
+    (77399, "21 hours ago"), (77400, "a day ago"),  # 21.5 hours
+    (129599, "a day ago"), (129600, "2 days ago"),
+    (2203199, "25 days ago"), (2203200, "a month ago"),  # 25.5 days
+    (3944618, "a month ago"), (3944620, "2 months ago"),  # 1.5 months of 146097 / 4800 days
+    (27612332, "10 months ago"), (27612334, "a year ago"),  # 10.5 months
+    (47335427, "a year ago"), (47335429, "2 years ago"), (-47335429, "in 2 years"),  # 18 months
 ])
 def test_date_time_from_now_reads_like_moment(ago, text):
     now = 1_700_000_000

@@ -445,10 +445,9 @@ def _rpo_truth(sim, cfg, at):
     return alerts, shown
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, recorded_models, cfg, name, tmp_path):
-    """Node restarts must never make a known recovery point unknown while the cluster is watched; a tenant label
-    appearing mid-history must not leave a phantom system tenant behind. Both dashboard modes show the same."""
+def _promtool_expr_test(sim, series: list[str], checks: list[dict], tmp_path) -> None:
+    """promtool evaluates the shipped rules over the simulation's samples of these metrics, one scrape interval
+    apart; each check's expression must give exactly its expected samples at its time."""
     import shutil
     import subprocess
 
@@ -457,6 +456,20 @@ def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, re
     from crdb_dash.simulation.simulator import promtool_series
     from tests.conftest import ROOT, group_order
 
+    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
+            "evaluation_interval": "1m", "tests": [{
+        "interval": f"{sim.scenario.scrape}s", "promql_expr_test": checks,
+        "input_series": [{"series": k, "values": v} for k, v in promtool_series(sim, series).items()]}]}
+    path = tmp_path / "test.yml"
+    path.write_text(to_yaml(test))
+    result = subprocess.run([shutil.which("promtool"), "test", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-1000:]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, recorded_models, cfg, name, tmp_path):
+    """Node restarts must never make a known recovery point unknown while the cluster is watched; a tenant label
+    appearing mid-history must not leave a phantom system tenant behind. Both dashboard modes show the same."""
     scenario = SCENARIOS[name]
     sim = Simulation(scenario, scenario.duration)  # starts at 0, promtool's time
     stats = [_panel(m, "overview", "Time since last completed backup") for m in (models, recorded_models)]
@@ -475,14 +488,7 @@ def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, re
             checks.append({"expr": expr, "eval_time": f"{at}s", "exp_samples": [
                 {"labels": f'{{cluster="{c}", tenant="{t}"}}', "value": v} for (c, t), v in shown.items()
                 if c == cluster]})
-    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
-            "evaluation_interval": "1m", "tests": [{
-        "interval": f"{scenario.scrape}s", "promql_expr_test": checks,
-        "input_series": [{"series": k, "values": v} for k, v in promtool_series(sim, RPO_SERIES).items()]}]}
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(test))
-    result = subprocess.run([shutil.which("promtool"), "test", "rules", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-1000:]
+    _promtool_expr_test(sim, RPO_SERIES, checks, tmp_path)
 
 
 # ---- tenants, virtual clusters, retries and missed scrapes ----------------------------------------------------------
@@ -709,27 +715,12 @@ SILENCE_SERIES = ["jobs_backup_currently_running", "schedules_BACKUP_succeeded",
 def _firing(sim, checks: dict[int, set], tmp_path) -> None:
     """promtool runs every rule minute by minute over the scenario: at each time, exactly these alerts fire
     (alert name, severity, cluster, tenant) among SILENCE_ALERTS."""
-    import shutil
-    import subprocess
-
-    from crdb_dash.pipeline import rules
-    from crdb_dash.pipeline.serialize import to_yaml
-    from crdb_dash.simulation.simulator import promtool_series
-    from tests.conftest import ROOT, group_order
-
     tests = [{"expr": f'ALERTS{{alertstate="firing", alertname=~"{alerts.PREFIX}({"|".join(SILENCE_ALERTS)})"}}',
               "eval_time": f"{at}s", "exp_samples": [
                   {"labels": f'ALERTS{{alertname="{alerts.PREFIX}{a}", alertstate="firing", cluster="{c}", '
                              f'severity="{sev}", tenant="{t}"}}', "value": 1} for a, sev, c, t in sorted(fired)]}
              for at, fired in checks.items()]
-    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
-            "evaluation_interval": "1m", "tests": [{
-        "interval": f"{sim.scenario.scrape}s", "promql_expr_test": tests,
-        "input_series": [{"series": k, "values": v} for k, v in promtool_series(sim, SILENCE_SERIES).items()]}]}
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(test))
-    result = subprocess.run([shutil.which("promtool"), "test", "rules", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-1000:]
+    _promtool_expr_test(sim, SILENCE_SERIES, tests, tmp_path)
 
 
 def test_a_cluster_that_stops_being_scraped_alerts_within_15_minutes_and_keeps_firing(tmp_path):

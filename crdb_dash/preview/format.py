@@ -145,36 +145,32 @@ def to_milliseconds(size: float, decimals: int | None) -> Formatted:
     return _scaled_text(size / 31536000000, decimals, " year")
 
 
+# moment's fromNow() ladder, after 'a few seconds': (the text for one, the unit, counted in it below this many)
+_FROM_NOW_UNITS = (
+    ("a minute", "minutes", 45),
+    ("an hour", "hours", 22),
+    ("a day", "days", 26),
+    ("a month", "months", 11),
+    ("a year", "years", math.inf),
+)
+
+
 def from_now(ms: float, now_ms: float) -> str:
     """dateTimeFromNow: moment's fromNow() with its default thresholds (s 45, m 45, h 22, d 26, M 11)."""
     delta = (now_ms - ms) / 1000
-    s = abs(delta)
-    seconds, minutes, hours, days = js_round(s), js_round(s / 60), js_round(s / 3600), js_round(s / 86400)
-    months = js_round(s / 86400 * 4800 / 146097)  # moment's days-to-months
-    years = js_round(s / 86400 * 4800 / 146097 / 12)
-    if seconds < 45:
-        text = "a few seconds"
-    elif minutes <= 1:
-        text = "a minute"
-    elif minutes < 45:
-        text = f"{minutes} minutes"
-    elif hours <= 1:
-        text = "an hour"
-    elif hours < 22:
-        text = f"{hours} hours"
-    elif days <= 1:
-        text = "a day"
-    elif days < 26:
-        text = f"{days} days"
-    elif months <= 1:
-        text = "a month"
-    elif months < 11:
-        text = f"{months} months"
-    elif years <= 1:
-        text = "a year"
-    else:
-        text = f"{years} years"
+    text = _from_now_text(abs(delta))
     return f"{text} ago" if delta >= 0 else f"in {text}"
+
+
+def _from_now_text(s: float) -> str:
+    if js_round(s) < 45:
+        return "a few seconds"
+    days = s / 86400
+    months = days * 4800 / 146097  # moment's days-to-months
+    counts = map(js_round, (s / 60, s / 3600, days, months, months / 12))
+    count, one, unit = next((n, one, unit) for n, (one, unit, below) in zip(counts, _FROM_NOW_UNITS, strict=True)
+                            if n < below)  # the last row has no bound
+    return one if count <= 1 else f"{count} {unit}"
 
 
 _UNITS = {
