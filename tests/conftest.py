@@ -61,3 +61,29 @@ def group_order(rule_file) -> list[str]:
     import yaml
 
     return [g["name"] for g in yaml.safe_load(Path(rule_file).read_text())["groups"]]
+
+
+def promtool() -> str:
+    import shutil
+
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.fail("promtool is missing: run 'make test' (installs Debian's prometheus package) or put it on PATH")
+    return path
+
+
+def promtool_test(tmp_path: Path, series: dict[str, str], checks: dict, rule_file=None, interval: str = "1m",
+                  passes: bool = True):
+    """Runs ``promtool test rules`` on one test group: ``series`` (promtool's series notation, one sample per
+    ``interval``) and ``checks`` (``alert_rule_test`` and/or ``promql_expr_test``), over ``rule_file``'s rules
+    evaluated every minute in file order. Fails the test with promtool's output unless it ``passes`` as expected."""
+    import subprocess
+
+    from crdb_dash.pipeline.serialize import to_yaml
+
+    rules = {"rule_files": [str(rule_file)], "group_eval_order": group_order(rule_file)} if rule_file else {}
+    group = {"interval": interval, "input_series": [{"series": k, "values": v} for k, v in series.items()], **checks}
+    path = tmp_path / "test.yml"
+    path.write_text(to_yaml({**rules, "evaluation_interval": "1m", "tests": [group]}))
+    result = subprocess.run([promtool(), "test", "rules", str(path)], capture_output=True, text=True)
+    assert (result.returncode == 0) == passes, result.stdout[-4000:] + result.stderr[-1000:]

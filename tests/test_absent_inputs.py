@@ -7,31 +7,21 @@ rules' sums are covered in test_alerts.py; these are the queries the dashboards 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import replace
 
 import pytest
 
 from crdb_dash.model import promql
 from crdb_dash.model.catalog import metric
-from crdb_dash.pipeline.build import to_yaml
+from tests.conftest import promtool_test
 
 NODE = '{{job="cockroachdb", cluster="c1", instance="n{n}:8080"}}'
 
 
 def _check(tmp_path, series: dict[str, str], expr: str, value: float | None) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail("promtool is missing: run 'make test' (installs Debian's prometheus package) or put it on PATH")
     samples = [] if value is None else [{"labels": '{cluster="c1", tenant="system"}', "value": value}]
-    test = {"evaluation_interval": "1m", "tests": [{
-        "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
-        "promql_expr_test": [{"expr": expr.replace(promql.STEP, "1m"), "eval_time": "50m", "exp_samples": samples}]}]}
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(test))
-    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    check = {"expr": expr.replace(promql.STEP, "1m"), "eval_time": "50m", "exp_samples": samples}
+    promtool_test(tmp_path, series, {"promql_expr_test": [check]})
 
 
 @pytest.fixture(params=["dashboards", "rules"])

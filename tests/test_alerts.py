@@ -8,7 +8,6 @@ poller gauges are set by whichever node holds the poller and left stale on the o
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 
@@ -17,8 +16,7 @@ import yaml
 
 from crdb_dash.model import alerts
 from crdb_dash.pipeline import rules
-from crdb_dash.pipeline.serialize import to_yaml
-from tests.conftest import ROOT, group_order
+from tests.conftest import ROOT, promtool, promtool_test
 
 NODE = 'job="cockroachdb", cluster="{cluster}", instance="n{n}:8080", node_id="{n}"'
 
@@ -351,41 +349,24 @@ def _expected(case: Case, cfg) -> list[dict]:
     return out
 
 
-def _test_file(case: Case, cfg) -> dict:
+def _alert_tests(case: Case, cfg) -> list[dict]:
+    """Every alert checked at the case's time: the expected ones fire with their labels and texts, no other does."""
     expected = _expected(case, cfg)
-    checked = {a.alertname for a in alerts.table(cfg)}
-    alert_tests = []
-    for alertname in sorted(checked):
-        alert_tests.append({"eval_time": case.at, "alertname": alertname,
-                            "exp_alerts": [e for n, e in expected if n == alertname]})
-    return {
-        "rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
-        "evaluation_interval": "1m",
-        "tests": [{"interval": "1m",
-                   "input_series": [{"series": k, "values": v} for k, v in case.series.items()],
-                   "alert_rule_test": alert_tests}],
-    }
+    return [{"eval_time": case.at, "alertname": alertname, "exp_alerts": [e for n, e in expected if n == alertname]}
+            for alertname in sorted({a.alertname for a in alerts.table(cfg)})]
 
 
-@pytest.fixture(scope="module")
-def promtool():
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail("promtool is missing: run 'make test' (installs Debian's prometheus package) or put it on PATH")
-    return path
+RULE_FILE = ROOT / rules.RULES_FILE
 
 
-def test_rule_file_passes_promtool_check(promtool):
-    result = subprocess.run([promtool, "check", "rules", str(ROOT / rules.RULES_FILE)], capture_output=True, text=True)
+def test_rule_file_passes_promtool_check():
+    result = subprocess.run([promtool(), "check", "rules", str(RULE_FILE)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_alert(case, cfg, promtool, tmp_path):
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(_test_file(case, cfg)))
-    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+def test_alert(case, cfg, tmp_path):
+    promtool_test(tmp_path, case.series, {"alert_rule_test": _alert_tests(case, cfg)}, RULE_FILE)
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
@@ -396,18 +377,7 @@ def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
     # every case checks every alert, so a case with no expected firing is a not-firing test for all of them
 
 
-def _expr_test(checks: list[dict], series: dict, promtool: str, tmp_path) -> None:
-    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
-            "evaluation_interval": "1m", "tests": [{
-        "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
-        "promql_expr_test": checks}]}
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(test))
-    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
-
-
-def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scraped(cfg, promtool, tmp_path):
+def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scraped(cfg, tmp_path):
     from crdb_dash.model import promql
 
     series = {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630))}
@@ -415,24 +385,22 @@ def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scrap
     checks = [{"expr": promql.RPO_RECORD, "eval_time": at, "exp_samples": [{"labels": labels, "value": value}]}
               for at, value in (("2h", T10), ("8h", T10), ("10h30m", T10))]  # the window alone forgets at 6h30m
     checks.append({"expr": promql.RPO_RECORD, "eval_time": "17h", "exp_samples": []})  # 6h after the last scrape
-    _expr_test(checks, series, promtool, tmp_path)
+    promtool_test(tmp_path, series, {"promql_expr_test": checks}, RULE_FILE)
 
 
-def test_recording_rule_records_zero_where_no_completion_is_known(cfg, promtool, tmp_path):
+def test_recording_rule_records_zero_where_no_completion_is_known(cfg, tmp_path):
     from crdb_dash.model import promql
 
     labels = f'{promql.RPO_RECORD}{{cluster="c1", tenant="system"}}'
     checks = [{"expr": promql.RPO_RECORD, "eval_time": "1h", "exp_samples": [{"labels": labels, "value": 0}]}]
-    _expr_test(checks, {s(LAST, 1): run((0, 100))}, promtool, tmp_path)
+    promtool_test(tmp_path, {s(LAST, 1): run((0, 100))}, {"promql_expr_test": checks}, RULE_FILE)
 
 
-def test_a_wrong_expectation_fails(cfg, promtool, tmp_path):
+def test_a_wrong_expectation_fails(cfg, tmp_path):
     """The harness can fail: a case expecting an alert that does not fire is reported by promtool."""
     case = Case("wrong", {s("schedules_BACKUP_failed", 2): run((0, 60))}, "40m",
                 [("ScheduledBackupFailed", "warning", "1")])
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(_test_file(case, cfg)))
-    assert subprocess.run([promtool, "test", "rules", str(path)], capture_output=True).returncode != 0
+    promtool_test(tmp_path, case.series, {"alert_rule_test": _alert_tests(case, cfg)}, RULE_FILE, passes=False)
 
 
 def test_prometheus_rules_follow_mixin_conventions(cfg):
@@ -464,7 +432,7 @@ def _config(**rpo):
     return config.Config({**raw, "rpo": {**raw["rpo"], **rpo}}, "test")
 
 
-def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h_warns(promtool, tmp_path):
+def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h_warns(tmp_path):
     cfg = _config(overrides=[{"match": {"cluster": "daily-.*"}, "warning": "26h", "critical": "30h"}])
     minutes = 25 * 60 + 10
     series = {s(LAST, 1, cluster="daily-1"): run((0, 10), (T10, minutes - 10)),  # 25h old at 25h10m
@@ -478,15 +446,7 @@ def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h
              for k, v in rules.annotations(warning, cfg, "3h 0m 0s").items()}
     tests = [{"eval_time": "25h10m", "alertname": a, "exp_alerts": [{"exp_labels": labels, "exp_annotations": notes}]
               if a == warning.alertname else []} for a in sorted({a.alertname for a in alerts.table(cfg)})]
-    rule_file = _rules_file(cfg, tmp_path)
-    test = {"rule_files": [rule_file], "group_eval_order": group_order(rule_file), "evaluation_interval": "1m",
-            "tests": [{
-        "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
-        "alert_rule_test": tests}]}
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(test))
-    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-1000:]
+    promtool_test(tmp_path, series, {"alert_rule_test": tests}, _rules_file(cfg, tmp_path))
     assert "rpo.overrides" in notes["description"]
 
 
@@ -503,18 +463,10 @@ def _compliance_checks(cfg, at: str, expected: float | None) -> dict:
 # Evaluations at 0..2h: 121 in the 2h window at 2h. The last scrape is at 1h29m; a failed scrape is bridged for 5
 # minutes (promql.GAP), so the evaluations at 1h35m..2h (26) find no recovery point reported: unknown.
 @pytest.mark.parametrize("unknown, expected", [("violation", 95), ("compliant", 121), ("excluded", 121)])
-def test_a_scrape_gap_counts_as_configured_never_as_compliant_by_accident(promtool, tmp_path, unknown, expected):
+def test_a_scrape_gap_counts_as_configured_never_as_compliant_by_accident(tmp_path, unknown, expected):
     """Backups every 30 minutes, well within target; no scrape for the last half hour of two hours. The
     remembered recovery point stays within target through the gap, but the gap is unknown."""
     cfg = _config(compliance={"period": "30d", "objective": 0.995, "target": "critical", "unknown": unknown})
     values = run(*((60 + 1800 * k, 30) for k in range(3)), ("stale", 1)) + " _x30"
-    series = {s(LAST, 1): values}
-    rule_file = _rules_file(cfg, tmp_path)
-    test = {"rule_files": [rule_file], "group_eval_order": group_order(rule_file), "evaluation_interval": "1m",
-            "tests": [{
-        "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
-        "promql_expr_test": [_compliance_checks(cfg, "2h", expected)]}]}
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(test))
-    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    promtool_test(tmp_path, {s(LAST, 1): values}, {"promql_expr_test": [_compliance_checks(cfg, "2h", expected)]},
+                  _rules_file(cfg, tmp_path))

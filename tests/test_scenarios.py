@@ -448,22 +448,12 @@ def _rpo_truth(sim, cfg, at):
 def _promtool_expr_test(sim, series: list[str], checks: list[dict], tmp_path) -> None:
     """promtool evaluates the shipped rules over the simulation's samples of these metrics, one scrape interval
     apart; each check's expression must give exactly its expected samples at its time."""
-    import shutil
-    import subprocess
-
     from crdb_dash.pipeline import rules
-    from crdb_dash.pipeline.serialize import to_yaml
     from crdb_dash.simulation.simulator import promtool_series
-    from tests.conftest import ROOT, group_order
+    from tests.conftest import ROOT, promtool_test
 
-    test = {"rule_files": [str(ROOT / rules.RULES_FILE)], "group_eval_order": group_order(ROOT / rules.RULES_FILE),
-            "evaluation_interval": "1m", "tests": [{
-        "interval": f"{sim.scenario.scrape}s", "promql_expr_test": checks,
-        "input_series": [{"series": k, "values": v} for k, v in promtool_series(sim, series).items()]}]}
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(test))
-    result = subprocess.run([shutil.which("promtool"), "test", "rules", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-1000:]
+    promtool_test(tmp_path, promtool_series(sim, series), {"promql_expr_test": checks}, ROOT / rules.RULES_FILE,
+                  interval=f"{sim.scenario.scrape}s")
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
