@@ -281,6 +281,10 @@ def test_panel_links_point_at_our_dashboards(models, cfg):
     overview = models[f"{cfg.get('grafana.uid_prefix')}-overview"]
     targets = [link["url"].removeprefix("/d/") for p in overview["panels"] for link in p.get("links", [])]
     assert len(targets) >= 5 and set(targets) <= set(models) and len(set(targets)) == 4
+    for panel in overview["panels"]:
+        for link in panel.get("links", []):
+            target = models[link["url"].removeprefix("/d/")]
+            assert target["title"].endswith(f" / {link['title']}"), (panel["title"], link["title"])
 
 
 def _sections(model):

@@ -45,14 +45,16 @@ def modules() -> dict[str, ast.Module]:
     return found
 
 
-def imports(tree: ast.Module, known: set[str]) -> set[str]:
-    """The project's modules ``tree`` imports, anywhere in it."""
+def imports(tree: ast.Module, known: set[str], package: str = "") -> set[str]:
+    """The project's modules ``tree`` imports, anywhere in it; relative imports are read from ``package``."""
     out = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
+        if isinstance(node, ast.ImportFrom):
+            base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1]) if node.level else ""
+            module = ".".join(part for part in (base, node.module) if part)
             for alias in node.names:
-                full = f"{node.module}.{alias.name}"
-                out.add(full if full in known else node.module)
+                full = f"{module}.{alias.name}"
+                out.add(full if full in known else module)
         elif isinstance(node, ast.Import):
             out.update(alias.name for alias in node.names)
     return {name for name in out if name in known}
@@ -60,7 +62,8 @@ def imports(tree: ast.Module, known: set[str]) -> set[str]:
 
 def module_graph() -> dict[str, set[str]]:
     trees = modules()
-    return {name: imports(tree, set(trees)) - {name} for name, tree in trees.items()}
+    return {name: imports(tree, set(trees), name if name in PACKAGES else name.rpartition(".")[0]) - {name}
+            for name, tree in trees.items()}
 
 
 def unit(module: str) -> str:
@@ -91,6 +94,9 @@ def test_the_checker_finds_a_cycle_and_reads_lazy_imports():
     tree = ast.parse("def f():\n    from crdb_dash.model import promql\n    import crdb_dash.cli\n")
     assert imports(tree, {"crdb_dash.model.promql", "crdb_dash.cli", "crdb_dash.model"}) == {
         "crdb_dash.model.promql", "crdb_dash.cli"}
+    relative = ast.parse("from ..panels import base\nfrom . import naming\nfrom .catalog import metric\n")
+    assert imports(relative, {"crdb_dash.panels.base", "crdb_dash.model.naming", "crdb_dash.model.catalog"},
+                   "crdb_dash.model") == {"crdb_dash.panels.base", "crdb_dash.model.naming", "crdb_dash.model.catalog"}
 
 
 def test_every_module_is_read():

@@ -21,7 +21,7 @@ DEFAULTS: dict = {
     "scrape_interval": "10s",
     # recorded: dashboards read the recording rule below instead of max_over_time at every step
     # overrides: per-cluster targets, [{match: {cluster: "prod-.*"}, warning: 26h, critical: 30h}], first match wins
-    # compliance: the share of time the recovery point was within its target (see rules.compliance_rules)
+    # compliance: the share of time the recovery point was within its target (see alerts.compliance_rules)
     "rpo": {"warning": "2h", "critical": "6h", "window": "6h", "recorded": False, "overrides": [],
             "compliance": {"period": "30d", "objective": 0.995, "target": "critical", "unknown": "excluded"}},
     "alerts": {
