@@ -27,8 +27,7 @@ def uid(cfg: Config, key: str) -> str:
 
 def linked(panel: G.Panel, ctx: Ctx, target: ModuleType) -> G.Panel:
     """The panel with a link to another of our dashboards (its module), keeping the time range and variables."""
-    name = target.TITLE.removeprefix(f"{FAMILY} / ")
-    panel.links = [{"title": name, "type": "link", "url": f"/d/{uid(ctx.cfg, target.KEY)}", "icon": "dashboard",
+    panel.links = [{"title": target.NAME, "type": "link", "url": f"/d/{uid(ctx.cfg, target.KEY)}", "icon": "dashboard",
                     "tooltip": "", "tags": [], "asDropdown": False, "targetBlank": False, "includeVars": True,
                     "keepTime": True}]
     return panel

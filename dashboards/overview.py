@@ -8,7 +8,8 @@ from crdb_dash.panels import schedules as schedule_panels
 from crdb_dash.panels.base import Ctx, Panels, combined
 
 KEY = "overview"
-TITLE = title("Overview")
+NAME = "Overview"  # in links from other dashboards
+TITLE = title(NAME)
 FAILURES = ("schedules_BACKUP_failed", "jobs_backup_resume_failed", "jobs_backup_resume_retry_error",
             "jobs_restore_resume_failed", "jobs_restore_resume_retry_error")
 
@@ -30,9 +31,8 @@ def build(ctx: Ctx):
         ]),
         ("Trends", [
             schedule_panels.last_completed_over_time(ctx),
-            combined("Failures and retries", "Failed (red) and retried (orange) backup and restore jobs, counted "
-                     "in the time between two points of the graph. Open the detail dashboards to find the node and "
-                     "the job.", [metric(name) for name in FAILURES], ctx),
+            combined("Failures and retries", "Failed (red) and retried (orange) backup and restore jobs. Open the "
+                     "detail dashboards to find the node and the job.", [metric(name) for name in FAILURES], ctx),
         ]),
         ("Reporting", [reporting.nodes_reporting(ctx)]),
     ])

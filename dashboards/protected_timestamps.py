@@ -4,7 +4,8 @@ from crdb_dash.dashboards.common import dashboard, title
 from crdb_dash.panels.base import Ctx, Panels
 
 KEY = "protected-ts"
-TITLE = title("Protected timestamps")
+NAME = "Protected timestamps"  # in links from other dashboards
+TITLE = title(NAME)
 
 
 def build(ctx: Ctx):

@@ -4,7 +4,8 @@ from crdb_dash.dashboards.common import ALWAYS_ZERO, dashboard, title
 from crdb_dash.panels.base import Ctx, Panels
 
 KEY = "restore-jobs"
-TITLE = title("Restore jobs")
+NAME = "Restore jobs"  # in links from other dashboards
+TITLE = title(NAME)
 
 
 def build(ctx: Ctx):

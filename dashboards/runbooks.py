@@ -19,7 +19,8 @@ from crdb_dash.dashboards.common import frame, links, title, uid
 from crdb_dash.panels.base import Ctx
 
 KEY = "runbooks"
-TITLE = title("Runbooks")
+NAME = "Runbooks"  # in links from other dashboards
+TITLE = title(NAME)
 SOURCE = Path(__file__).resolve().parent.parent / "docs" / "runbooks.md"
 RELATIVE_SOURCE = "docs/runbooks.md"
 _SECTION = re.compile(r'^<a id="(?P<anchor>[a-z0-9-]+)"></a>\n## (?P<title>[^\n]+)\n', re.MULTILINE)

@@ -5,7 +5,8 @@ from crdb_dash.panels import schedules
 from crdb_dash.panels.base import Ctx, Panels
 
 KEY = "schedules"
-TITLE = title("Schedules")
+NAME = "Schedules"  # in links from other dashboards
+TITLE = title(NAME)
 
 
 def build(ctx: Ctx):

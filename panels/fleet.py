@@ -29,7 +29,7 @@ class Column:
     expr: str
     unit: str
     description: str
-    steps: tuple = ()  # (colour, from) pairs, the first the base (green when its value is not None); () uncoloured
+    steps: tuple = ()  # (colour, from) pairs; a first pair from None is the base, else the base is green; () none
     mappings: tuple = ()
     decimals: int | None = None
 
@@ -62,7 +62,8 @@ def _alerts(ctx: Ctx) -> str:
 
 
 def _failures(scope: promql.Scope) -> str:
-    return f"round({promql.increase(metric('schedules_BACKUP_failed'), scope, promql.RANGE)})"
+    """Scheduled backups failed in the range, counted as the Overview counts them."""
+    return promql.counted(metric("schedules_BACKUP_failed"), scope, promql.RANGE)
 
 
 def _pts(scope: promql.Scope) -> str:

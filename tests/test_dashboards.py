@@ -202,12 +202,12 @@ def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cf
 def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
     """Or in promql.per_step and promql.counted, the exact counts, whose reset handling test_scenarios checks,
     or in promql.last_success, whose reset handling test_alerts checks."""
-    counting = [m for m in catalog.METRICS if m.kind in catalog.COUNTING]
+    counting = [m for m in catalog.METRICS if m.counting]
     counters = {m.exported for m in counting}
     scope = promql.dashboard_scope(cfg)
     exact = [promql.per_step(m, scope, by) for m in counting
              for by in (None, f"{scope.cluster_label}, {scope.node_label}")]
-    exact += [promql.counted(m, scope, promql.RANGE) for m in counting]
+    exact += [promql.counted(m, s, promql.RANGE) for m in counting for s in (scope, promql.fleet_scope(cfg))]
     exact += [promql.last_success(s, cfg.get("alerts.forget_after")) for s in (scope, promql.fleet_scope(cfg))]
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     bad = []
@@ -453,12 +453,12 @@ def test_bars_of_events_stand_over_their_step_and_stack_instead_of_overlapping(p
         custom = panel["fieldConfig"]["defaults"]["custom"]
         assert custom["barAlignment"] == -1 and custom["stacking"]["mode"] == "normal", panel["title"]
         assert all("[${__interval_ms}ms:${__interval_ms}ms]" in t["expr"] for t in panel["targets"])
-    # The converse, for graphs of one metric (the cluster-wide value and its split by node alike): counts per step
-    # are bars, whatever panel shows them.
-    counts = [p for _, p in panels if p["type"] == "timeseries" and len(p["targets"]) == 1
-              and "[${__interval_ms}ms:${__interval_ms}ms]" in p["targets"][0]["expr"]]
+    # The converse: counts per step are bars, whatever graph shows them (the cluster-wide value, its split by node,
+    # several metrics in one graph).
+    counts = [p for _, p in panels if p["type"] == "timeseries"
+              and all("[${__interval_ms}ms:${__interval_ms}ms]" in t["expr"] for t in p["targets"])]
     assert len(counts) == len(bars) and any("by node" in p["title"] for p in counts)
-    assert all(p in bars for p in counts)
+    assert any(len(p["targets"]) > 1 for p in counts) and all(p in bars for p in counts)
 
 
 def test_selectors_of_a_per_step_count_are_its_one_series_selector(cfg):

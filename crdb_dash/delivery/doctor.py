@@ -366,8 +366,7 @@ def write_config(report: Report, user_file: str | None, out) -> None:
     import yaml
 
     from crdb_dash.model import config
-    from crdb_dash.pipeline.build import write_atomic
-    from crdb_dash.pipeline.serialize import to_yaml
+    from crdb_dash.pipeline.serialize import to_yaml, write_atomic
 
     data = yaml.safe_load(Path(user_file).read_text(encoding="utf-8")) if user_file else None
     data = {**(data or {}), **report.suggested}

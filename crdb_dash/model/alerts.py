@@ -79,7 +79,7 @@ def where(cfg: Config) -> str:
 
 def table(cfg: Config) -> list[Alert]:
     scope = promql.rule_scope(cfg)
-    WHERE = where(cfg)  # the cluster and virtual cluster, in every text below
+    place = where(cfg)  # the cluster and virtual cluster, in every text below
     where_vc = ("{{ $labels.%s }} (virtual cluster ID {{ $labels.tenant_id }}, backed up by host schedules)"
                 % cfg.cluster)
     window = cfg.get("alerts.failure_window")
@@ -91,8 +91,8 @@ def table(cfg: Config) -> list[Alert]:
     return [
         *(Alert(name="RecoveryPointTooOld", severity=severity,
                 value=promql.over_target(promql.age(last, scope), scope, severity), for_=PAST_A_MISS, fmt=DURATION,
-                summary=f"The newest backup of {WHERE} is older than the RPO.",
-                description=f"The newest completed backup of {WHERE} is {VALUE} old, over the {severity} RPO of "
+                summary=f"The newest backup of {place} is older than the RPO.",
+                description=f"The newest completed backup of {place} is {VALUE} old, over the {severity} RPO of "
                             f"{_target_text(cfg, severity)}. Backups are failing, stuck or paused.")
           for severity in SEVERITIES),
         # A host schedule backs up its virtual clusters: each is held to its host's system tenant's target.
@@ -105,24 +105,24 @@ def table(cfg: Config) -> list[Alert]:
           for severity in SEVERITIES),
         Alert(name="RecoveryPointBudgetBurn", severity="critical",
               value=fast_burn(cfg, scope), for_=BURNING, fmt=WHOLE,
-              summary=f"{WHERE} is spending its RPO error budget fast.",
-              description=f"The recovery point of {WHERE} is outside its target so often that the error budget of "
+              summary=f"{place} is spending its RPO error budget fast.",
+              description=f"The recovery point of {place} is outside its target so often that the error budget of "
                           f"the {cfg.get('rpo.compliance.objective') * 100:g}% objective over "
                           f"{cfg.get('rpo.compliance.period')} is spent {VALUE} times as fast as the objective "
                           "allows (at 1 it lasts exactly the period). The RPO alerts say why."),
         Alert(name="RecoveryPointUnknown", severity="warning",
               value=became_unknown(cfg, scope, last), op="<", threshold=1,
               for_=cfg.get("alerts.recovery_point_unknown_for"), fmt=RAW,
-              summary=f"The recovery point of {WHERE} became unknown.",
-              description=f"A completed backup of {WHERE} was known in the last {forget}, but none is now: no node "
+              summary=f"The recovery point of {place} became unknown.",
+              description=f"A completed backup of {place} was known in the last {forget}, but none is now: no node "
                           f"reported one in the last {cfg.get('rpo.window')} and the recording rule lost it (the "
                           "gauge is no longer exported, or Prometheus lost the rule's memory). The recovery point "
                           "cannot be checked; the freshness alert still watches scheduled backups."),
         *(Alert(name="NoSuccessfulBackup", severity=severity,
                 value=since_success(scope, forget), threshold=cfg.seconds(f"freshness.{severity}"),
                 for_=PAST_A_MISS, fmt=DURATION,
-                summary=f"No scheduled backup of {WHERE} succeeded for {cfg.get(f'freshness.{severity}')}.",
-                description=f"The last scheduled backup of {WHERE} succeeded {VALUE} ago (schedules_BACKUP_succeeded)"
+                summary=f"No scheduled backup of {place} succeeded for {cfg.get(f'freshness.{severity}')}.",
+                description=f"The last scheduled backup of {place} succeeded {VALUE} ago (schedules_BACKUP_succeeded)"
                             f", over the {severity} level of {cfg.get(f'freshness.{severity}')}. Backups are "
                             "failing, stuck, paused or no longer scheduled.")
           for severity in SEVERITIES),
@@ -130,83 +130,83 @@ def table(cfg: Config) -> list[Alert]:
         # nodes does now, for ``alerts.not_reporting_for``. One node gone while others report is a node problem.
         Alert(name="NotReporting", severity="warning",
               value=promql.not_reporting(scope, forget), for_=silent, fmt=WHOLE,
-              summary=f"{WHERE} has exported no backup metrics for over {silent}.",
-              description=f"No node of {WHERE} has exported backup metrics for over {silent}; {VALUE} node(s) did "
+              summary=f"{place} has exported no backup metrics for over {silent}.",
+              description=f"No node of {place} has exported backup metrics for over {silent}; {VALUE} node(s) did "
                           f"in the last {forget}. Its dashboards and every other alert see nothing: the exporter, "
                           "the scrape configuration or the network is broken, or the cluster is gone."),
         Alert(name="ScheduledBackupFailed", severity="warning",
               value=events(scope, window, "schedules_BACKUP_failed"), for_=AT_ONCE, fmt=WHOLE,
-              summary=f"Scheduled backups failed in {WHERE}.",
-              description=f"{VALUE} scheduled backup(s) failed in {WHERE} in the last {window}."),
+              summary=f"Scheduled backups failed in {place}.",
+              description=f"{VALUE} scheduled backup(s) failed in {place} in the last {window}."),
         Alert(name="JobFailed", severity="warning",
               value=events(scope, window, "jobs_backup_resume_failed"), for_=AT_ONCE, fmt=WHOLE,
-              summary=f"Backup jobs failed in {WHERE}.",
-              description=f"{VALUE} backup job(s) failed with a non-retryable error in {WHERE} in the last {window}."),
+              summary=f"Backup jobs failed in {place}.",
+              description=f"{VALUE} backup job(s) failed with a non-retryable error in {place} in the last {window}."),
         Alert(name="RestoreJobFailed", severity="warning",
               value=events(scope, window, "jobs_restore_resume_failed", "jobs_restore_fail_or_cancel_failed"),
               for_=AT_ONCE, fmt=WHOLE,
-              summary=f"Restore jobs failed in {WHERE}.",
-              description=f"{VALUE} restore job(s) failed in {WHERE} in the last {window}."),
+              summary=f"Restore jobs failed in {place}.",
+              description=f"{VALUE} restore job(s) failed in {place} in the last {window}."),
         Alert(name="JobRetrying", severity="info",
               value=events(scope, window, "jobs_backup_resume_retry_error", "jobs_backup_fail_or_cancel_retry_error"),
               threshold=retries, for_=AT_ONCE, fmt=WHOLE,
-              summary=f"Backup jobs keep hitting retryable errors in {WHERE}.",
-              description=f"{VALUE} retryable backup job errors in {WHERE} in the last {window}."),
+              summary=f"Backup jobs keep hitting retryable errors in {place}.",
+              description=f"{VALUE} retryable backup job errors in {place} in the last {window}."),
         Alert(name="RestoreJobRetrying", severity="info",
               value=events(scope, window, "jobs_restore_resume_retry_error",
                            "jobs_restore_fail_or_cancel_retry_error"),
               threshold=retries, for_=AT_ONCE, fmt=WHOLE,
-              summary=f"Restore jobs keep hitting retryable errors in {WHERE}.",
-              description=f"{VALUE} retryable restore job errors in {WHERE} in the last {window}."),
+              summary=f"Restore jobs keep hitting retryable errors in {place}.",
+              description=f"{VALUE} retryable restore job errors in {place} in the last {window}."),
         Alert(name="JobPaused", severity="warning",
               value=current(scope, "jobs_backup_currently_paused"), for_=paused_for, fmt=NUMBER,
-              summary=f"A backup job has been paused for over {paused_for} in {WHERE}.",
-              description=f"{VALUE} backup job(s) paused in {WHERE} for over {paused_for}; a paused backup stops "
+              summary=f"A backup job has been paused for over {paused_for} in {place}.",
+              description=f"{VALUE} backup job(s) paused in {place} for over {paused_for}; a paused backup stops "
                           "the recovery point from moving."),
         Alert(name="RestoreJobPaused", severity="warning",
               value=current(scope, "jobs_restore_currently_paused"), for_=paused_for, fmt=NUMBER,
-              summary=f"A restore job has been paused for over {paused_for} in {WHERE}.",
-              description=f"{VALUE} restore job(s) paused in {WHERE} for over {paused_for}."),
+              summary=f"A restore job has been paused for over {paused_for} in {place}.",
+              description=f"{VALUE} restore job(s) paused in {place} for over {paused_for}."),
         *(Alert(name=name, severity=severity,
                 value=running_none_ended(scope, kind), for_=running_for, fmt=NUMBER,
-                summary=f"A {kind} job has been running for over {running_for} in {WHERE}.",
-                description=f"A {kind} job in {WHERE} has run for over {running_for} ({VALUE} {kind} job(s) running "
+                summary=f"A {kind} job has been running for over {running_for} in {place}.",
+                description=f"A {kind} job in {place} has run for over {running_for} ({VALUE} {kind} job(s) running "
                             "now, none ended meanwhile): it is slow or stuck.")
           for name, severity, kind in (("JobRunningLong", "warning", "backup"),
                                        ("RestoreJobRunningLong", "info", "restore"))),
         Alert(name="ScheduleOverlapping", severity="warning",
               value=events(scope, window, "schedules_round_reschedule_skip", "schedules_round_reschedule_wait"),
               for_=AT_ONCE, fmt=WHOLE,
-              summary=f"Scheduled backups are skipped or delayed in {WHERE}.",
-              description=f"{VALUE} schedule run(s) skipped or delayed in {WHERE} in the last {window} because the "
+              summary=f"Scheduled backups are skipped or delayed in {place}.",
+              description=f"{VALUE} schedule run(s) skipped or delayed in {place} in the last {window} because the "
                           "previous backup was still running: the cadence is shorter than the backup takes."),
         *(Alert(name="ProtectedTimestampOld", severity="warning",
-                value=current(scope, name), threshold=cfg.seconds("alerts.protected_age"), for_=SETTLED,
+                value=current(scope, exported), threshold=cfg.seconds("alerts.protected_age"), for_=SETTLED,
                 fmt=DURATION, labels={"holder": holder.replace(" ", "_")},
-                summary=f"Old protected timestamp held by {holder} in {WHERE}.",
-                description=f"The oldest protected timestamp record held by {holder} in {WHERE} is {VALUE} old; it "
+                summary=f"Old protected timestamp held by {holder} in {place}.",
+                description=f"The oldest protected timestamp record held by {holder} in {place} is {VALUE} old; it "
                             "blocks garbage collection and grows storage.")
-          for name, holder in (("schedules_BACKUP_protected_age_sec", "backup schedules"),
+          for exported, holder in (("schedules_BACKUP_protected_age_sec", "backup schedules"),
                                ("jobs_backup_protected_age_sec", "backup jobs"),
                                ("jobs_restore_protected_age_sec", "restore jobs"))),
         Alert(name="SchedulesInError", severity="warning",
               value=current(scope, "schedules_error"), for_=SETTLED, fmt=NUMBER,
-              summary=f"Schedules in error in {WHERE}.",
-              description=f"{VALUE} schedule(s) in {WHERE} did not execute successfully."),
+              summary=f"Schedules in error in {place}.",
+              description=f"{VALUE} schedule(s) in {place} did not execute successfully."),
         Alert(name="SchedulesMalformed", severity="warning",
               value=current(scope, "schedules_malformed"), for_=SETTLED, fmt=NUMBER,
-              summary=f"Malformed schedules in {WHERE}.",
-              description=f"{VALUE} schedule(s) in {WHERE} cannot be parsed by the scheduler."),
+              summary=f"Malformed schedules in {place}.",
+              description=f"{VALUE} schedule(s) in {place} cannot be parsed by the scheduler."),
         Alert(name="KMSInaccessible", severity="critical",
               value=since_kms_failure(scope), op="<", threshold=cfg.seconds("rpo.window"), for_=AT_ONCE,
               fmt=DURATION,
-              summary=f"A backup failed because its KMS was unreachable in {WHERE}.",
-              description=f"A backup in {WHERE} failed {VALUE} ago because its KMS could not be reached, and no "
+              summary=f"A backup failed because its KMS was unreachable in {place}.",
+              description=f"A backup in {place} failed {VALUE} ago because its KMS could not be reached, and no "
                           "backup has completed since."),
         Alert(name="JobsMetricsPollerFailing", severity="warning",
               value=events(scope, window, "jobs_metrics_task_failed"), for_=AT_ONCE, fmt=WHOLE,
-              summary=f"The jobs metrics poller is failing in {WHERE}.",
-              description=f"The jobs metrics poller failed {VALUE} time(s) in {WHERE} in the last {window}: "
+              summary=f"The jobs metrics poller is failing in {place}.",
+              description=f"The jobs metrics poller failed {VALUE} time(s) in {place} in the last {window}: "
                           "paused-job and protected-timestamp gauges are stale."),
     ]
 

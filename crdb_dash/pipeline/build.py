@@ -15,8 +15,6 @@ Paths are relative to the output root (the project's top directory by default).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from crdb_dash import __version__
 from crdb_dash.model.config import Config
 from crdb_dash.pipeline import compiled, kubernetes, rules
 from crdb_dash.pipeline.interpolate import Vars, substitute
-from crdb_dash.pipeline.serialize import to_json, to_yaml
+from crdb_dash.pipeline.serialize import to_json, to_yaml, write_atomic
 
 PROVIDER = "crdb-backups"
 MOUNT = "/etc/grafana/provisioning"
@@ -134,19 +132,6 @@ def _generated(out_dir: Path) -> list[str]:
     """Files under ``out_dir`` that a build writes in some configuration."""
     found = [p.relative_to(out_dir).as_posix() for p in sorted((out_dir / DASHBOARD_DIR).glob("*.json"))]
     return found + [rel for rel in OPTIONAL_FILES if (out_dir / rel).is_file()]
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def compare(files: dict[str, str], out_dir: Path) -> str:

@@ -1,8 +1,14 @@
-"""Deterministic JSON and YAML text for every generated file: sorted keys, stable layout, no project imports."""
+"""Deterministic JSON and YAML text for every generated file (sorted keys, stable layout), written atomically.
+
+No project imports: every layer above may use it.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from pathlib import Path
 
 import yaml
 
@@ -32,3 +38,16 @@ def _block_str(dumper: yaml.SafeDumper, text: str):
 
 
 _BlockDumper.add_representer(str, _block_str)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
