@@ -204,7 +204,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("backup.last-failed-time.kms-inaccessible", Kind.EVENT_TIME, Group.BACKUP_JOBS, "s",
            "Time since a backup failed: KMS inaccessible",
            "When a backup last failed because its KMS could not be reached (0 if never).",
-           "Check the KMS key, its permissions and the network path from every node.",
+           "Check the KMS key, its permissions and the network path from every node. The KMSInaccessible alert "
+           "fires until a backup completes after the failure (for rpo.window at most), even once this is green.",
            bad_within="alerts.failure_window"),
     # Restore jobs
     Metric("jobs.restore.currently_running", Kind.RUNNING, Group.RESTORE_JOBS, "short",
