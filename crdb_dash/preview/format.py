@@ -127,22 +127,24 @@ def to_seconds(size: float, decimals: int | None) -> Formatted:
         return _scaled_text(size * 1e3, decimals, " ms")
     if a < 60:
         return Formatted(to_fixed(size, decimals), " s")
-    for limit, size_of, name in ((3600, 60, " min"), (86400, 3600, " hour"), (604800, 86400, " day"),
-                                 (31536000, 604800, " week")):
-        if a < limit:
-            return _scaled_text(size / size_of, decimals, name)
-    return _scaled_text(size / 3.15569e7, decimals, " year")
+    return _ladder(size, decimals, ((3600, 60, " min"), (86400, 3600, " hour"), (604800, 86400, " day"),
+                                    (31536000, 604800, " week")), 3.15569e7)
 
 
 def to_milliseconds(size: float, decimals: int | None) -> Formatted:
     a = abs(size)
     if a < 1000:
         return Formatted(to_fixed(size, decimals), " ms")
-    for limit, size_of, name in ((60000, 1000, " s"), (3600000, 60000, " min"), (86400000, 3600000, " hour"),
-                                 (31536000000, 86400000, " day")):
-        if a < limit:
+    return _ladder(size, decimals, ((60000, 1000, " s"), (3600000, 60000, " min"), (86400000, 3600000, " hour"),
+                                    (31536000000, 86400000, " day")), 31536000000)
+
+
+def _ladder(size: float, decimals: int | None, rows: tuple, year: float) -> Formatted:
+    """The first unit whose (limit, size of one, name) row the value is below the limit of, else years."""
+    for limit, size_of, name in rows:
+        if abs(size) < limit:
             return _scaled_text(size / size_of, decimals, name)
-    return _scaled_text(size / 31536000000, decimals, " year")
+    return _scaled_text(size / year, decimals, " year")
 
 
 # moment's fromNow() ladder, after 'a few seconds': (the text for one, the unit, counted in it below this many)
