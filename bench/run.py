@@ -53,7 +53,8 @@ def bench_deploy(runs: int) -> dict:
             before = len(grafana.writes())
             second.append(median_seconds(CLI + ["deploy"], 1, env))
             posts.append(len(grafana.writes()) - before)
-    return {"deploy_first_s": round(statistics.median(first), 3),
+            dashboards = len(grafana.dashboards)
+    return {"deploy_first_s": round(statistics.median(first), 3), "deploy_dashboards": dashboards,
             "deploy_unchanged_s": round(statistics.median(second), 3),
             "deploy_unchanged_posts": max(posts), "latency_per_request_s": 0.1}
 
@@ -164,7 +165,7 @@ def render(r: dict) -> str:
     if "build_s" in r:
         lines += [f"| `crdb-dash build` | {r['build_s']} s |", f"| `crdb-dash --help` | {r['help_s']} s |"]
     if "deploy_first_s" in r:
-        lines += [f"| first deploy, 5 dashboards, {r['latency_per_request_s']} s per request | "
+        lines += [f"| first deploy, {r['deploy_dashboards']} dashboards, {r['latency_per_request_s']} s per request | "
                   f"{r['deploy_first_s']} s |",
                   f"| second deploy (nothing changed) | {r['deploy_unchanged_s']} s, "
                   f"{r['deploy_unchanged_posts']} POSTs |"]

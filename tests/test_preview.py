@@ -163,6 +163,16 @@ def test_cli_preview_runs_a_scenario_and_stops_its_prometheus(capsys, monkeypatc
     assert server.process is None and not tsdb.exists()  # Prometheus stopped, its temporary TSDB removed
 
 
+def test_a_scenario_has_the_recording_rules_so_rpo_compliance_shows(models, cfg):
+    """A scenario's Prometheus has the shipped recording rules evaluated over its history, as one that loads
+    rules/ does: the compliance stats, which read only those, show a share instead of No data."""
+    with run.scenario_prometheus(cfg, SCENARIOS["healthy-hourly-backups"], END) as server:
+        report = run.evaluate(models[OVERVIEW], server, END, 30, "prometheus", {"cluster": "healthy"})
+    for title in ("RPO compliance in range", "RPO compliance, last 30d"):
+        (value,) = report.panel(title).stats
+        assert (value.value, value.color) == (1, "green"), (title, value)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--prometheus", "http://127.0.0.1:9"], "cannot reach Prometheus at http://127.0.0.1:9"),
     (["--scenario", "no-such-scenario"], "unknown scenario 'no-such-scenario'"),

@@ -128,13 +128,14 @@ def scenario_end(now: float | None = None) -> int:
 
 @contextlib.contextmanager
 def scenario_prometheus(cfg, scenario, end: int) -> Iterator[promrun.Prometheus]:
-    """The scenario simulated up to ``end``, backfilled into a temporary Prometheus; stopped on exit."""
+    """The scenario simulated up to ``end``, backfilled into a temporary Prometheus with the shipped recording
+    rules evaluated over it, as a Prometheus that loads rules/ has them (the RPO compliance panels read only
+    those); stopped on exit."""
     from crdb_dash.pipeline import rules
     from crdb_dash.simulation.simulator import Simulation, openmetrics
 
     sim = Simulation(scenario, end)
-    recording = rules.render(cfg)[rules.RULES_FILE] if cfg.get("rpo.recorded") else ""
-    with promrun.serve(openmetrics([sim]), recording, (sim.start, end)) as prom:
+    with promrun.serve(openmetrics([sim]), rules.render(cfg)[rules.RULES_FILE], (sim.start, end)) as prom:
         yield prom
 
 
