@@ -170,15 +170,15 @@ def now(m: Metric, ctx: Ctx) -> G.Stat:
 def combined(title: str, description: str, metrics: list[Metric], ctx: Ctx) -> G.TimeSeries:
     """Several metrics shown alike (one unit; bars or lines) in one graph, each series named by its metric;
     failures red, the rest orange."""
-    (m, *others) = metrics
-    if any((o.unit, o.bars) != (m.unit, m.bars) for o in others):
+    first = metrics[0]
+    if any((m.unit, m.bars) != (first.unit, first.bars) for m in metrics):
         raise ValueError(f"{title}: its metrics are not shown alike")
     targets = [target(promql.current(m, ctx.scope), f"{m.title} {ctx.legend}") for m in metrics]
     names = ", ".join(m.exported for m in metrics)
     overrides = [colored(ref, "red" if m.bad_from is not None else "orange")
                  for ref, m in zip(string.ascii_uppercase, metrics, strict=False)]
-    return timeseries(title, f"{description}{_window_note(m)} Metrics: {names}.", targets, m.unit, bars=m.bars,
-                      overrides=overrides)
+    return timeseries(title, f"{description}{_window_note(first)} Metrics: {names}.", targets, first.unit,
+                      bars=first.bars, overrides=overrides)
 
 
 @dataclass(frozen=True)
