@@ -263,11 +263,15 @@ def test_success_ratio_is_no_data_when_no_scheduled_backup_finished(prom, models
         assert _stat(prom, models, None, key, "Scheduled backup success ratio", "stuck", range_seconds=H) == []
 
 
-def _bar_panels(models):
+def _bar_targets(models):
+    """(model, panel, target, metric) of every query drawn as bars; a graph of several metrics names them in its
+    targets' order ("Metrics: a, b.")."""
     for model in models.values():
         for panel in model["panels"]:
             if panel["type"] == "timeseries" and panel["fieldConfig"]["defaults"]["custom"]["drawStyle"] == "bars":
-                yield model, panel, catalog.metric(re.search(r"Metric: (\w+)\.", panel["description"]).group(1))
+                names = re.search(r"Metrics?: ([\w, ]+)\.", panel["description"]).group(1).split(", ")
+                for target, name in zip(panel["targets"], names, strict=True):
+                    yield model, panel, target, catalog.metric(name)
 
 
 def _countable(sim, cluster, exported, since, until) -> int:
@@ -297,19 +301,19 @@ def test_bars_count_whole_events_each_in_exactly_one_bar(prom, models, sims, nam
     sim = sims[name]
     cluster = sim.scenario.clusters[0].name
     checked = 0
-    for model, panel, m in _bar_panels(models):
+    for model, panel, target, m in _bar_targets(models):
         for range_seconds in (6 * H, 24 * H, 72 * H):
             v = replace(_vars(model, cluster, range_seconds=range_seconds), min_interval=SCRAPE)
-            result = evaluate.run(prom, panel["targets"][0], v, END)
+            result = evaluate.run(prom, target, v, END)
             bars: dict[int, float] = {}
             for series in result.series:
                 for t, value in series["values"]:
                     bars[int(t)] = bars.get(int(t), 0) + float(value)
-            assert all(value.is_integer() for value in bars.values()), (panel["title"], range_seconds)
+            assert all(value.is_integer() for value in bars.values()), (panel["title"], m.exported, range_seconds)
             shown = {t: value for t, value in bars.items() if value}
             truth = {t: _countable(sim, cluster, m.exported, t - v.step, t)
                      for t in range(END - range_seconds, END + 1, v.step)}
-            assert shown == {t: n for t, n in truth.items() if n}, (panel["title"], range_seconds, v.step)
+            assert shown == {t: n for t, n in truth.items() if n}, (panel["title"], m.exported, range_seconds, v.step)
             checked += sum(shown.values())
     assert checked > 0
 
