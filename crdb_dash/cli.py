@@ -353,7 +353,7 @@ def _preview(cfg, args) -> int:
 
     from crdb_dash.pipeline import compiled
     from crdb_dash.preview import query, run
-    from crdb_dash.simulation import promrun, scenarios
+    from crdb_dash.simulation import demo, promrun, scenarios
 
     out = Path(args.out)
     if not 0.25 <= args.scale <= 4:
@@ -381,7 +381,8 @@ def _preview(cfg, args) -> int:
             out.mkdir(parents=True, exist_ok=True)
             reports = run.render(models, prom, source.at, out, source.scrape, cfg.get("datasource.uid"),
                                  source.name, chosen, say=say, scale=args.scale)
-    except (ValueError, scenarios.ScenarioError, query.VariableError, promrun.PrometheusError) as exc:
+    except (ValueError, scenarios.ScenarioError, query.VariableError, promrun.PrometheusError,
+            demo.DemoError) as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot write the preview: {exc.strerror or exc}") from None

@@ -217,12 +217,12 @@ def test_demo_labels_follow_the_config(selector, labels, job, extra):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("selector: 'job=~\"crdb-.+\"'\n", 'matcher job=~"crdb-.+": it labels its series from = matchers only'),
+    ("selector: 'job=~\"crdb-.+\"'\n", 'matcher job=~"crdb-.+": their series are labelled from = matchers only'),
     ("selector: 'job=\"crdb\", env!=\"\"'\n", 'matcher env!=""'),
-    ("selector: 'job=\"crdb\", cluster=\"prod\"'\n", "the demo sets label 'cluster' itself"),
-    ("selector: 'job=\"crdb\", instance=~\".*:8080\"'\n", "the demo sets label 'instance' itself"),
-    ("labels: {cluster: tenant, tenant: vc}\n", "the demo cannot use labels.cluster 'tenant'"),
-    ("labels: {cluster: node_id}\n", "the demo cannot use labels.cluster 'node_id'"),
+    ("selector: 'job=\"crdb\", cluster=\"prod\"'\n", "they set label 'cluster' themselves"),
+    ("selector: 'job=\"crdb\", instance=~\".*:8080\"'\n", "they set label 'instance' themselves"),
+    ("labels: {cluster: tenant, tenant: vc}\n", "simulated clusters cannot use labels.cluster 'tenant'"),
+    ("labels: {cluster: node_id}\n", "simulated clusters cannot use labels.cluster 'node_id'"),
     ("labels: {node: cluster}\n", "three different label names"),
 ])
 def test_demo_refuses_what_it_cannot_honour(tmp_path, text, message):

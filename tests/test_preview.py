@@ -173,6 +173,33 @@ def test_a_scenario_has_the_recording_rules_so_rpo_compliance_shows(models, cfg)
         assert (value.value, value.color) == (1, "green"), (title, value)
 
 
+def test_a_scenario_is_labelled_and_named_as_the_config_says(sims, tmp_path):
+    """With other label names, selector and metric names, a scenario's panels show what the default shows."""
+    from crdb_dash.model import config
+    from crdb_dash.pipeline import compiled
+
+    path = tmp_path / "c.yaml"
+    path.write_text("selector: 'job=\"crdb\", env=\"prod\"'\nlabels: {cluster: k8s_cluster, node: pod, tenant: vc}\n"
+                    "naming: {prefix: acme_}\n")
+    cfg = config.load(path)
+    with run.scenario_prometheus(cfg, SCENARIOS["failing-schedule"], END) as server:
+        report = run.evaluate(compiled.dashboards(cfg)[OVERVIEW], server, END, 30, "prometheus", {})
+    bad = sims["failing-schedule"].truth_count("failing", "schedules_BACKUP_failed", END - 24 * H, END)
+    (failed,) = report.panel("Scheduled backups failed in range").stats
+    assert (failed.text, failed.color) == (str(bad), "red") and bad > 0
+    assert report.variables["cluster"] == ["failing"]
+
+
+def test_cli_preview_refuses_labels_a_scenario_cannot_have(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text("labels: {cluster: tenant, tenant: vc}\n")
+    argv = ["--config", str(path), "preview", "--scenario", "healthy-hourly-backups", "--out", str(tmp_path / "o")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "simulated clusters cannot use labels.cluster 'tenant'" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--prometheus", "http://127.0.0.1:9"], "cannot reach Prometheus at http://127.0.0.1:9"),
     (["--scenario", "no-such-scenario"], "unknown scenario 'no-such-scenario'"),

@@ -128,13 +128,15 @@ def scenario_end(now: float | None = None) -> int:
 
 @contextlib.contextmanager
 def scenario_prometheus(cfg, scenario, end: int) -> Iterator[promrun.Prometheus]:
-    """The scenario simulated up to ``end``, backfilled into a temporary Prometheus with the shipped recording
-    rules evaluated over it, as a Prometheus that loads rules/ has them (the RPO compliance panels read only
-    those); stopped on exit."""
+    """The scenario simulated up to ``end``, its series labelled and named as the config says (as the demo's),
+    backfilled into a temporary Prometheus with the shipped recording rules evaluated over it, as a Prometheus
+    that loads rules/ has them (the RPO compliance panels read only those); stopped on exit. DemoError (on
+    entry) for a config the simulated series cannot honour."""
     from crdb_dash.pipeline import rules
-    from crdb_dash.simulation.simulator import Simulation, openmetrics
+    from crdb_dash.simulation import demo
+    from crdb_dash.simulation.simulator import openmetrics
 
-    sim = Simulation(scenario, end)
+    sim = demo.Labelled(scenario, end, demo.labelling(cfg), cfg.naming)
     with promrun.serve(openmetrics([sim]), rules.render(cfg)[rules.RULES_FILE], (sim.start, end)) as prom:
         yield prom
 

@@ -13,7 +13,7 @@ import re
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from crdb_dash.model.config import Config, parse_duration
@@ -28,7 +28,7 @@ _OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 
 
 class DemoError(Exception):
-    """The demo cannot honour the config; the message is one line."""
+    """Simulated clusters cannot be labelled as the config says (demo, preview); the message is one line."""
 
 
 def run(cfg: Config, scenario: Scenario, at: int, out: Path, seconds: float | None, say=print,
@@ -42,8 +42,8 @@ def run(cfg: Config, scenario: Scenario, at: int, out: Path, seconds: float | No
     nodes = live.start_cluster_nodes(scenario, clock, horizon=at + LIVE_DAYS * 86400, naming=cfg.naming)
     try:
         with tempfile.TemporaryDirectory(prefix="crdb-dash-demo-") as work:
-            history = _History(dataclasses.replace(scenario, duration=at, scrape=interval), end, labels, nodes,
-                               cfg.naming)
+            history = Labelled(dataclasses.replace(scenario, duration=at, scrape=interval), end, labels, cfg.naming,
+                               address=lambda cluster, node: nodes[cluster][node - 1].address)
             say(f"writing {span(at)} of the scenario's history into Prometheus' storage ...")
             prom = promrun.Prometheus(Path(work) / "tsdb", flags=("--rules.alert.for-grace-period=0s",))
             running = False
@@ -79,22 +79,24 @@ def _start(cfg: Config, prom: promrun.Prometheus, nodes, labels: live.Labels, wo
 
 # ---- labels ------------------------------------------------------------------------------------------
 def labelling(cfg: Config) -> live.Labels:
-    """The demo's labels from the config's selector and label names; DemoError for what it cannot honour."""
+    """Simulated series' labels from the config's selector and label names; DemoError for what they cannot
+    honour."""
     names = {"labels.cluster": cfg.cluster, "labels.node": cfg.node, "labels.tenant": cfg.tenant}
     if len(set(names.values())) < len(names):
         raise DemoError("labels.cluster, labels.node and labels.tenant must be three different label names")
     for key, name in names.items():
         allowed = {"labels.node": ("instance", "node_id"), "labels.tenant": ("tenant",)}.get(key, ())
         if (name in RESERVED and name not in allowed) or name.startswith("__"):
-            raise DemoError(f"the demo cannot use {key} {name!r}: Prometheus or CockroachDB sets that label itself")
+            raise DemoError(f"simulated clusters cannot use {key} {name!r}: Prometheus or CockroachDB sets that "
+                            "label itself")
     matchers = _matchers(cfg["selector"])
     extra: dict[str, str] = {}
     for name, op, value in matchers:
         if op == "!=" and value == "":
             continue  # "has the label": every label the demo sets has a value
         if name in (*RESERVED[1:], *names.values()) or name.startswith("__"):
-            raise DemoError(f"the demo cannot honour the selector's {_text(name, op, value)}: "
-                            f"the demo sets label {name!r} itself")
+            raise DemoError(f"simulated clusters cannot honour the selector's {_text(name, op, value)}: "
+                            f"they set label {name!r} themselves")
         if op == "=" and value:
             extra.setdefault(name, value)
     job = extra.pop("job", "cockroachdb")
@@ -102,8 +104,8 @@ def labelling(cfg: Config) -> live.Labels:
         if op == "!=" and value == "" and name in (*RESERVED[:2], *names.values()):
             continue
         if not _holds(op, value, job if name == "job" else extra.get(name, "")):
-            raise DemoError(f"the demo cannot honour the selector's {_text(name, op, value)}: it labels its "
-                            "series from = matchers only")
+            raise DemoError(f"simulated clusters cannot honour the selector's {_text(name, op, value)}: their "
+                            "series are labelled from = matchers only")
     return live.Labels(job=job, extra=extra, cluster=cfg.cluster, node=cfg.node, tenant=cfg.tenant)
 
 
@@ -112,7 +114,7 @@ def _matchers(selector: str) -> list[tuple[str, str, str]]:
 
     parsed = promql_parser.parse("up{" + selector + "}").matchers
     if parsed.or_matchers:
-        raise DemoError(f"the demo cannot honour a selector with 'or': {selector}")
+        raise DemoError(f"simulated clusters cannot honour a selector with 'or': {selector}")
     return [(m.name, _OPS[str(m.op).rsplit(".", 1)[-1]], m.value) for m in parsed.matchers]
 
 
@@ -130,16 +132,17 @@ def _text(name: str, op: str, value: str) -> str:
 
 
 # ---- history -----------------------------------------------------------------------------------------
-class _History(Simulation):
-    """The scenario up to now, labelled exactly as Prometheus will label what it scrapes from the nodes."""
+class Labelled(Simulation):
+    """The scenario up to ``end``, labelled and named exactly as Prometheus stores what it scrapes from the nodes
+    with the config's labels (``labelling``) and naming; ``address`` gives a node's scrape address."""
 
-    def __init__(self, scenario: Scenario, end: int, labels: live.Labels, nodes: dict[str, list[live.Node]],
-                 naming: Naming):
+    def __init__(self, scenario: Scenario, end: int, labels: live.Labels, naming: Naming,
+                 address: Callable[[str, int], str] = lambda cluster, node: f"{cluster}-n{node}:8080"):
         super().__init__(scenario, end, job=labels.job)
-        self.labels, self.nodes, self.naming = labels, nodes, naming
+        self.labels, self.naming, self.address = labels, naming, address
 
     def scrape_labels(self, cluster: str, node: int) -> dict[str, str]:
-        return self.labels.target(cluster, node, self.nodes[cluster][node - 1].address)
+        return self.labels.target(cluster, node, self.address(cluster, node))
 
     def series(self, name: str) -> Iterator[Series]:
         for s in super().series(name):
@@ -147,7 +150,7 @@ class _History(Simulation):
             yield Series(family, {**self.labels.rename_tenant(s.labels), **extra}, s.samples)
 
 
-def _backfill(cfg: Config, history: _History, prom: promrun.Prometheus, work: Path) -> None:
+def _backfill(cfg: Config, history: Labelled, prom: promrun.Prometheus, work: Path) -> None:
     """Metrics, then (on a Prometheus that serves them) recording rules and the alerts' states."""
     promrun.backfill(openmetrics([history]), prom.tsdb)
     prom.start()
