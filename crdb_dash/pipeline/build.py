@@ -63,7 +63,7 @@ def render(cfg: Config) -> dict[str, str]:
     models = compiled.dashboards(cfg)
     files = {f"{DASHBOARD_DIR}/{uid}.json": to_json(model) for uid, model in models.items()}
     files.update(provisioning(cfg))
-    files.update(rules.render(cfg))
+    files.update(rules.render(cfg, models))
     files.update(kubernetes.render(cfg, models, rules.prometheus_groups(cfg)))
     return {rel: _header(rel) + text for rel, text in files.items()}
 
