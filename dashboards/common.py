@@ -36,15 +36,14 @@ def linked(panel: G.Panel, ctx: Ctx, target: ModuleType) -> G.Panel:
 def label_values(ctx: Ctx, label: str, narrowed: bool = True, exported: str = PRESENCE) -> str:
     """The values of ``label`` on every node's series of ``exported`` (as named where it reaches Prometheus):
     the clusters, tenants and nodes; ``narrowed`` to the chosen cluster."""
-    matchers = ctx.cfg["selector"] + (f', {ctx.cfg.cluster}="$cluster"' if narrowed else "")
+    matchers = ctx.scope.matchers if narrowed else ctx.cfg["selector"]
     return f"label_values({ctx.cfg.naming.selector(exported, matchers)}, {label})"
 
 
 def _tenant_query(ctx: Ctx) -> str:
     """Tenants seen in the range, a series without the label counted as the system tenant's."""
     cfg = ctx.cfg
-    narrowed = f'{cfg["selector"]}, {cfg.cluster}="$cluster"'
-    seen = f"max_over_time({cfg.naming.selector(PRESENCE, narrowed)}[$__range])"
+    seen = f"max_over_time({cfg.naming.selector(PRESENCE, ctx.scope.matchers)}[{promql.RANGE}])"
     every_tenant = replace(ctx.scope, tenants="")
     return f"query_result(count by ({cfg.cluster}, {cfg.tenant}) ({every_tenant.per_node(seen)}))"
 

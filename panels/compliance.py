@@ -29,23 +29,25 @@ def _how(ctx: Ctx) -> str:
             "recording rules (No data without them).")
 
 
+def _share(ctx: Ctx, title: str, description: str, expr: str, steps: list[G.Threshold], decimals: int) -> G.Stat:
+    """A share read from the compliance rules, a third of a line; "No data" without them."""
+    return stat(title, description + _how(ctx), expr, "percentunit", steps, decimals=decimals, legend=ctx.legend,
+                size=(8, 4), mappings=NO_RULES)
+
+
 def in_range(ctx: Ctx) -> G.Stat:
-    return stat("RPO compliance in range", "Share of the selected time range the recovery point was within its "
-                "target." + _how(ctx), promql.compliance(ctx.scope, promql.RANGE), "percentunit", _steps(ctx),
-                decimals=2, legend=ctx.legend, size=(8, 4), mappings=NO_RULES)
+    return _share(ctx, "RPO compliance in range", "Share of the selected time range the recovery point was within "
+                  "its target.", promql.compliance(ctx.scope, promql.RANGE), _steps(ctx), 2)
 
 
 def over_period(ctx: Ctx) -> G.Stat:
     period = ctx.cfg.get("rpo.compliance.period")
-    return stat(f"RPO compliance, last {period}", f"Share of the last {period} the recovery point was within its "
-                "target." + _how(ctx), promql.compliance_over_period(ctx.scope), "percentunit", _steps(ctx),
-                decimals=2, legend=ctx.legend, size=(8, 4), mappings=NO_RULES)
+    return _share(ctx, f"RPO compliance, last {period}", f"Share of the last {period} the recovery point was within "
+                  "its target.", promql.compliance_over_period(ctx.scope), _steps(ctx), 2)
 
 
 def budget_left(ctx: Ctx) -> G.Stat:
     c = ctx.cfg.get("rpo.compliance")
-    return stat("RPO error budget left", f"The share of the error budget of the {c['objective'] * 100:g}% objective "
-                f"over {c['period']} not yet spent: 100% untouched, 0% spent, below 0 the objective is missed."
-                + _how(ctx), promql.budget_left(ctx.cfg, ctx.scope), "percentunit",
-                thresholds(*BUDGET_LEVELS), decimals=0, legend=ctx.legend,
-                size=(8, 4), mappings=NO_RULES)
+    return _share(ctx, "RPO error budget left", f"The share of the error budget of the {c['objective'] * 100:g}% "
+                  f"objective over {c['period']} not yet spent: 100% untouched, 0% spent, below 0 the objective is "
+                  "missed.", promql.budget_left(ctx.cfg, ctx.scope), thresholds(*BUDGET_LEVELS), 0)

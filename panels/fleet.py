@@ -34,10 +34,6 @@ class Column:
     decimals: int | None = None
 
 
-def fleet_scope(ctx: Ctx) -> promql.Scope:
-    return promql.fleet_scope(ctx.cfg)
-
-
 def _rows_now(scope: promql.Scope) -> str:
     """(cluster, tenant) of every cluster reporting now, value 0."""
     return f"0 * {_nodes(scope, promql.selector(PRESENCE, scope))}"
@@ -56,9 +52,9 @@ def reporting(scope: promql.Scope) -> str:
 
 
 def _alerts(ctx: Ctx) -> str:
-    cluster = ctx.cfg.cluster
-    firing = f'ALERTS{{alertstate="firing", alertname=~"{PREFIX}.+", {cluster}=~"${promql.FLEET_FILTER}"}}'
-    return f"count by ({fleet_scope(ctx).grouping()}) ({firing}) or {_rows_now(fleet_scope(ctx))}"
+    scope = promql.fleet_scope(ctx.cfg)
+    firing = f'ALERTS{{alertstate="firing", alertname=~"{PREFIX}.+", {ctx.cfg.cluster}=~"${promql.FLEET_FILTER}"}}'
+    return f"count by ({scope.grouping()}) ({firing}) or {_rows_now(scope)}"
 
 
 def _failures(scope: promql.Scope) -> str:
@@ -76,7 +72,7 @@ def _pts(scope: promql.Scope) -> str:
 def status(ctx: Ctx) -> str:
     """The worst of: not reporting, recovery point over its critical target, unknown, over its warning target,
     failures / paused jobs / firing alerts, else OK; targets are each cluster's own (rpo.overrides)."""
-    scope, cfg = fleet_scope(ctx), ctx.cfg
+    scope, cfg = promql.fleet_scope(ctx.cfg), ctx.cfg
     g = scope.grouping()
     rows = _rows_now(scope)
     age = promql.age(LAST, scope)
@@ -93,7 +89,7 @@ def status(ctx: Ctx) -> str:
 
 
 def columns(ctx: Ctx) -> list[Column]:
-    scope, cfg = fleet_scope(ctx), ctx.cfg
+    scope, cfg = promql.fleet_scope(ctx.cfg), ctx.cfg
     objective = f"{cfg.get('rpo.compliance.objective') * 100:g}%"
     period = cfg.get("rpo.compliance.period")
     status_map = {"type": "value", "options": {str(level): {"text": text, "color": colour, "index": i}

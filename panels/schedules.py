@@ -24,6 +24,7 @@ LAST_COMPLETED = metric("schedules_BACKUP_last_completed_time")
 # steps (promql.age_over_time), so a coarser step reads fewer; the age is exact at each point.
 RPO_GRAPH_STEP = "10m"
 
+
 def _rpo_steps(ctx: Ctx) -> list[G.Threshold]:
     return thresholds(*rpo_levels(ctx.cfg))
 
@@ -42,7 +43,7 @@ def last_completed(ctx: Ctx) -> G.Stat:
     """The recovery point's age now, "Unknown" when no node has reported a completed backup in the window."""
     return stat(LAST_COMPLETED.title, LAST_COMPLETED.description + _rpo_note(ctx) + EXACT_NOTE,
                 promql.rpo_status(LAST_COMPLETED, ctx.scope), LAST_COMPLETED.unit, _rpo_steps(ctx),
-                mappings=[UNKNOWN_MAPPING], size=(8, 4), legend=ctx.legend)
+                mappings=[UNKNOWN_MAPPING], legend=ctx.legend)
 
 
 def _coarse(panel: G.TimeSeries, ctx: Ctx) -> G.TimeSeries:
@@ -74,7 +75,7 @@ def success_ratio(ctx: Ctx) -> G.Stat:
                 "Succeeded / (succeeded + failed) scheduled backups over the selected time range. "
                 "Below 100%: look at the failures in SHOW JOBS. No data: no scheduled backup finished in the range.",
                 promql.success_ratio(ctx.scope, promql.RANGE), "percentunit",
-                thresholds(("red", None), ("yellow", 0.9), ("green", 1)), size=(4, 4), legend=ctx.legend)
+                thresholds(("red", None), ("yellow", 0.9), ("green", 1)), legend=ctx.legend)
 
 
 def last_succeeded(ctx: Ctx) -> G.Stat:
@@ -91,11 +92,12 @@ def last_succeeded(ctx: Ctx) -> G.Stat:
                 "by host schedules).",
                 promql.success_age(ctx.scope, forget), "s",
                 thresholds(*freshness_levels(cfg)),
-                no_value=f"None in {forget}", size=(6, 4), legend=ctx.legend)
+                no_value=f"None in {forget}", legend=ctx.legend)
 
 
 def recovery_point_row(ctx: Ctx, *, rpo: G.Panel | None = None, failed: G.Panel | None = None) -> list[G.Panel]:
-    """The exact recovery point and the freshness beside it, then the outcomes in the range: one line of 24."""
+    """The exact recovery point and the freshness beside it, then the outcomes in the range: one line of 24, the
+    widths set here."""
     p = Panels(ctx)
     panels = [rpo or last_completed(ctx), last_succeeded(ctx), success_ratio(ctx),
               p.in_range("schedules_BACKUP_started"), p.in_range("schedules_BACKUP_succeeded"),

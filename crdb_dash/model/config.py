@@ -304,7 +304,7 @@ def _validate(raw: dict, source: str) -> list[str]:
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         fail("tags", "must be a list of non-empty strings")
     console = raw["db_console_url"]
-    if not isinstance(console, str) or (console and not re.match(r"^https?://[^\s/]+[^\s]*$", console)):
+    if not isinstance(console, str) or (console and not _WEB_URL.match(console)):
         fail("db_console_url", f"must be empty or an http(s) URL such as https://crdb.example.com:8080, "
                                f"not {console!r}")
     _validate_kubernetes(raw, fail, text)

@@ -125,14 +125,14 @@ def total(*values: str) -> str:
     return f"{first} + {others} or {first} or {others}"
 
 
-def increase(m: Metric, scope: Scope, window: str, by: str | None = None) -> str:
+def increase(m: Metric, scope: Scope, window: str) -> str:
     """Events in ``window`` summed over nodes; counter resets at node restarts are handled by increase."""
     events = _tenants(m, scope, f"increase({selector(m, scope)}[{window}])")
-    return f"sum by ({scope.grouping(m) if by is None else by}) ({events})"
+    return f"sum by ({scope.grouping(m)}) ({events})"
 
 
-def rate(m: Metric, scope: Scope, window: str = RATE_INTERVAL, by: str | None = None) -> str:
-    per_second = _tenants(m, scope, f"rate({selector(m, scope)}[{window}])")
+def rate(m: Metric, scope: Scope, by: str | None = None) -> str:
+    per_second = _tenants(m, scope, f"rate({selector(m, scope)}[{RATE_INTERVAL}])")
     return f"sum by ({scope.grouping(m) if by is None else by}) ({per_second})"
 
 
@@ -242,10 +242,10 @@ def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
     return f"sum by ({scope.grouping(m) if by is None else by}) ({events})"
 
 
-def current(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
+def current(m: Metric, scope: Scope) -> str:
     """The cluster-wide value of ``m`` as a time series, by its kind."""
     if m.counting:
-        return rate(m, scope, window) if m.per_second else per_step(m, scope)
+        return rate(m, scope) if m.per_second else per_step(m, scope)
     if m.kind is Kind.RUNNING:
         return f"sum by ({scope.grouping(m)}) ({gauge(m, scope)})"
     if m.kind is Kind.POLLER:
@@ -269,11 +269,11 @@ def poller_gauge(m: Metric, scope: Scope) -> str:
     return f"max by ({scope.grouping(m)}) ({fresh}) or max by ({scope.grouping(m)}) ({gauge(m, scope)})"
 
 
-def by_node(m: Metric, scope: Scope, window: str = RATE_INTERVAL) -> str:
+def by_node(m: Metric, scope: Scope) -> str:
     """The same value split by node, for metrics each node reports its own share of."""
     label = f"{scope.cluster_label}, {scope.node_label}"
     if m.counting:
-        return rate(m, scope, window, by=label) if m.per_second else per_step(m, scope, by=label)
+        return rate(m, scope, by=label) if m.per_second else per_step(m, scope, by=label)
     return f"sum by ({label}) ({gauge(m, scope)})"
 
 
@@ -313,12 +313,12 @@ def not_reporting(scope: Scope, forget: str) -> str:
     return f"{seen} unless on ({g}) {now}"
 
 
-def nodes_reporting(scope: Scope, window: str = RANGE) -> str:
-    """Per node of the cluster: 1 when it reports now, 0 when it reported within ``window`` but not now."""
+def nodes_reporting(scope: Scope) -> str:
+    """Per node of the cluster: 1 when it reports now, 0 when it reported in the dashboard's range but not now."""
     m = metric(PRESENCE)
     by = f"{scope.cluster_label}, {scope.node_label}"
     every_node = scope.naming.selector(m.exported, scope.matchers)  # not narrowed to the chosen nodes
-    return f"group by ({by}) ({every_node}) or group by ({by}) (last_over_time({every_node}[{window}])) * 0"
+    return f"group by ({by}) ({every_node}) or group by ({by}) (last_over_time({every_node}[{RANGE}])) * 0"
 
 
 def last_success(scope: Scope, window: str) -> str:
@@ -347,7 +347,7 @@ COMPLIANT_RECORD = "cluster_tenant:backup_rpo_within_target:ratio"  # 1 within t
 PERIOD_RECORD = "cluster_tenant:backup_rpo_within_target:ratio_period"  # its average over rpo.compliance.period
 
 
-def rpo_target(cfg: Config, rows: str, severity: str, by: str = "") -> str:
+def rpo_target(cfg: Config, rows: str, severity: str) -> str:
     """Each row's ``severity`` target in seconds: the first of ``rpo.overrides`` whose labels match, else
     ``rpo.<severity>``. ``rows`` is a per-cluster expression (its labels are kept, its value dropped);
     ``or`` keeps a row matched by an earlier override, which is how the first match wins."""
@@ -356,7 +356,7 @@ def rpo_target(cfg: Config, rows: str, severity: str, by: str = "") -> str:
         matchers = ", ".join(f'{label}=~"{_quoted(regex)}"' for label, regex in override["match"].items())
         seconds = parse_duration(override.get(severity, cfg.get(f"rpo.{severity}")))
         parts.append(f"(0 * {rows}{{{matchers}}} + {seconds})" if _METRIC_NAME.fullmatch(rows)
-                     else _matched(rows, override["match"], seconds, by or f"{cfg.cluster}, {cfg.tenant}"))
+                     else _matched(rows, override["match"], seconds, f"{cfg.cluster}, {cfg.tenant}"))
     parts.append(f"(0 * ({rows}) + {cfg.seconds(f'rpo.{severity}')})")
     return " or ".join(parts)
 

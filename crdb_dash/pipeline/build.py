@@ -63,7 +63,7 @@ def render(cfg: Config) -> dict[str, str]:
     models = compiled.dashboards(cfg)
     files = {f"{DASHBOARD_DIR}/{uid}.json": to_json(model) for uid, model in models.items()}
     files.update(provisioning(cfg))
-    files.update(rules.render(cfg))
+    files.update(rules.render(cfg, models))
     files.update(kubernetes.render(cfg, models, rules.prometheus_groups(cfg)))
     return {rel: _header(rel) + text for rel, text in files.items()}
 
@@ -85,13 +85,14 @@ def unparsable_query(cfg: Config) -> str | None:
     """The first shipped PromQL expression that does not parse, else None.
 
     The configured selector and label names are composed into every query; config checks them
-    alone, this checks them in place, in each dashboard query and alert rule.
+    alone, this checks them in place, in each dashboard query and rule. Grafana-managed rules query the
+    same values the Prometheus rules compare (``(value) > threshold``), so parsing these covers both.
     """
     import promql_parser
 
     v = Vars(cluster="x", range_seconds=86400, scrape_seconds=cfg.seconds("scrape_interval"))
     exprs = [substitute(e, v) for e in _exprs(compiled.dashboards(cfg))]
-    exprs += list(_exprs([rules.prometheus_rules(cfg), rules.grafana_rules(cfg)]))
+    exprs += list(_exprs(rules.prometheus_rules(cfg)))
     for expr in exprs:
         try:
             promql_parser.parse(expr)

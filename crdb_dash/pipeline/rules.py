@@ -56,9 +56,10 @@ def prometheus_rules(cfg: Config) -> dict:
                        {"name": GROUP, "interval": interval, "rules": rules}]}
 
 
-def grafana_rules(cfg: Config) -> dict:
-    """The same alerts in Grafana's alert-rule file-provisioning format, each linked to the panel of its metric."""
-    models = compiled.dashboards(cfg)
+def grafana_rules(cfg: Config, models: dict[str, dict] | None = None) -> dict:
+    """The same alerts in Grafana's alert-rule file-provisioning format, each linked to the panel of its metric
+    in ``models`` (the compiled dashboards; compiled here when the caller has none)."""
+    models = compiled.dashboards(cfg) if models is None else models
     window = cfg.seconds("rpo.window")
     rules = []
     for a in alerts.table(cfg):
@@ -93,11 +94,12 @@ def grafana_rules(cfg: Config) -> dict:
     }]}
 
 
-def render(cfg: Config) -> dict[str, str]:
-    """The rule files; the alerts go to exactly one evaluator, so that none fires twice."""
+def render(cfg: Config, models: dict[str, dict] | None = None) -> dict[str, str]:
+    """The rule files; the alerts go to exactly one evaluator, so that none fires twice. ``models``: as for
+    ``grafana_rules``."""
     files = {RULES_FILE: to_yaml({"groups": prometheus_groups(cfg)})}
     if cfg.get("alerts.grafana_managed"):
-        files[GRAFANA_FILE] = to_yaml(grafana_rules(cfg))
+        files[GRAFANA_FILE] = to_yaml(grafana_rules(cfg, models))
     return files
 
 
