@@ -152,12 +152,9 @@ def _backfill(cfg: Config, history: _History, prom: promrun.Prometheus, work: Pa
     promrun.backfill(openmetrics([history]), prom.tsdb)
     prom.start()
     span = (history.start, history.end)
-    # The alerts read the recorded targets (and the compliance rules read the alerts' records): every recording
-    # rule, one after another, so that a rule reading another's series finds them.
+    # The alerts read the recorded targets (and the compliance rules read the alerts' records).
     records = {"groups": [g for g in rules.prometheus_rules(cfg)["groups"] if g["name"] != rules.GROUP]}
-    for i, rule in enumerate(promrun.one_by_one(build.to_yaml(records))):
-        promrun.backfill_rules(prom, rule, span, work, str(i))
-        prom.restart()
+    promrun.backfill_recording_rules(prom, build.to_yaml(records), span, work)
     states = list(alert_states(prom, cfg, *span))
     prom.stop()
     promrun.backfill(states, prom.tsdb)
