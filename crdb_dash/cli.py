@@ -336,8 +336,6 @@ def _demo(cfg, args) -> int:
             raise UsageError(f"--preset must be one of {', '.join(served)}, not {args.preset!r}")
         cfg = config.with_preset(cfg, args.preset)
     try:
-        demo.labelling(cfg)
-        promrun.binary("prometheus")
         return demo.run(cfg, scenario, at, Path(args.out), args.seconds, say=lambda s: print(s, flush=True),
                         complain=lambda s: print(s, file=sys.stderr, flush=True))
     except (demo.DemoError, promrun.PrometheusError) as exc:

@@ -33,8 +33,11 @@ class DemoError(Exception):
 
 def run(cfg: Config, scenario: Scenario, at: int, out: Path, seconds: float | None, say=print,
         complain=print) -> int:
-    """Run the demo until Ctrl-C, SIGTERM or ``seconds``; 1 if Prometheus stopped by itself."""
+    """Run the demo until Ctrl-C, SIGTERM or ``seconds``; 1 if Prometheus stopped by itself.
+
+    What cannot work (labels the demo cannot honour, no Prometheus) fails before anything starts."""
     labels = labelling(cfg)
+    promrun.binary("prometheus")
     interval = cfg.seconds("scrape_interval")
     now = int(time.time())
     end = now - now % interval
