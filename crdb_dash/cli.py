@@ -215,8 +215,6 @@ def _refuse_to_replace_the_defaults(cfg, out: Path) -> None:
 
 
 def _target(args):
-    import os
-
     from crdb_dash.delivery.grafana import Target
 
     def secret_file(path: str, what: str) -> str:
@@ -308,7 +306,7 @@ def _doctor(cfg, args) -> int:
 
 
 def _demo(cfg, args) -> int:
-    from crdb_dash.model.config import parse_duration
+    from crdb_dash.model import config
     from crdb_dash.simulation import demo, promrun, scenarios
 
     try:
@@ -319,15 +317,13 @@ def _demo(cfg, args) -> int:
     at = scenario.duration
     if args.at is not None:
         try:
-            at = parse_duration(args.at)
+            at = config.parse_duration(args.at)
         except ValueError:
             raise UsageError(f"--at must be a duration such as 6h or 90m, not {args.at!r}") from None
         if at > scenario.duration:
             raise UsageError(f"--at {args.at} is past the end of scenario {scenario.name} "
                              f"({demo.span(scenario.duration)})")
     if args.preset is not None:
-        from crdb_dash.model import config
-
         served = [name for name in config.PRESETS if name != "helm"]
         if args.preset == "helm":
             raise UsageError("--preset helm cannot be served by the demo (each cluster would need its own job and "
@@ -336,8 +332,6 @@ def _demo(cfg, args) -> int:
             raise UsageError(f"--preset must be one of {', '.join(served)}, not {args.preset!r}")
         cfg = config.with_preset(cfg, args.preset)
     try:
-        demo.labelling(cfg)
-        promrun.binary("prometheus")
         return demo.run(cfg, scenario, at, Path(args.out), args.seconds, say=lambda s: print(s, flush=True),
                         complain=lambda s: print(s, file=sys.stderr, flush=True))
     except (demo.DemoError, promrun.PrometheusError) as exc:
@@ -349,8 +343,6 @@ def _demo(cfg, args) -> int:
 
 
 def _preview(cfg, args) -> int:
-    import os
-
     from crdb_dash.pipeline import compiled
     from crdb_dash.preview import query, run
     from crdb_dash.simulation import demo, promrun, scenarios

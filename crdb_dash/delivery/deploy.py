@@ -195,7 +195,7 @@ class Deploy:
         change = diff(remote["dashboard"] if remote else None, model, uid)
         self._wait_for_folder()
         if self.dry_run:
-            return Outcome(uid, title, action, "dry run: nothing written", change)
+            return Outcome(uid, title, action, "", change)
         version = remote["meta"].get("version") if remote else None
         payload = {"dashboard": {**model, "id": None, "version": version}, "folderUid": self.folder_uid,
                    "overwrite": self.force, "message": message(model)}
@@ -259,7 +259,7 @@ class Deploy:
     def _delete(self, hit: dict) -> Outcome:
         uid, title = hit["uid"], hit.get("title", "")
         if self.dry_run:
-            return Outcome(uid, title, "deleted", "dry run: nothing written")
+            return Outcome(uid, title, "deleted")
         try:
             self.gf.delete_dashboard(uid)
         except GrafanaError as exc:
@@ -269,9 +269,7 @@ class Deploy:
     def _report(self, o: Outcome) -> None:
         as_is = not self.dry_run or o.action in ("unchanged", "refused", "failed", "skipped", "kept")
         verb = o.action if as_is else f"would be {o.action}"
-        detail = o.detail if o.detail != "dry run: nothing written" else ""
-        if o.action == "created":
-            detail = f"{o.title!r}, {o.panels} panels" + (f"; {detail}" if detail else "")
+        detail = f"{o.title!r}, {o.panels} panels" if o.action == "created" else o.detail
         text = f"{o.uid}: {verb}" + (f" ({detail})" if detail else "")
         new_and_summarised = o.action == "created" and not self.full
         if o.diff and (self.show_diff and not new_and_summarised or o.action == "refused"):

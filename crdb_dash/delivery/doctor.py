@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from crdb_dash.model.catalog import METRICS, PRESENCE
-from crdb_dash.model.config import PRESETS, Config
+from crdb_dash.model.config import DEFAULTS, PRESETS, Config, parse_duration
 from crdb_dash.model.naming import Naming
 
 LAST = "schedules_BACKUP_last_completed_time"
@@ -97,7 +97,11 @@ class PrometheusApi:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DoctorError(f"could not reach Prometheus at {self.where}: {reason}") from None
-        return _data(body, self.where, path)
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise DoctorError(f"{self.where} does not look like Prometheus: {path} did not answer JSON") from None
+        return _data(doc, self.where, path)
 
 
 class GrafanaProxyApi:
@@ -115,14 +119,11 @@ class GrafanaProxyApi:
             body = self.grafana.datasource_get(self.uid, path, params or {})
         except GrafanaError as exc:
             raise DoctorError(str(exc)) from None
-        return _data(json.dumps(body).encode(), self.where, path)
+        return _data(body, self.where, path)
 
 
-def _data(body: bytes, where: str, path: str):
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        raise DoctorError(f"{where} does not look like Prometheus: {path} did not answer JSON") from None
+def _data(doc, where: str, path: str):
+    """The ``data`` of a Prometheus API answer, already decoded from JSON."""
     if not isinstance(doc, dict) or doc.get("status") != "success" or "data" not in doc:
         raise DoctorError(f"{where} does not look like Prometheus: {path} answered no Prometheus API result")
     return doc["data"]
@@ -176,9 +177,14 @@ class Doctor:
         self.progress = progress
         self.now = time.time() if now is None else now
         self.report = Report(api.where)
+        self._series: dict[tuple[str, float], list[dict]] = {}
 
     def series(self, selector: str, since: float) -> list[dict]:
-        return self.api.get("/api/v1/series", {"match[]": selector, "start": since, "end": self.now})
+        """Series matching ``selector`` since then; each question is asked of Prometheus once."""
+        if (selector, since) not in self._series:
+            self._series[selector, since] = self.api.get("/api/v1/series",
+                                                         {"match[]": selector, "start": since, "end": self.now})
+        return self._series[selector, since]
 
     def query(self, expr: str) -> list[dict]:
         return self.api.get("/api/v1/query", {"query": expr, "time": self.now})["result"]
@@ -203,7 +209,7 @@ class Doctor:
         self._check_families(naming, names, layout)
         self._check_rpo(naming, layout)
         self._check_rules()
-        self._check_scrape_interval(layout)
+        self._check_scrape_interval()
         return self.report
 
     def _check_prometheus(self) -> None:
@@ -226,21 +232,18 @@ class Doctor:
                   "cluster_label": cluster, "node_label": node}
         self.report.detected.update(layout)
         self.report.suggested = suggested
-        fits = (asdict(naming) == self.cfg["naming"] and suggested["labels"] == self.cfg["labels"]
-                and suggested["selector"] == self.cfg["selector"])
         if asdict(naming) != self.cfg["naming"]:
             self.report.add("fail", "naming", f"the metrics are named as the {preset} setup names them "
                             f"(e.g. {naming.selector(PRESENCE, '')}), not as the config says "
                             f"({Naming(**self.cfg['naming']).selector(PRESENCE, '')})", f"preset: {preset}")
         else:
             self.report.add("ok", "naming", f"metric names fit the config ({preset} layout)")
-        if not fits and asdict(naming) == self.cfg["naming"]:
-            self.report.add("warn", "labels", f"the data fits preset {preset} (selector {suggested['selector']}, "
-                            f"labels {_pairs(suggested['labels'])}); the config says selector "
-                            f"{self.cfg['selector']}, labels {_pairs(self.cfg['labels'])}",
-                            "crdb-dash doctor --write-config FILE")
-        return {"naming": naming, "cluster": cluster, "node": node, "selector": suggested["selector"],
-                "tenant": suggested["labels"]["tenant"]}
+            if (suggested["labels"], suggested["selector"]) != (self.cfg["labels"], self.cfg["selector"]):
+                self.report.add("warn", "labels", f"the data fits preset {preset} (selector {suggested['selector']}, "
+                                f"labels {_pairs(suggested['labels'])}); the config says selector "
+                                f"{self.cfg['selector']}, labels {_pairs(self.cfg['labels'])}",
+                                "crdb-dash doctor --write-config FILE")
+        return {"cluster": cluster, "node": node, "selector": suggested["selector"]}
 
     def _check_selector(self, naming: Naming, layout: dict) -> None:
         cfg = self.cfg
@@ -313,8 +316,7 @@ class Doctor:
         return tags[0] if tags else ""
 
     def _check_rpo(self, naming: Naming, layout: dict) -> None:
-        by = f'{layout["cluster"]}'
-        expr = (f"max by ({by}) (max_over_time({naming.selector(LAST, layout['selector'])}"
+        expr = (f"max by ({layout['cluster']}) (max_over_time({naming.selector(LAST, layout['selector'])}"
                 f"[{self.cfg.get('rpo.window')}]))")
         values = {r["metric"].get(layout["cluster"], ""): float(r["value"][1]) for r in self.query(expr)}
         unmaintained = sorted(c for c, v in values.items() if v == 0)
@@ -338,9 +340,7 @@ class Doctor:
         else:
             self.report.add("ok", "recording rules", "not loaded (optional: rpo.recorded is false)")
 
-    def _check_scrape_interval(self, layout: dict) -> None:
-        from crdb_dash.model.config import parse_duration
-
+    def _check_scrape_interval(self) -> None:
         targets = self.api.get("/api/v1/targets", {"state": "active"}).get("activeTargets", [])
         jobs = set(self.report.detected.get("jobs", []))
         seen = sorted({t.get("scrapeInterval", "") for t in targets if t.get("labels", {}).get("job") in jobs} - {""})
@@ -380,8 +380,6 @@ def write_config(report: Report, user_file: str | None, out) -> None:
 
 def _preset_config(preset: str) -> dict:
     """The selector, labels and naming a preset sets, on top of the defaults."""
-    from crdb_dash.model.config import DEFAULTS
-
     out = {"preset": preset, "selector": DEFAULTS["selector"], "labels": dict(DEFAULTS["labels"]),
            "naming": dict(DEFAULTS["naming"])}
     for key, value in PRESETS[preset].items():

@@ -126,14 +126,12 @@ class Grafana:
     def save_dashboard(self, payload: dict) -> dict:
         return self.call("POST /api/dashboards/db", lambda api: api.dashboard.update_dashboard(payload))
 
-    def search(self, folder_uid: str, query: str = "") -> list[dict]:
-        """Every dashboard in the folder (whose title contains ``query``), page by page."""
+    def search(self, folder_uid: str) -> list[dict]:
+        """Every dashboard in the folder, page by page."""
         hits: list[dict] = []
         page = 1
         while True:
             params = {"type": "dash-db", "folderUIDs": folder_uid, "limit": SEARCH_PAGE, "page": page}
-            if query:
-                params["query"] = query
             found = self.call("GET /api/search", lambda api, params=params: api.client.GET("/search", params=params))
             hits += found
             if len(found) < SEARCH_PAGE:

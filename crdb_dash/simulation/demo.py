@@ -33,8 +33,11 @@ class DemoError(Exception):
 
 def run(cfg: Config, scenario: Scenario, at: int, out: Path, seconds: float | None, say=print,
         complain=print) -> int:
-    """Run the demo until Ctrl-C, SIGTERM or ``seconds``; 1 if Prometheus stopped by itself."""
+    """Run the demo until Ctrl-C, SIGTERM or ``seconds``; 1 if Prometheus stopped by itself.
+
+    What cannot work (labels the demo cannot honour, no Prometheus) fails before anything starts."""
     labels = labelling(cfg)
+    promrun.binary("prometheus")
     interval = cfg.seconds("scrape_interval")
     now = int(time.time())
     end = now - now % interval
@@ -155,12 +158,9 @@ def _backfill(cfg: Config, history: Labelled, prom: promrun.Prometheus, work: Pa
     promrun.backfill(openmetrics([history]), prom.tsdb)
     prom.start()
     span = (history.start, history.end)
-    # The alerts read the recorded targets (and the compliance rules read the alerts' records): every recording
-    # rule, one after another, so that a rule reading another's series finds them.
+    # The alerts read the recorded targets (and the compliance rules read the alerts' records).
     records = {"groups": [g for g in rules.prometheus_rules(cfg)["groups"] if g["name"] != rules.GROUP]}
-    for i, rule in enumerate(promrun.one_by_one(build.to_yaml(records))):
-        promrun.backfill_rules(prom, rule, span, work, str(i))
-        prom.restart()
+    promrun.backfill_recording_rules(prom, build.to_yaml(records), span, work)
     states = list(alert_states(prom, cfg, *span))
     prom.stop()
     promrun.backfill(states, prom.tsdb)

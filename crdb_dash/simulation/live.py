@@ -13,9 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from crdb_dash.model.catalog import UPTIME
 from crdb_dash.model.naming import Naming
-from crdb_dash.simulation.simulator import EXPORTED, ClusterModel, Scenario
+from crdb_dash.simulation.simulator import BY_VIRTUAL_CLUSTER, EXPORTED, ClusterModel, Scenario, sample_text
 
-BY_VIRTUAL_CLUSTER = "schedules_BACKUP_last_completed_time_by_virtual_cluster"
 SELF_HOSTED = Naming()
 
 
@@ -77,7 +76,7 @@ def exposition(model: ClusterModel, node: int, clock: Clock, naming: Naming = SE
                 return ""  # the node is restarting, or this scrape is missed
             if m.unix_time and value:
                 value = round(clock.wall(value))
-            lines.append(f"{name}{{{_labels(node, model.tenant_label(tenant, t), extra)}}} {_num(value)}")
+            lines.append(f"{name}{{{_labels(node, model.tenant_label(tenant, t), extra)}}} {sample_text(value)}")
     uptime = naming.family(UPTIME)[0]
     lines += [f"# HELP {uptime} Process uptime", f"# TYPE {uptime} gauge",
               f"{uptime}{{{_labels(node, model.tenant_label(model.tenants[0], t))}}} {model.uptime(node, t)}"]
@@ -89,17 +88,13 @@ def exposition(model: ClusterModel, node: int, clock: Clock, naming: Naming = SE
                 continue
             value = model.last_completed(node, tenant, t)
             lines.append(f'{name}{{{_labels(node, "system", {"tenant_id": str(tenant_id)})}}} '
-                         f"{_num(round(clock.wall(value)) if value else 0)}")
+                         f"{sample_text(round(clock.wall(value)) if value else 0)}")
     return "\n".join(lines) + "\n"
 
 
 def _labels(node: int, tenant: str | None, extra: dict[str, str] | None = None) -> str:
     labels = {"node_id": str(node), **({"tenant": tenant} if tenant is not None else {}), **(extra or {})}
     return ",".join(f'{k}="{v}"' for k, v in labels.items())
-
-
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else repr(v)
 
 
 class Node:

@@ -63,10 +63,16 @@ def serve(chunks: Iterable[str], recording_rules: str = "", span: tuple[int, int
         tsdb = Path(work) / "tsdb"
         backfill(chunks, tsdb)
         with Prometheus(tsdb) as prom:
-            for i, rule in enumerate(one_by_one(recording_rules)):
-                backfill_rules(prom, rule, span, Path(work), f"{i}")
-                prom.restart()
+            backfill_recording_rules(prom, recording_rules, span, Path(work))
             yield prom
+
+
+def backfill_recording_rules(prom: Prometheus, text: str, span: tuple[int, int], work: Path) -> None:
+    """Every recording rule of a rule file evaluated over ``span`` of ``prom``'s stored history, one after
+    another, restarting ``prom`` after each so that the next rule finds the series the earlier ones wrote."""
+    for i, rule in enumerate(one_by_one(text)):
+        backfill_rules(prom, rule, span, work, str(i))
+        prom.restart()
 
 
 def one_by_one(text: str) -> list[str]:

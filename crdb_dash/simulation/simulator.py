@@ -35,6 +35,7 @@ RESTORE_READ_RATE = 80e6
 NODE_DOWN = 60  # seconds a restarting node is not scraped
 BOOTED = 7 * 86400  # seconds every node has been running when a scenario starts
 DRAIN = 30  # seconds a node drains before it stops: still scraped, its running jobs stopped with a retryable error
+BY_VIRTUAL_CLUSTER = "schedules_BACKUP_last_completed_time_by_virtual_cluster"  # the system tenant, per virtual cluster
 
 
 @dataclass(frozen=True)
@@ -401,14 +402,13 @@ class Simulation:
         return {"job": self.job, "instance": f"{cluster}-n{node}:8080", "cluster": cluster}
 
     def families(self) -> list[str]:
-        return [m.exported for m in EXPORTED] + ["schedules_BACKUP_last_completed_time_by_virtual_cluster", "up",
-                                                  UPTIME]
+        return [m.exported for m in EXPORTED] + [BY_VIRTUAL_CLUSTER, "up", UPTIME]
 
     def series(self, name: str) -> Iterator[Series]:
         """Every series of one metric, as Prometheus would store them after scraping."""
         if name == "up":
             yield from self._up()
-        elif name == "schedules_BACKUP_last_completed_time_by_virtual_cluster":
+        elif name == BY_VIRTUAL_CLUSTER:
             yield from self._by_virtual_cluster()
         elif name == UPTIME:
             yield from self._uptime()
@@ -457,7 +457,7 @@ class Simulation:
                               "tenant_id": str(tenant_id)}
                     samples = [(self.start + t, self._unix(model.last_completed(node, tenant, t)))
                                for t in self.times() if model.scraped(node, t) and model.exists(tenant, t)]
-                    yield Series("schedules_BACKUP_last_completed_time_by_virtual_cluster", labels, samples)
+                    yield Series(BY_VIRTUAL_CLUSTER, labels, samples)
 
     def _unix(self, offset: float) -> float:
         """A unix-time gauge: 0 stays 0 (never), an offset becomes a unix time."""
@@ -496,7 +496,7 @@ def openmetrics(sims: list[Simulation], setup=None) -> Iterator[str]:
             for s in sim.series(name):
                 for out in (setup.scraped(s) if setup is not None else [s]):
                     label_text = ",".join(f'{k}="{v}"' for k, v in sorted(out.labels.items()))
-                    yield "".join(f"{out.name}{{{label_text}}} {_num(v)} {t}\n" for t, v in out.samples)
+                    yield "".join(f"{out.name}{{{label_text}}} {sample_text(v)} {t}\n" for t, v in out.samples)
     yield "# EOF\n"
 
 
@@ -511,7 +511,7 @@ def promtool_series(sim: Simulation, names: list[str]) -> dict[str, str]:
             tokens: list[str] = []
             for t in times:
                 if t in values:
-                    tokens.append(_num(values[t]))
+                    tokens.append(sample_text(values[t]))
                 else:
                     tokens.append("stale" if tokens and tokens[-1] not in ("_", "stale") else "_")
             label_text = ", ".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
@@ -536,5 +536,6 @@ def _runs(tokens: list[str]) -> str:
     return " ".join(parts)
 
 
-def _num(v: float) -> str:
+def sample_text(v: float) -> str:
+    """A sample value as the text formats write it: whole numbers without a decimal point."""
     return str(int(v)) if float(v).is_integer() else repr(v)
