@@ -140,8 +140,6 @@ def _text(value: list[str] | None) -> str:
 class TargetResult:
     ref_id: str
     legend: str
-    instant: bool
-    fmt: str
     expr: str
     series: list[dict]
     step: float
@@ -173,8 +171,7 @@ def run_panel(prom, panel: dict, values: dict, at: int, range_seconds: int, scra
         else:
             end = at - at % v.step
             series = prom.query_range(expr, end - range_seconds, end, v.step)["result"]
-        out.append(TargetResult(target.get("refId", ""), target.get("legendFormat", ""), bool(target.get("instant")),
-                                target.get("format", "time_series"), expr, series, v.step))
+        out.append(TargetResult(target.get("refId", ""), target.get("legendFormat", ""), expr, series, v.step))
     return out
 
 
