@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from crdb_dash.pipeline.interpolate import Vars, substitute
+from crdb_dash.pipeline.interpolate import Vars, _multi, substitute
 from crdb_dash.preview import layout
 from crdb_dash.simulation import promrun
 
@@ -124,13 +124,9 @@ def _vars_for(values: dict[str, list[str] | None], scrape: int, range_seconds: f
 
 
 def _text(value: list[str] | None) -> str:
-    """A variable's value in a query: All is its allValue (.*, as every variable of ours sets), several values
-    a regex alternation, as Grafana's Prometheus datasource formats them."""
-    if value is None:
-        return ".*"
-    if len(value) == 1:
-        return value[0]
-    return "(" + "|".join(re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\\\1", v) for v in value) + ")"
+    """A variable's value in a query: one value as it is; All (its allValue .*, as every variable of ours sets)
+    and several values (a regex alternation) as substitute() formats a multi-value variable."""
+    return value[0] if value is not None and len(value) == 1 else _multi(value)
 
 
 # ---- panels -------------------------------------------------------------------------------------------------
