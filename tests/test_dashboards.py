@@ -353,17 +353,11 @@ def test_protected_timestamp_age_graphs_draw_a_line_at_the_alert_threshold(panel
 
 
 def colour(panel: dict, value: float | None) -> str:
-    """The colour a stat panel shows for ``value`` (None: no data), as Grafana's display processor picks it."""
-    defaults = panel["fieldConfig"]["defaults"]
-    for mapping in defaults.get("mappings", []):
-        if value is None and mapping["type"] == "special" and mapping["options"]["match"] == "null":
-            return mapping["options"]["result"]["color"]
-    steps = defaults["thresholds"]["steps"]
-    active = steps[0]
-    for step in steps[1:]:
-        if value is not None and value >= step["value"]:
-            active = step
-    return active["color"]
+    """The colour a stat panel shows for ``value`` (None: no data), by the preview's model of Grafana's display
+    processor (mappings, then thresholds)."""
+    from crdb_dash.preview.view import display
+
+    return display(value, panel["fieldConfig"]["defaults"], now=0)[1]
 
 
 def test_kms_stat_is_red_within_the_failure_window_and_green_after_or_never(panels, cfg):
