@@ -51,10 +51,8 @@ def grafana():
 
 
 @pytest.fixture(scope="module")
-def ours():
-    from crdb_dash.model import config
-
-    return compiled.dashboards(config.load())
+def ours(cfg):
+    return compiled.dashboards(cfg)
 
 
 def test_first_deploy_creates_the_folder_and_every_dashboard(grafana, ours):
