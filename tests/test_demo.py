@@ -101,14 +101,8 @@ def test_demo_runs_prometheus_scraping_every_node_and_stops_on_ctrl_c(tmp_path):
     try:
         ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)/_status", "".join(lines))]
         assert len(ports) == 3
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            up = _query(url, 'count(up{job="cockroachdb", cluster="healthy"} == 1)')
-            if up and up[0]["value"][1] == "3":
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail("Prometheus did not scrape the three simulated nodes")
+        up = 'count(up{job="cockroachdb", cluster="healthy"} == 1) == 3'
+        assert _eventually(lambda: _query(url, up)), "Prometheus did not scrape the three simulated nodes"
         assert _query(url, "sum(jobs_backup_currently_running)"), "no job metrics scraped"
         provisioning = tmp_path / "provisioning" / "datasources" / "crdb-backups.yaml"
         assert url in provisioning.read_text()
