@@ -220,9 +220,7 @@ def test_demo_labels_follow_the_config(selector, labels, job, extra):
     ("labels: {node: cluster}\n", "three different label names"),
 ])
 def test_demo_refuses_what_it_cannot_honour(tmp_path, text, message):
-    path = tmp_path / "c.yaml"
-    path.write_text(text)
-    err = _fails(["--config", str(path), "demo", "--seconds", "1", "--out", str(tmp_path / "out")])
+    err = _fails(["--config", str(_write(tmp_path, text)), "demo", "--seconds", "1", "--out", str(tmp_path / "out")])
     assert message in err
     assert not (tmp_path / "out").exists()
 
