@@ -68,9 +68,8 @@ def _firing(prom, cfg) -> list[tuple]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     cfg = _config(tmp_path_factory, "self-hosted")
-    sim = Simulation(SCENARIO, END)
-    with promrun.serve(openmetrics([sim])) as prom:
-        yield _panel_values(prom, cfg, "everything"), _firing(prom, cfg), _variable_options(prom, cfg, "everything")
+    with promrun.serve(openmetrics([Simulation(SCENARIO, END)])) as prom:
+        return _panel_values(prom, cfg, "everything"), _firing(prom, cfg), _variable_options(prom, cfg, "everything")
 
 
 @pytest.mark.parametrize("preset", ["metrics-endpoint", "cloud", "dedicated", "helm"])
