@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -38,18 +39,15 @@ def crdb_dash(*args: str, config: str | None = None):
 @pytest.fixture(scope="module")
 def prometheus_by_setup():
     """One Prometheus holding the same two healthy clusters as each setup stores them, started lazily."""
-    started, stack = {}, []
+    started = {}
+    with contextlib.ExitStack() as stack:
 
-    def get(setup: str):
-        if setup not in started:
-            context = _serve([simulator.Simulation(_scenario(), NOW)], setup)
-            started[setup] = context.__enter__()
-            stack.append(context)
-        return started[setup]
+        def get(setup: str):
+            if setup not in started:
+                started[setup] = stack.enter_context(_serve([simulator.Simulation(_scenario(), NOW)], setup))
+            return started[setup]
 
-    yield get
-    for context in stack:
-        context.__exit__(None, None, None)
+        yield get
 
 
 def test_self_hosted_data_fits_the_default_config(prometheus_by_setup):
