@@ -159,8 +159,7 @@ def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
 
 def test_grafana_alert_texts_are_the_prometheus_ones(cfg):
     """The same summary and description, by the configured label names; only the value's template differs."""
-    groups = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())["groups"]
-    prom = [r for g in groups for r in g["rules"] if "alert" in r]
+    prom = _prometheus_alerts((ROOT / rules.RULES_FILE).read_text())
     for alert, p, g in zip(alerts.table(cfg), prom, rules.grafana_rules(cfg)["groups"][0]["rules"], strict=True):
         assert g["annotations"]["summary"] == p["annotations"]["summary"]
         swapped = g["annotations"]["description"].replace(rules.value_template("$values.B.Value", alert),
