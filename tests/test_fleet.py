@@ -17,6 +17,7 @@ from crdb_dash.pipeline import compiled, rules
 from crdb_dash.pipeline.interpolate import Vars
 from crdb_dash.simulation import evaluate, promrun
 from crdb_dash.simulation.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
+from tests.conftest import configured
 
 H, M = 3600, 60
 END = int(time.time()) // 3600 * 3600 - 3600
@@ -44,8 +45,7 @@ FLEET = Scenario("fleet", 30 * H, (
 
 
 def _cfg(overrides=OVERRIDES) -> config.Config:
-    raw = config.load().raw
-    return config.Config({**raw, "scrape_interval": "30s", "rpo": {**raw["rpo"], "overrides": overrides}}, "test")
+    return configured(scrape_interval="30s", rpo={"overrides": overrides})
 
 
 @pytest.fixture(scope="module")
