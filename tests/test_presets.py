@@ -8,19 +8,18 @@ same firing alerts, with the config `crdb-dash doctor --write-config` writes for
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from crdb_dash.model import alerts, config
 from crdb_dash.pipeline import compiled
 from crdb_dash.pipeline.interpolate import Vars
 from crdb_dash.preview import query
+from crdb_dash.preview.run import scenario_end
 from crdb_dash.simulation import evaluate, promrun, setups
 from crdb_dash.simulation.scenarios import named
 from crdb_dash.simulation.simulator import Simulation, openmetrics
 
-END = int(time.time()) // 3600 * 3600 - 3600
+END = scenario_end()
 SCENARIO = named("everything-at-once")
 SCRAPE = SCENARIO.scrape
 

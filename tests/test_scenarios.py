@@ -19,11 +19,12 @@ from crdb_dash.model import alerts, catalog, promql
 from crdb_dash.model.catalog import UNKNOWN
 from crdb_dash.model.config import parse_duration
 from crdb_dash.pipeline.interpolate import Vars, substitute
+from crdb_dash.preview.run import scenario_end
 from crdb_dash.simulation import evaluate, promrun
 from crdb_dash.simulation.scenarios import SCENARIOS
 from crdb_dash.simulation.simulator import Simulation, openmetrics
 
-END = int(time.time()) // 3600 * 3600 - 3600
+END = scenario_end()
 H = 3600
 SCRAPE = SCENARIOS["healthy-hourly-backups"].scrape
 assert all(s.scrape == SCRAPE for s in SCENARIOS.values())

@@ -122,7 +122,8 @@ def render(models: dict[str, dict], prom, at: int, out: Path, scrape: int, datas
 
 
 def scenario_end(now: float | None = None) -> int:
-    """Where a simulated history ends: the last whole hour before the previous one, as the scenario tests do."""
+    """Where a simulated history ends: the last whole hour before the previous one (the scenario tests and the
+    benchmark end theirs there too)."""
     return int(now if now is not None else time.time()) // 3600 * 3600 - 3600
 
 
