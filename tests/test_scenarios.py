@@ -23,6 +23,7 @@ from crdb_dash.preview.run import scenario_end
 from crdb_dash.simulation import evaluate, promrun
 from crdb_dash.simulation.scenarios import SCENARIOS
 from crdb_dash.simulation.simulator import Simulation, openmetrics
+from tests.conftest import configured
 
 END = scenario_end()
 H = 3600
@@ -32,12 +33,11 @@ DATASOURCE_SCRAPE = 15  # what Grafana assumes for a datasource that sets no scr
 
 
 @pytest.fixture(scope="module")
-def models(cfg):
+def models():
     """The dashboards as a user whose Prometheus scrapes every SCRAPE seconds builds them."""
-    from crdb_dash.model import config
     from crdb_dash.pipeline import compiled
 
-    return compiled.dashboards(config.Config({**cfg.raw, "scrape_interval": f"{SCRAPE}s"}, "test"))
+    return compiled.dashboards(configured(scrape_interval=f"{SCRAPE}s"))
 M = 60
 RPO_SERIES = ["schedules_BACKUP_last_completed_time", "schedules_BACKUP_last_completed_time_by_virtual_cluster", "up"]
 RPO_ALERTS = ("RecoveryPointTooOld", "VirtualClusterRecoveryPointTooOld", "RecoveryPointUnknown")
@@ -382,12 +382,9 @@ def test_alert_conditions_at_the_end_of_each_scenario(prom, sims, cfg, name):
 @pytest.fixture(scope="module")
 def recorded_models():
     """The dashboards as built with rpo.recorded: true."""
-    from crdb_dash.model import config
     from crdb_dash.pipeline import compiled
 
-    raw = config.load().raw
-    return compiled.dashboards(config.Config({**raw, "scrape_interval": f"{SCRAPE}s",
-                                           "rpo": {**raw["rpo"], "recorded": True}}, "test"))
+    return compiled.dashboards(configured(scrape_interval=f"{SCRAPE}s", rpo={"recorded": True}))
 
 
 @pytest.mark.parametrize("name", ["healthy-hourly-backups", "rolling-restart", "full-restart-without-backups",
