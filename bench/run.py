@@ -67,13 +67,14 @@ def bench_fleet(clusters: int) -> dict:
     """
     from crdb_dash.model import config
     from crdb_dash.pipeline import compiled, rules
+    from crdb_dash.preview import run
     from crdb_dash.simulation import promrun
     from crdb_dash.simulation.simulator import Simulation, openmetrics
 
     cfg = config.load()
     recorded = config.Config({**cfg.raw, "rpo": {**cfg.raw["rpo"], "recorded": True}}, "bench")
     modes = {"raw": compiled.dashboards(cfg), "recorded": compiled.dashboards(recorded)}
-    end = int(time.time()) // 3600 * 3600 - 3600
+    end = run.scenario_end()
     out = {"fleet_clusters": clusters, "fleet_nodes": clusters * 3, "fleet_hours": 24, "scrape_s": 30}
     refresh = {}
     for n in (1, clusters):

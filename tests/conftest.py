@@ -47,6 +47,14 @@ def find_schemas(env: str, default: Path) -> Path:
                 "of github.com/grafana/grafana-foundation-sdk to run this check (test_conformance.py runs without)")
 
 
+def configured(**changes) -> config.Config:
+    """The default config with ``changes``: a dict is merged into its section of the defaults (rpo={"recorded":
+    True} keeps the other rpo keys), any other value replaces the default one."""
+    raw = config.load().raw
+    return config.Config({**raw, **{key: {**raw[key], **value} if isinstance(value, dict) else value
+                                    for key, value in changes.items()}}, "test")
+
+
 def config_error(path: Path, text: str) -> str:
     """The error config.load gives for a config file of this text, written to path; the test fails where it loads."""
     path.write_text(text)

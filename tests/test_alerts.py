@@ -16,7 +16,7 @@ import yaml
 
 from crdb_dash.model import alerts
 from crdb_dash.pipeline import rules
-from tests.conftest import ROOT, promtool, promtool_test
+from tests.conftest import ROOT, configured, promtool, promtool_test
 
 NODE = 'job="cockroachdb", cluster="{cluster}", instance="n{n}:8080", node_id="{n}"'
 
@@ -425,15 +425,8 @@ def _rules_file(cfg, tmp_path) -> str:
     return str(path)
 
 
-def _config(**rpo):
-    from crdb_dash.model import config
-
-    raw = config.load().raw
-    return config.Config({**raw, "rpo": {**raw["rpo"], **rpo}}, "test")
-
-
 def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h_warns(tmp_path):
-    cfg = _config(overrides=[{"match": {"cluster": "daily-.*"}, "warning": "26h", "critical": "30h"}])
+    cfg = configured(rpo={"overrides": [{"match": {"cluster": "daily-.*"}, "warning": "26h", "critical": "30h"}]})
     minutes = 25 * 60 + 10
     series = {s(LAST, 1, cluster="daily-1"): run((0, 10), (T10, minutes - 10)),  # 25h old at 25h10m
               s(LAST, 2, cluster="daily-1"): run((0, minutes)),
@@ -466,7 +459,8 @@ def _compliance_checks(cfg, at: str, expected: float | None) -> dict:
 def test_a_scrape_gap_counts_as_configured_never_as_compliant_by_accident(tmp_path, unknown, expected):
     """Backups every 30 minutes, well within target; no scrape for the last half hour of two hours. The
     remembered recovery point stays within target through the gap, but the gap is unknown."""
-    cfg = _config(compliance={"period": "30d", "objective": 0.995, "target": "critical", "unknown": unknown})
+    compliance = {"period": "30d", "objective": 0.995, "target": "critical", "unknown": unknown}
+    cfg = configured(rpo={"compliance": compliance})
     values = run(*((60 + 1800 * k, 30) for k in range(3)), ("stale", 1)) + " _x30"
     promtool_test(tmp_path, {s(LAST, 1): values}, {"promql_expr_test": [_compliance_checks(cfg, "2h", expected)]},
                   _rules_file(cfg, tmp_path))

@@ -1,7 +1,6 @@
 """docker-compose.yml for users with Docker: its structure, the paths it mounts, its Prometheus config."""
 
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -9,7 +8,7 @@ import yaml
 
 from crdb_dash.model import alerts, config
 from crdb_dash.pipeline import build, compiled, rules
-from tests.conftest import ROOT
+from tests.conftest import ROOT, promtool
 
 
 def _compose():
@@ -63,9 +62,7 @@ def test_prometheus_config_passes_promtool_and_matches_the_selector(tmp_path, cf
     assert all(cfg.cluster in s["labels"] for s in scrape["static_configs"])
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is missing: run 'make test'"
-    result = subprocess.run([promtool, "check", "config", str(path)], capture_output=True, text=True)
+    result = subprocess.run([promtool(), "check", "config", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -9,6 +9,10 @@ from crdb_dash.model import config
 from tests.conftest import config_error
 
 
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "crdb_dash.cli", *args], capture_output=True, text=True)
+
+
 def test_defaults_are_valid():
     cfg = config.load()
     assert cfg["selector"] == 'job="cockroachdb"'
@@ -94,8 +98,7 @@ def test_cli_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path):
     path.write_text("rpo: {warning: 8h}\n")
     out = tmp_path / "out"
     out.mkdir()
-    result = subprocess.run([sys.executable, "-m", "crdb_dash.cli", "--config", str(path), "build", "--out", str(out)],
-                            capture_output=True, text=True)
+    result = _cli("--config", str(path), "build", "--out", str(out))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "rpo.warning" in result.stderr and result.stdout == ""
@@ -103,8 +106,7 @@ def test_cli_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path):
 
 
 def test_cli_missing_config_file(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "crdb_dash.cli", "--config", str(tmp_path / "nope.yaml"), "build"],
-                            capture_output=True, text=True)
+    result = _cli("--config", str(tmp_path / "nope.yaml"), "build")
     assert result.returncode == 2 and "cannot read config file" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -153,10 +155,6 @@ def test_risky_values_load_with_a_warning(tmp_path, text, warning):
 
 def test_defaults_have_no_warnings():
     assert config.load().warnings == ()
-
-
-def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "crdb_dash.cli", *args], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.mark.parametrize("text", [

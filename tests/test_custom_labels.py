@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 
@@ -21,8 +20,7 @@ import yaml
 
 from crdb_dash.model import alerts, config, promql
 from crdb_dash.pipeline import rules
-from crdb_dash.pipeline.build import to_yaml
-from tests.conftest import ROOT, group_order
+from tests.conftest import ROOT, promtool, promtool_test
 
 CUSTOM = {"selector": 'job="crdb"', "labels": {"cluster": "k8s_cluster", "node": "pod", "tenant": "vc"}}
 DEFAULT_NAMES = ("cluster", "instance", "tenant")
@@ -145,12 +143,9 @@ def _fires(cfg, name: str, value: str, cluster: str = "east", tenant: str = "app
 
 
 def test_custom_build_passes_promtool(custom_build, tmp_path):
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail("promtool is missing: run 'make test' (installs Debian's prometheus package) or put it on PATH")
     out, cfg = custom_build
     rule_file = out / rules.RULES_FILE
-    check = subprocess.run([promtool, "check", "rules", str(rule_file)], capture_output=True, text=True)
+    check = subprocess.run([promtool(), "check", "rules", str(rule_file)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     series = {
         _s("jobs_backup_resume_failed", 1): "0x29 1x30",
@@ -166,12 +161,6 @@ def test_custom_build_passes_promtool(custom_build, tmp_path):
     }
     expected = {"CockroachBackupJobFailed": [_fires(cfg, "JobFailed", "1")],
                 "CockroachBackupRestoreJobPaused": [_fires(cfg, "RestoreJobPaused", "1", cluster="west")]}
-    test = {"rule_files": [str(rule_file)], "group_eval_order": group_order(rule_file), "evaluation_interval": "1m",
-            "tests": [{
-        "interval": "1m", "input_series": [{"series": k, "values": v} for k, v in series.items()],
-        "alert_rule_test": [{"eval_time": "1h20m", "alertname": name, "exp_alerts": expected.get(name, [])}
-                            for name in sorted({a.alertname for a in alerts.table(cfg)})]}]}
-    path = tmp_path / "test.yml"
-    path.write_text(to_yaml(test))
-    result = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    checks = [{"eval_time": "1h20m", "alertname": name, "exp_alerts": expected.get(name, [])}
+              for name in sorted({a.alertname for a in alerts.table(cfg)})]
+    promtool_test(tmp_path, series, {"alert_rule_test": checks}, rule_file)

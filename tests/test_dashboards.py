@@ -12,6 +12,7 @@ from crdb_dash.model.config import parse_duration
 from crdb_dash.pipeline.interpolate import Vars, substitute
 from crdb_dash.pipeline.normalize import DATASOURCE
 from crdb_dash.simulation.evaluate import walk
+from tests.conftest import configured
 
 # Errors of Grafana's published schema on valid dashboards (GRAFANA.md). Each is matched on the
 # schema path the validator reports and skipped only there.
@@ -353,17 +354,11 @@ def test_protected_timestamp_age_graphs_draw_a_line_at_the_alert_threshold(panel
 
 
 def colour(panel: dict, value: float | None) -> str:
-    """The colour a stat panel shows for ``value`` (None: no data), as Grafana's display processor picks it."""
-    defaults = panel["fieldConfig"]["defaults"]
-    for mapping in defaults.get("mappings", []):
-        if value is None and mapping["type"] == "special" and mapping["options"]["match"] == "null":
-            return mapping["options"]["result"]["color"]
-    steps = defaults["thresholds"]["steps"]
-    active = steps[0]
-    for step in steps[1:]:
-        if value is not None and value >= step["value"]:
-            active = step
-    return active["color"]
+    """The colour a stat panel shows for ``value`` (None: no data), by the preview's model of Grafana's display
+    processor (mappings, then thresholds)."""
+    from crdb_dash.preview.view import display
+
+    return display(value, panel["fieldConfig"]["defaults"], now=0)[1]
 
 
 def test_kms_stat_is_red_within_the_failure_window_and_green_after_or_never(panels, cfg):
@@ -407,13 +402,12 @@ def test_every_panel_and_query_has_the_scrape_interval_as_min_interval(panels, c
     assert coarse == 3  # over time on the overview and the schedules dashboards, and by virtual cluster
 
 
-def test_rate_windows_follow_the_configured_scrape_interval_whatever_the_datasource_says(cfg):
+def test_rate_windows_follow_the_configured_scrape_interval_whatever_the_datasource_says():
     """An existing datasource with no scrape interval (Grafana assumes 15s) on targets scraped every 60s."""
-    from crdb_dash.model import config
     from crdb_dash.pipeline import compiled
     from crdb_dash.simulation import evaluate
 
-    slow = config.Config({**cfg.raw, "scrape_interval": "60s"}, "test")
+    slow = configured(scrape_interval="60s")
     rates = [t for model in compiled.dashboards(slow).values() for p in model["panels"]
              for t in p.get("targets", []) if "$__rate_interval" in t["expr"]]
     assert rates
@@ -432,12 +426,11 @@ def test_rate_windows_follow_the_configured_scrape_interval_whatever_the_datasou
 
 
 def test_dashboards_link_to_the_db_console_jobs_page_when_configured(cfg):
-    from crdb_dash.model import config
     from crdb_dash.pipeline import compiled
 
     for model in compiled.dashboards(cfg).values():
         assert [link["type"] for link in model["links"]] == ["dashboards"]
-    with_console = config.Config({**cfg.raw, "db_console_url": "https://${cluster}.crdb.example.com:8080/"}, "test")
+    with_console = configured(db_console_url="https://${cluster}.crdb.example.com:8080/")
     for model in compiled.dashboards(with_console).values():
         if not any(v["name"] == "cluster" for v in model["templating"]["list"]):
             continue  # the runbooks: no cluster to fill into the link

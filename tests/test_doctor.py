@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -30,26 +31,23 @@ def _serve(sims, setup):
     return promrun.serve(simulator.openmetrics(sims, setups.SETUPS[setup]))
 
 
-def crdb_dash(*args: str, config: str | None = None):
+def crdb_dash(*args: str, config: str | None = None, env: dict | None = None):
     cmd = [sys.executable, "-m", "crdb_dash.cli", *(["--config", config] if config else []), "doctor", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
 
 
 @pytest.fixture(scope="module")
 def prometheus_by_setup():
     """One Prometheus holding the same two healthy clusters as each setup stores them, started lazily."""
-    started, stack = {}, []
+    started = {}
+    with contextlib.ExitStack() as stack:
 
-    def get(setup: str):
-        if setup not in started:
-            context = _serve([simulator.Simulation(_scenario(), NOW)], setup)
-            started[setup] = context.__enter__()
-            stack.append(context)
-        return started[setup]
+        def get(setup: str):
+            if setup not in started:
+                started[setup] = stack.enter_context(_serve([simulator.Simulation(_scenario(), NOW)], setup))
+            return started[setup]
 
-    yield get
-    for context in stack:
-        context.__exit__(None, None, None)
+        yield get
 
 
 def test_self_hosted_data_fits_the_default_config(prometheus_by_setup):
@@ -168,10 +166,9 @@ def test_doctor_through_grafanas_datasource_proxy(prometheus_by_setup):
         grafana.datasources["crdb-backups-prometheus"] = prometheus_by_setup("self-hosted").url
         env = {**os.environ, "GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": token, "GRAFANA_USER": "",
                "GRAFANA_PASSWORD": ""}
-        cmd = [sys.executable, "-m", "crdb_dash.cli", "doctor", "--grafana"]
-        ok = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        ok = crdb_dash("--grafana", env=env)
         grafana.datasources.clear()
-        missing = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        missing = crdb_dash("--grafana", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "Grafana datasource crdb-backups-prometheus" in ok.stdout and "6 node(s) report now" in ok.stdout
     assert any(p.startswith("/api/datasources/proxy/uid/crdb-backups-prometheus/api/v1/") for _, p, _ in

@@ -7,19 +7,19 @@ the compliance) are evaluated over the history one after another, as Prometheus 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from crdb_dash.model import alerts, config, promql
 from crdb_dash.panels import fleet
 from crdb_dash.pipeline import compiled, rules
 from crdb_dash.pipeline.interpolate import Vars
+from crdb_dash.preview.run import scenario_end
 from crdb_dash.simulation import evaluate, promrun
 from crdb_dash.simulation.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
+from tests.conftest import configured
 
 H, M = 3600, 60
-END = int(time.time()) // 3600 * 3600 - 3600
+END = scenario_end()
 DAY = 24 * H
 OVERRIDES = [{"match": {"cluster": "fleet-daily"}, "warning": "26h", "critical": "30h"}]
 
@@ -44,8 +44,7 @@ FLEET = Scenario("fleet", 30 * H, (
 
 
 def _cfg(overrides=OVERRIDES) -> config.Config:
-    raw = config.load().raw
-    return config.Config({**raw, "scrape_interval": "30s", "rpo": {**raw["rpo"], "overrides": overrides}}, "test")
+    return configured(scrape_interval="30s", rpo={"overrides": overrides})
 
 
 @pytest.fixture(scope="module")

@@ -5,22 +5,17 @@ import promql_parser
 import pytest
 import yaml
 
-from crdb_dash.model import alerts, config
+from crdb_dash.model import alerts
 from crdb_dash.pipeline import build, compiled, rules
-from tests.conftest import ROOT
+from tests.conftest import ROOT, configured
 
 RULE_FIELDS = {"uid", "title", "condition", "data", "noDataState", "execErrState", "for", "labels", "annotations"}
-
-
-def _cfg(**alerts) -> config.Config:
-    raw = config.load().raw
-    return config.Config({**raw, "alerts": {**raw["alerts"], **alerts}}, "test")
 
 
 @pytest.fixture(scope="module")
 def managed():
     """A build with alerts.grafana_managed: the Grafana rule file and the Prometheus file beside it."""
-    cfg = _cfg(grafana_managed=True)
+    cfg = configured(alerts={"grafana_managed": True})
     files = build.render(cfg)
     return cfg, files
 
@@ -86,7 +81,7 @@ def test_titles_are_the_prometheus_alert_names(managed):
     variants sharing a name (two RPO severities, three PTS holders) differ by their labels, as in Prometheus."""
     cfg, files = managed
     titles = [r["title"] for r in _doc(files)["groups"][0]["rules"]]
-    names = [r["alert"] for r in _prometheus_alerts(rules.render(_cfg())[rules.RULES_FILE])]
+    names = [r["alert"] for r in _prometheus_alerts(rules.render(configured())[rules.RULES_FILE])]
     assert titles == names
     assert all(" " not in t and "(" not in t for t in titles)
     variants = {}
@@ -98,7 +93,7 @@ def test_titles_are_the_prometheus_alert_names(managed):
 
 def test_each_grafana_rule_matches_its_prometheus_rule(managed):
     cfg, files = managed
-    prom = _prometheus_alerts(rules.render(_cfg())[rules.RULES_FILE])
+    prom = _prometheus_alerts(rules.render(configured())[rules.RULES_FILE])
     grafana = _doc(files)["groups"][0]["rules"]
     for p, g in zip(prom, grafana, strict=True):
         query = next(d for d in g["data"] if d["refId"] == "A")["model"]["expr"]
@@ -139,10 +134,10 @@ def test_switching_grafana_managed_off_removes_the_rule_file(tmp_path, managed, 
 
 @pytest.mark.parametrize("recorded", [False, True])
 def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
-    from crdb_dash.model import config, promql
+    from crdb_dash.model import promql
     from crdb_dash.model.catalog import METRICS
 
-    cfg = config.Config({**cfg.raw, "rpo": {**cfg.raw["rpo"], "recorded": recorded}}, "test")
+    cfg = configured(rpo={"recorded": recorded})
     models = compiled.dashboards(cfg)
     for rule in rules.grafana_rules(cfg)["groups"][0]["rules"]:
         annotations = rule["annotations"]
@@ -159,8 +154,7 @@ def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
 
 def test_grafana_alert_texts_are_the_prometheus_ones(cfg):
     """The same summary and description, by the configured label names; only the value's template differs."""
-    groups = yaml.safe_load((ROOT / rules.RULES_FILE).read_text())["groups"]
-    prom = [r for g in groups for r in g["rules"] if "alert" in r]
+    prom = _prometheus_alerts((ROOT / rules.RULES_FILE).read_text())
     for alert, p, g in zip(alerts.table(cfg), prom, rules.grafana_rules(cfg)["groups"][0]["rules"], strict=True):
         assert g["annotations"]["summary"] == p["annotations"]["summary"]
         swapped = g["annotations"]["description"].replace(rules.value_template("$values.B.Value", alert),

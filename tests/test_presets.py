@@ -8,19 +8,18 @@ same firing alerts, with the config `crdb-dash doctor --write-config` writes for
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from crdb_dash.model import alerts, config
 from crdb_dash.pipeline import compiled
 from crdb_dash.pipeline.interpolate import Vars
 from crdb_dash.preview import query
+from crdb_dash.preview.run import scenario_end
 from crdb_dash.simulation import evaluate, promrun, setups
 from crdb_dash.simulation.scenarios import named
 from crdb_dash.simulation.simulator import Simulation, openmetrics
 
-END = int(time.time()) // 3600 * 3600 - 3600
+END = scenario_end()
 SCENARIO = named("everything-at-once")
 SCRAPE = SCENARIO.scrape
 
@@ -68,20 +67,25 @@ def _firing(prom, cfg) -> list[tuple]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     cfg = _config(tmp_path_factory, "self-hosted")
-    sim = Simulation(SCENARIO, END)
-    with promrun.serve(openmetrics([sim])) as prom:
-        yield _panel_values(prom, cfg, "everything"), _firing(prom, cfg), _variable_options(prom, cfg, "everything")
+    with promrun.serve(openmetrics([Simulation(SCENARIO, END)])) as prom:
+        return _panel_values(prom, cfg, "everything"), _firing(prom, cfg), _variable_options(prom, cfg, "everything")
 
 
-@pytest.mark.parametrize("preset", ["metrics-endpoint", "cloud", "dedicated", "helm"])
-def test_every_panel_and_alert_shows_what_self_hosted_shows(reference, tmp_path_factory, preset):
-    setup = setups.SETUPS[preset]
+@pytest.fixture(scope="module", params=["metrics-endpoint", "cloud", "dedicated", "helm"])
+def stored(request):
+    """(preset, setup, a Prometheus holding the scenario as that setup stores it), one preset at a time."""
+    setup = setups.SETUPS[request.param]
+    with promrun.serve(openmetrics([Simulation(SCENARIO, END)], setup)) as prom:
+        yield request.param, setup, prom
+
+
+def test_every_panel_and_alert_shows_what_self_hosted_shows(reference, tmp_path_factory, stored):
+    preset, setup, prom = stored
     cfg = _config(tmp_path_factory, preset)
     panels, firing, options = reference
-    with promrun.serve(openmetrics([Simulation(SCENARIO, END)], setup)) as prom:
-        got_panels = _panel_values(prom, cfg, setup.cluster_value("everything"))
-        got_firing = _firing(prom, cfg)
-        got_options = _variable_options(prom, cfg, setup.cluster_value("everything"))
+    got_panels = _panel_values(prom, cfg, setup.cluster_value("everything"))
+    got_firing = _firing(prom, cfg)
+    got_options = _variable_options(prom, cfg, setup.cluster_value("everything"))
     assert sum(1 for values in panels.values() if values) > 0.8 * len(panels), "the reference shows too little"
     different = {key: (panels[key], got_panels.get(key)) for key in panels if got_panels.get(key) != panels[key]}
     assert different == {}
@@ -90,10 +94,11 @@ def test_every_panel_and_alert_shows_what_self_hosted_shows(reference, tmp_path_
     assert got_options == options, "every variable offers as many values as on self-hosted"
 
 
-def test_the_default_config_shows_nothing_on_another_setup(reference, tmp_path_factory):
+@pytest.mark.parametrize("stored", ["cloud"], indirect=True)
+def test_the_default_config_shows_nothing_on_another_setup(tmp_path_factory, stored):
     """What doctor exists for: with the wrong naming every panel is empty and no alert fires, silently."""
     cfg = _config(tmp_path_factory, "self-hosted")
-    with promrun.serve(openmetrics([Simulation(SCENARIO, END)], setups.SETUPS["cloud"])) as prom:
-        values = _panel_values(prom, cfg, "everything")
-        assert _firing(prom, cfg) == [] or all(a[0].endswith("Unknown") for a in _firing(prom, cfg))
-    assert not any(values.values())
+    _, _, prom = stored
+    firing = _firing(prom, cfg)
+    assert firing == [] or all(a[0].endswith("Unknown") for a in firing)
+    assert not any(_panel_values(prom, cfg, "everything").values())

@@ -10,8 +10,8 @@ from crdb_dash.preview.query import TargetResult
 NOW = 1_700_000_000
 
 
-def _result(ref, series, instant=True, legend="{{cluster}}"):
-    return TargetResult(ref, legend, instant, "table" if instant else "time_series", "expr", series, 60)
+def _result(ref, series, legend="{{cluster}}"):
+    return TargetResult(ref, legend, "expr", series, 60)
 
 
 def _grid(x=0, y=0, w=12, h=8):
@@ -36,14 +36,14 @@ def test_time_series_legend_calcs_threshold_lines_and_bars():
     panel = {"type": "timeseries", "title": "t", "gridPos": _grid(), "fieldConfig": {"defaults": defaults},
              "options": {"legend": {"calcs": ["lastNotNull", "max", "mean"], "displayMode": "table"}}}
     series = [{"metric": {"cluster": "c"}, "values": [[NOW - 120, "1"], [NOW - 60, "1500"], [NOW, "NaN"]]}]
-    v = view.build(panel, [_result("A", series, instant=False)], NOW, span=3600)
+    v = view.build(panel, [_result("A", series)], NOW, span=3600)
     assert v.draw_style == "bars" and v.threshold_lines == [(5, "#F2495C")]
     (s,) = v.series
     assert s.name == "c" and s.values == [1.0, 1500.0, None]
     assert s.legend == {"Last *": "1.50 K", "Max": "1.50 K", "Mean": "751"}
     assert v.time_range == (NOW - 3600, NOW)
     panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] = "off"
-    assert view.build(panel, [_result("A", series, instant=False)], NOW).threshold_lines == []
+    assert view.build(panel, [_result("A", series)], NOW).threshold_lines == []
 
 
 def test_stat_with_several_series_shows_each_with_its_name_and_colour():
@@ -51,7 +51,7 @@ def test_stat_with_several_series_shows_each_with_its_name_and_colour():
              "fieldConfig": {"defaults": {"unit": "short", "decimals": 0, "thresholds": {"steps": [
                  {"color": "green", "value": None}, {"color": "red", "value": 1}]}}}}
     results = [_result("A", [{"metric": {"cluster": "x"}, "values": [[NOW, "0"], [NOW + 60, "2"], [NOW + 120, "0"]]},
-                             {"metric": {"cluster": "y"}, "values": [[NOW, "0"]]}], instant=False)]
+                             {"metric": {"cluster": "y"}, "values": [[NOW, "0"]]}])]
     v = view.build(panel, results, NOW)
     assert [(s.name, s.text, s.color) for s in v.stats] == [("x", "2", "red"), ("y", "0", "green")]
 
@@ -124,7 +124,7 @@ def test_series_overrides_fix_colour_name_and_unit():
                                  {"id": "unit", "value": "s"}]}]}}
     series = [{"metric": {"cluster": "ok"}, "values": [[NOW, "90"]]},
               {"metric": {"cluster": "failing"}, "values": [[NOW, "90"]]}]
-    v = view.build(panel, [_result("A", series, instant=False)], NOW)
+    v = view.build(panel, [_result("A", series)], NOW)
     assert [(s.name, s.hex, s.legend["Max"]) for s in v.series] == [("ok", "#73BF69", "90"),
                                                                      ("failing", "#F2495C", "1.50 min")]
 
@@ -185,8 +185,8 @@ def test_y_axis_follows_the_data_and_soft_limits_not_the_thresholds():
     panel = {"type": "timeseries", "title": "t", "gridPos": _grid(), "fieldConfig": {"defaults": {
         "min": 0, "thresholds": steps, "custom": {"thresholdsStyle": {"mode": "dashed"}}}}}
     series = [{"metric": {}, "values": [[NOW, "10"]]}]
-    v = view.build(panel, [_result("A", series, instant=False)], NOW)
+    v = view.build(panel, [_result("A", series)], NOW)
     assert draw._y_range(v, 10, 10) == (0, 10.5)  # the threshold at 100 is off the axis, as in Grafana
     panel["fieldConfig"]["defaults"]["custom"]["axisSoftMax"] = 120
-    v = view.build(panel, [_result("A", series, instant=False)], NOW)
+    v = view.build(panel, [_result("A", series)], NOW)
     assert draw._y_range(v, 10, 10) == (0, 126)

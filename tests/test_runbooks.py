@@ -7,17 +7,12 @@ import jsonschema
 import pytest
 
 from crdb_dash.dashboards import runbooks
-from crdb_dash.model import alerts, config
+from crdb_dash.model import alerts
 from crdb_dash.pipeline import compiled, rules
-from tests.conftest import ROOT, config_error
+from tests.conftest import ROOT, config_error, configured
 from tests.test_dashboards import _errors, _load
 
 DOC = (ROOT / "docs" / "runbooks.md").read_text(encoding="utf-8")
-
-
-def _cfg(**sections) -> config.Config:
-    raw = config.load().raw
-    return config.Config({**raw, **{k: {**raw[k], **v} for k, v in sections.items()}}, "test")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +50,7 @@ def test_runbooks_dashboard_validates_against_grafanas_schema(dashboard, schema_
 
 def test_runbook_url_points_at_the_dashboard_when_grafana_url_is_set():
     """Issue 8.16: the default linked to a repository that does not exist."""
-    cfg = _cfg(grafana={"url": "https://grafana.example.com/"})
+    cfg = configured(grafana={"url": "https://grafana.example.com/"})
     for alert in alerts.table(cfg):
         url = rules.runbook_url(alert, cfg)
         assert url == (f"https://grafana.example.com/d/{cfg.get('grafana.uid_prefix')}-runbooks"
@@ -66,7 +61,7 @@ def test_runbook_url_points_at_the_dashboard_when_grafana_url_is_set():
 
 
 def test_runbook_url_prefers_a_configured_copy_and_falls_back_to_the_doc(cfg):
-    mine = _cfg(alerts={"runbook_url": "https://wiki.example.com/crdb/runbooks.md"},
+    mine = configured(alerts={"runbook_url": "https://wiki.example.com/crdb/runbooks.md"},
                 grafana={"url": "https://grafana.example.com"})
     fallback = cfg
     for alert in alerts.table(cfg):

@@ -19,11 +19,13 @@ from crdb_dash.model import alerts, catalog, promql
 from crdb_dash.model.catalog import UNKNOWN
 from crdb_dash.model.config import parse_duration
 from crdb_dash.pipeline.interpolate import Vars, substitute
+from crdb_dash.preview.run import scenario_end
 from crdb_dash.simulation import evaluate, promrun
 from crdb_dash.simulation.scenarios import SCENARIOS
 from crdb_dash.simulation.simulator import Simulation, openmetrics
+from tests.conftest import configured
 
-END = int(time.time()) // 3600 * 3600 - 3600
+END = scenario_end()
 H = 3600
 SCRAPE = SCENARIOS["healthy-hourly-backups"].scrape
 assert all(s.scrape == SCRAPE for s in SCENARIOS.values())
@@ -31,12 +33,11 @@ DATASOURCE_SCRAPE = 15  # what Grafana assumes for a datasource that sets no scr
 
 
 @pytest.fixture(scope="module")
-def models(cfg):
+def models():
     """The dashboards as a user whose Prometheus scrapes every SCRAPE seconds builds them."""
-    from crdb_dash.model import config
     from crdb_dash.pipeline import compiled
 
-    return compiled.dashboards(config.Config({**cfg.raw, "scrape_interval": f"{SCRAPE}s"}, "test"))
+    return compiled.dashboards(configured(scrape_interval=f"{SCRAPE}s"))
 M = 60
 RPO_SERIES = ["schedules_BACKUP_last_completed_time", "schedules_BACKUP_last_completed_time_by_virtual_cluster", "up"]
 RPO_ALERTS = ("RecoveryPointTooOld", "VirtualClusterRecoveryPointTooOld", "RecoveryPointUnknown")
@@ -82,14 +83,13 @@ def _panel(models, uid_key, title):
     return model, panel
 
 
-def _stat(prom, models, cfg, uid_key, title, cluster, at=END, **kw) -> list[float]:
+def _stat(prom, models, uid_key, title, cluster, at=END, **kw) -> list[float]:
     model, panel = _panel(models, uid_key, title)
     result = evaluate.run(prom, panel["targets"][0], _vars(model, cluster, **kw), at)
     return sorted(evaluate.last_values(result).values())
 
 
-def test_every_query_runs_in_every_scenario_and_every_panel_has_data_when_everything_happens(prom, models, sims,
-                                                                                               cfg):
+def test_every_query_runs_in_every_scenario_and_every_panel_has_data_when_everything_happens(prom, models, sims):
     from crdb_dash.simulation import vmrun
 
     # vmalert's replay over stored history cannot feed the compliance rules the recovery-point memory they
@@ -112,121 +112,121 @@ def test_every_query_runs_in_every_scenario_and_every_panel_has_data_when_everyt
 
 @pytest.mark.parametrize("name", ["healthy-hourly-backups", "failing-schedule", "stuck-backup-job", "paused-backup",
                                   "rolling-restart", "restore-with-retries"])
-def test_rpo_is_the_true_age_of_the_last_completed_backup(prom, models, sims, cfg, name):
+def test_rpo_is_the_true_age_of_the_last_completed_backup(prom, models, sims, name):
     sim = sims[name]
     cluster = sim.scenario.clusters[0].name
     for at in (END - 7 * H, END - 3 * H, END):
         truth = at - sim.truth_last_completed(cluster, None, at)
-        (shown,) = _stat(prom, models, cfg, "overview", "Time since last completed backup", cluster, at=at)
+        (shown,) = _stat(prom, models, "overview", "Time since last completed backup", cluster, at=at)
         assert abs(shown - truth) <= sim.scenario.scrape, (at, shown, truth)
 
 
 @pytest.mark.parametrize("name", ["full-restart-without-backups", "no-rpo-schedule"])
-def test_rpo_is_unknown_not_decades_when_no_node_knows(prom, models, sims, cfg, name):
+def test_rpo_is_unknown_not_decades_when_no_node_knows(prom, models, sims, name):
     cluster = sims[name].scenario.clusters[0].name
-    assert _stat(prom, models, cfg, "overview", "Time since last completed backup", cluster) == [UNKNOWN]
+    assert _stat(prom, models, "overview", "Time since last completed backup", cluster) == [UNKNOWN]
     model, panel = _panel(models, "overview", "Time since last completed backup over time")
     result = evaluate.run(prom, panel["targets"][0], _vars(model, cluster), END)
     points = [float(v) for s in result.series for _, v in s["values"]]
     assert all(0 <= p < 24 * H for p in points), max(points, default=None)
 
 
-def test_rpo_after_full_restart_is_known_while_the_window_remembers(prom, models, sims, cfg):
+def test_rpo_after_full_restart_is_known_while_the_window_remembers(prom, models, sims):
     sim = sims["full-restart-without-backups"]
     at = sim.start + 5 * H  # all nodes restarted at 3h; the 6h window still holds the pre-restart value
     truth = at - sim.truth_last_completed("restarted", None, at)
-    (shown,) = _stat(prom, models, cfg, "overview", "Time since last completed backup", "restarted", at=at)
+    (shown,) = _stat(prom, models, "overview", "Time since last completed backup", "restarted", at=at)
     assert abs(shown - truth) <= sim.scenario.scrape
 
 
 @pytest.mark.parametrize("name", ["healthy-hourly-backups", "failing-schedule", "rolling-restart",
                                   "stuck-backup-job", "everything-at-once"])
-def test_started_succeeded_failed_in_range_equal_the_simulated_counts(prom, models, sims, cfg, name):
+def test_started_succeeded_failed_in_range_equal_the_simulated_counts(prom, models, sims, name):
     sim = sims[name]
     cluster = sim.scenario.clusters[0].name
     for title, exported in (("Scheduled backups started in range", "schedules_BACKUP_started"),
                             ("Scheduled backups succeeded in range", "schedules_BACKUP_succeeded"),
                             ("Scheduled backups failed in range", "schedules_BACKUP_failed")):
         truth = sim.truth_count(cluster, exported, END - 24 * H, END)
-        shown = _stat(prom, models, cfg, "overview", title, cluster)
+        shown = _stat(prom, models, "overview", title, cluster)
         assert round(sum(shown)) == truth, (title, shown, truth)
     if name == "failing-schedule":
         assert sim.truth_count(cluster, "schedules_BACKUP_failed", END - 24 * H, END) >= 7
 
 
-def test_success_ratio(prom, models, sims, cfg):
+def test_success_ratio(prom, models, sims):
     sim = sims["failing-schedule"]
     ok = sim.truth_count("failing", "schedules_BACKUP_succeeded", END - 24 * H, END)
     bad = sim.truth_count("failing", "schedules_BACKUP_failed", END - 24 * H, END)
-    (shown,) = _stat(prom, models, cfg, "overview", "Scheduled backup success ratio", "failing")
+    (shown,) = _stat(prom, models, "overview", "Scheduled backup success ratio", "failing")
     assert shown == pytest.approx(ok / (ok + bad), abs=0.01)
 
 
-def test_running_and_paused_after_the_poller_moved(prom, models, sims, cfg):
+def test_running_and_paused_after_the_poller_moved(prom, models, sims):
     sim = sims["paused-backup"]
     at = sim.start + 6 * H + 30 * 60  # paused 4h07m..7h07m; the poller moved to node 2 at 6h
     assert sim.truth_jobs("paused", "backup", "paused", at) == 1
-    assert _stat(prom, models, cfg, "overview", "Backup jobs paused now", "paused", at=at) == [1]
-    assert _stat(prom, models, cfg, "overview", "Backup jobs running now", "paused", at=at) == [0]
+    assert _stat(prom, models, "overview", "Backup jobs paused now", "paused", at=at) == [1]
+    assert _stat(prom, models, "overview", "Backup jobs running now", "paused", at=at) == [0]
     after = sim.start + 8 * H
-    assert _stat(prom, models, cfg, "overview", "Backup jobs paused now", "paused", at=after) == [0]
+    assert _stat(prom, models, "overview", "Backup jobs paused now", "paused", at=after) == [0]
 
 
-def test_stuck_job_shows_running_and_skips(prom, models, sims, cfg):
+def test_stuck_job_shows_running_and_skips(prom, models, sims):
     sim = sims["stuck-backup-job"]
     assert sim.truth_jobs("stuck", "backup", "running", END) == 1
-    assert _stat(prom, models, cfg, "overview", "Backup jobs running now", "stuck") == [1]
+    assert _stat(prom, models, "overview", "Backup jobs running now", "stuck") == [1]
     model, panel = _panel(models, "schedules", "Schedules skipped (previous run still running)")
     result = evaluate.run(prom, panel["targets"][0], _vars(model, "stuck"), END)
     total = sum(float(v) for s in result.series for _, v in s["values"])
     assert total > 0
 
 
-def test_restore_counts_and_running(prom, models, sims, cfg):
+def test_restore_counts_and_running(prom, models, sims):
     sim = sims["restore-with-retries"]
-    assert _stat(prom, models, cfg, "restore-jobs", "Restore jobs completed in range", "restores") == [2]
-    assert _stat(prom, models, cfg, "restore-jobs", "Restore jobs failed in range", "restores") == [1]
+    assert _stat(prom, models, "restore-jobs", "Restore jobs completed in range", "restores") == [2]
+    assert _stat(prom, models, "restore-jobs", "Restore jobs failed in range", "restores") == [1]
     at = sim.start + 8 * H + 30 * 60  # the third restore is paused
-    assert _stat(prom, models, cfg, "restore-jobs", "Restore jobs paused now", "restores", at=at) == [1]
+    assert _stat(prom, models, "restore-jobs", "Restore jobs paused now", "restores", at=at) == [1]
     at = sim.start + 2 * H + 15 * 60
-    assert _stat(prom, models, cfg, "restore-jobs", "Restore jobs running now", "restores", at=at) == [1]
+    assert _stat(prom, models, "restore-jobs", "Restore jobs running now", "restores", at=at) == [1]
 
 
-def test_protected_timestamp_ages(prom, models, sims, cfg):
+def test_protected_timestamp_ages(prom, models, sims):
     sim = sims["paused-backup"]
     at = sim.start + 6 * H + 30 * 60
     job_start = sim.start + 4 * H + 5 * 60
-    (age,) = _stat(prom, models, cfg, "protected-ts", "Oldest PTS record of backup jobs now", "paused", at=at)
+    (age,) = _stat(prom, models, "protected-ts", "Oldest PTS record of backup jobs now", "paused", at=at)
     assert abs(age - (at - job_start)) <= sim.scenario.scrape
-    (schedule_age,) = _stat(prom, models, cfg, "protected-ts", "Oldest PTS record of backup schedules now", "paused",
+    (schedule_age,) = _stat(prom, models, "protected-ts", "Oldest PTS record of backup schedules now", "paused",
                             at=at)
     assert abs(schedule_age - (at - sim.truth_last_completed("paused", None, at))) <= sim.scenario.scrape
 
 
-def test_cluster_variable_isolates_one_cluster_of_a_fleet(prom, models, sims, cfg):
+def test_cluster_variable_isolates_one_cluster_of_a_fleet(prom, models, sims):
     sim = sims["fleet-of-clusters"]
     seen = set()
     for c in sim.scenario.clusters:
         truth = sim.truth_count(c.name, "schedules_BACKUP_started", END - 24 * H, END)
-        assert _stat(prom, models, cfg, "overview", "Scheduled backups started in range", c.name) == [truth]
+        assert _stat(prom, models, "overview", "Scheduled backups started in range", c.name) == [truth]
         seen.add(truth)
     assert len(seen) > 1, "the fleet's clusters must differ for this test to mean anything"
 
 
-def test_tenant_variable_selects_a_virtual_cluster(prom, models, sims, cfg):
+def test_tenant_variable_selects_a_virtual_cluster(prom, models, sims):
     sim = sims["virtual-cluster"]
-    both = _stat(prom, models, cfg, "overview", "Scheduled backups started in range", "tenants")
-    app = _stat(prom, models, cfg, "overview", "Scheduled backups started in range", "tenants", tenants=["app"])
+    both = _stat(prom, models, "overview", "Scheduled backups started in range", "tenants")
+    app = _stat(prom, models, "overview", "Scheduled backups started in range", "tenants", tenants=["app"])
     assert app == [sim.truth_count("tenants", "schedules_BACKUP_started", END - 24 * H, END, tenant="app")]
     assert sorted(both) == sorted([app[0], sim.truth_count("tenants", "schedules_BACKUP_started", END - 24 * H, END,
                                                             tenant="system")])
 
 
-def test_node_variable_narrows_per_node_panels(prom, models, sims, cfg):
+def test_node_variable_narrows_per_node_panels(prom, models, sims):
     sim = sims["healthy-hourly-backups"]
     node = "healthy-n1:8080"
-    one = _stat(prom, models, cfg, "overview", "Scheduled backups started in range", "healthy", nodes=[node])
-    every = _stat(prom, models, cfg, "overview", "Scheduled backups started in range", "healthy")
+    one = _stat(prom, models, "overview", "Scheduled backups started in range", "healthy", nodes=[node])
+    every = _stat(prom, models, "overview", "Scheduled backups started in range", "healthy")
     truth = sum(1 for t, n in sim.models["healthy"].events("schedules_BACKUP_started", None) if n == 1)
     assert one == [truth] and every[0] > truth
 
@@ -260,7 +260,7 @@ def test_success_ratio_is_no_data_when_no_scheduled_backup_finished(prom, models
     for key in ("overview", "schedules"):
         _, panel = _panel(models, key, "Scheduled backup success ratio")
         assert "No data" in panel["description"]
-        assert _stat(prom, models, None, key, "Scheduled backup success ratio", "stuck", range_seconds=H) == []
+        assert _stat(prom, models, key, "Scheduled backup success ratio", "stuck", range_seconds=H) == []
 
 
 def _bar_targets(models):
@@ -325,11 +325,11 @@ def test_kms_stat_is_red_right_after_a_kms_failure_and_green_later(prom, models,
     title = "Time since a backup failed: KMS inaccessible now"
     _, panel = _panel(models, "backup-jobs", title)
     at = sim.start + 9 * H + 10 * 60
-    (soon,) = _stat(prom, models, None, "backup-jobs", title, "everything", at=at, tenants=["system"])
+    (soon,) = _stat(prom, models, "backup-jobs", title, "everything", at=at, tenants=["system"])
     assert abs(soon - 10 * 60) <= SCRAPE and colour(panel, soon) == "red"
-    (later,) = _stat(prom, models, None, "backup-jobs", title, "everything", tenants=["system"])
+    (later,) = _stat(prom, models, "backup-jobs", title, "everything", tenants=["system"])
     assert abs(later - 3 * H) <= SCRAPE and colour(panel, later) == "green"
-    assert _stat(prom, models, None, "backup-jobs", title, "healthy") == []
+    assert _stat(prom, models, "backup-jobs", title, "healthy") == []
     assert colour(panel, None) == "green"
 
 
@@ -382,17 +382,14 @@ def test_alert_conditions_at_the_end_of_each_scenario(prom, sims, cfg, name):
 @pytest.fixture(scope="module")
 def recorded_models():
     """The dashboards as built with rpo.recorded: true."""
-    from crdb_dash.model import config
     from crdb_dash.pipeline import compiled
 
-    raw = config.load().raw
-    return compiled.dashboards(config.Config({**raw, "scrape_interval": f"{SCRAPE}s",
-                                           "rpo": {**raw["rpo"], "recorded": True}}, "test"))
+    return compiled.dashboards(configured(scrape_interval=f"{SCRAPE}s", rpo={"recorded": True}))
 
 
 @pytest.mark.parametrize("name", ["healthy-hourly-backups", "rolling-restart", "full-restart-without-backups",
                                   "failing-schedule", "no-rpo-schedule"])
-def test_recording_rule_mode_shows_the_same_recovery_point(prom, models, recorded_models, sims, cfg, name):
+def test_recording_rule_mode_shows_the_same_recovery_point(prom, models, recorded_models, sims, name):
     """The same answer as the raw query (checked against the truth above), up to one rule evaluation."""
     from crdb_dash.model import promql
 
@@ -402,8 +399,8 @@ def test_recording_rule_mode_shows_the_same_recovery_point(prom, models, recorde
     _, panel = _panel(recorded_models, "overview", title)
     assert promql.RPO_RECORD in panel["targets"][0]["expr"] and "max_over_time" not in panel["targets"][0]["expr"]
     for at in (END - 5 * H, END - 5 * H // 2, END):
-        (raw,) = _stat(prom, models, cfg, "overview", title, cluster, at=at)
-        (recorded,) = _stat(prom, recorded_models, cfg, "overview", title, cluster, at=at)
+        (raw,) = _stat(prom, models, "overview", title, cluster, at=at)
+        (recorded,) = _stat(prom, recorded_models, "overview", title, cluster, at=at)
         if raw == UNKNOWN:
             assert recorded == UNKNOWN, at
         else:
@@ -487,20 +484,13 @@ def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, re
 
 # ---- tenants, virtual clusters, retries and missed scrapes ----------------------------------------------------------
 def _variable_values(prom, models, name, cluster) -> list[str]:
-    import re
+    """The options a query variable offers, as Grafana runs its query and regex (preview.query)."""
+    from crdb_dash.preview import query
 
     model = next(iter(models.values()))
     (var,) = [v for v in model["templating"]["list"] if v["name"] == name]
-    query = var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
-    inner = substitute(query.removeprefix("query_result(").removesuffix(")"), _vars(model, cluster))
-    found = [re.search(var["regex"].strip("/"), json_line(s)) for s in prom.query(inner, END)["result"]]
-    return sorted(m.group(1) for m in found if m)
-
-
-def json_line(series) -> str:
-    """A query_result line as Grafana matches a variable's regex against it."""
-    labels = ", ".join(f'{k}="{v}"' for k, v in sorted(series["metric"].items()))
-    return f"{{{labels}}} {series['value'][1]} {series['value'][0]}"
+    v = _vars(model, cluster)
+    return sorted(query._options(var, prom, END - v.range_seconds, END, v))
 
 
 @pytest.mark.parametrize("name, expected", [("healthy-hourly-backups", ["system"]),
@@ -511,20 +501,20 @@ def test_tenant_variable_reads_a_missing_label_as_the_system_tenant(prom, models
     assert _variable_values(prom, models, "tenant", cluster) == expected
 
 
-def test_system_tenant_keeps_its_history_from_before_the_tenant_label(prom, models, sims, cfg):
+def test_system_tenant_keeps_its_history_from_before_the_tenant_label(prom, models, sims):
     sim = sims["virtual-cluster-starts"]
     title = "Scheduled backups started in range"
     for tenant in ("system", "app"):
         truth = sim.truth_count("vcstart", "schedules_BACKUP_started", END - 24 * H, END, tenant=tenant)
-        (shown,) = _stat(prom, models, cfg, "overview", title, "vcstart", tenants=[tenant])
+        (shown,) = _stat(prom, models, "overview", title, "vcstart", tenants=[tenant])
         assert round(shown) == truth, tenant  # each series extrapolates a little at its end, as increase does
     assert sim.truth_count("vcstart", "schedules_BACKUP_started", END - 24 * H, sim.start + 6 * H, "system") >= 5
     # a plain cluster's series, label-less, are the system tenant's
-    every = _stat(prom, models, cfg, "overview", title, "healthy")
-    assert _stat(prom, models, cfg, "overview", title, "healthy", tenants=["system"]) == every != []
+    every = _stat(prom, models, "overview", title, "healthy")
+    assert _stat(prom, models, "overview", title, "healthy", tenants=["system"]) == every != []
 
 
-def test_recovery_point_has_no_phantom_system_tenant_after_the_label_appears(prom, models, sims, cfg):
+def test_recovery_point_has_no_phantom_system_tenant_after_the_label_appears(prom, models, sims):
     sim = sims["virtual-cluster-starts"]
     at = sim.start + 8 * H  # the label-less series still lies inside the 6h window
     model, panel = _panel(models, "overview", "Time since last completed backup")
@@ -534,7 +524,7 @@ def test_recovery_point_has_no_phantom_system_tenant_after_the_label_appears(pro
     assert abs(shown["system"] - (at - sim.truth_last_completed("vcstart", "system", at))) <= sim.scenario.scrape
 
 
-def test_by_virtual_cluster_panel_is_narrowed_by_tenant_id_not_tenant(prom, models, sims, cfg):
+def test_by_virtual_cluster_panel_is_narrowed_by_tenant_id_not_tenant(prom, models, sims):
     sim = sims["virtual-cluster"]
     model, panel = _panel(models, "schedules", "Time since last completed backup, by virtual cluster")
 
@@ -549,7 +539,7 @@ def test_by_virtual_cluster_panel_is_narrowed_by_tenant_id_not_tenant(prom, mode
 
 
 @pytest.mark.parametrize("name", ["paused-backup", "rolling-restart"])
-def test_retry_errors_count_pauses_and_node_shutdowns(prom, models, sims, cfg, name):
+def test_retry_errors_count_pauses_and_node_shutdowns(prom, models, sims, name):
     sim = sims[name]
     cluster = sim.scenario.clusters[0].name
     assert sim.truth_count(cluster, "jobs_backup_resume_retry_error", END - 24 * H, END) >= 1
@@ -764,15 +754,15 @@ def test_time_since_last_success_is_the_true_age(prom, models, sims, name):
     for key in ("overview", "schedules"):
         for at in (END - 5 * H, END - 3 * H, END):
             truth = at - _success_truth(sim, cluster, None, at)
-            (shown,) = _stat(prom, models, None, key, "Time since last successful scheduled backup", cluster, at=at)
+            (shown,) = _stat(prom, models, key, "Time since last successful scheduled backup", cluster, at=at)
             assert truth - M - sim.scenario.scrape <= shown <= truth, (key, at, shown, truth)
 
 
 def test_nodes_reporting_now_versus_over_the_range(prom, models, sims):
     title = "Nodes reporting"
     sim = sims["cluster-stops-reporting"]
-    assert _stat(prom, models, None, "overview", title, "vanished") == [0, 0, 0]
-    assert _stat(prom, models, None, "overview", title, "steady") == [1, 1, 1]
+    assert _stat(prom, models, "overview", title, "vanished") == [0, 0, 0]
+    assert _stat(prom, models, "overview", title, "steady") == [1, 1, 1]
     sim = sims["restart-after-last-backup"]
     model, panel = _panel(models, "overview", title)
     at = sim.start + 6 * H + 5 * M  # node 2 is not scraped from 6h to 6h10m

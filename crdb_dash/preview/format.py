@@ -87,7 +87,6 @@ def _scaled(factor: int, suffixes: list[str], offset: int = 0):
     return fmt
 
 
-_SI = ["f", "p", "n", "µ", "m", "c", "d", "", "da", "h", "k", "M", "G", "T", "P", "E", "Z", "Y"]
 _BIN = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"]
 
 

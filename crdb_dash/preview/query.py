@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from crdb_dash.pipeline.interpolate import Vars, substitute
+from crdb_dash.pipeline.interpolate import Vars, _multi, substitute
 from crdb_dash.preview import layout
 from crdb_dash.simulation import promrun
 
@@ -124,13 +124,9 @@ def _vars_for(values: dict[str, list[str] | None], scrape: int, range_seconds: f
 
 
 def _text(value: list[str] | None) -> str:
-    """A variable's value in a query: All is its allValue (.*, as every variable of ours sets), several values
-    a regex alternation, as Grafana's Prometheus datasource formats them."""
-    if value is None:
-        return ".*"
-    if len(value) == 1:
-        return value[0]
-    return "(" + "|".join(re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\\\1", v) for v in value) + ")"
+    """A variable's value in a query: one value as it is; All (its allValue .*, as every variable of ours sets)
+    and several values (a regex alternation) as substitute() formats a multi-value variable."""
+    return value[0] if value is not None and len(value) == 1 else _multi(value)
 
 
 # ---- panels -------------------------------------------------------------------------------------------------
@@ -140,8 +136,6 @@ def _text(value: list[str] | None) -> str:
 class TargetResult:
     ref_id: str
     legend: str
-    instant: bool
-    fmt: str
     expr: str
     series: list[dict]
     step: float
@@ -173,8 +167,7 @@ def run_panel(prom, panel: dict, values: dict, at: int, range_seconds: int, scra
         else:
             end = at - at % v.step
             series = prom.query_range(expr, end - range_seconds, end, v.step)["result"]
-        out.append(TargetResult(target.get("refId", ""), target.get("legendFormat", ""), bool(target.get("instant")),
-                                target.get("format", "time_series"), expr, series, v.step))
+        out.append(TargetResult(target.get("refId", ""), target.get("legendFormat", ""), expr, series, v.step))
     return out
 
 

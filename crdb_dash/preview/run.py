@@ -15,6 +15,7 @@ from pathlib import Path
 
 from crdb_dash.preview import layout, query, view
 from crdb_dash.simulation import promrun
+from crdb_dash.simulation.evaluate import range_seconds as default_range
 
 
 @dataclass
@@ -37,12 +38,11 @@ class Report:
 
 
 def range_seconds(model: dict) -> int:
-    from crdb_dash.model.config import parse_duration
-
+    """The dashboard's default range, which must be relative (now-X to now)."""
     start, end = model["time"]["from"], model["time"].get("to", "now")
     if not start.startswith("now-") or end != "now":
         raise ValueError(f"dashboard {model.get('uid')}: only relative time ranges (now-X to now) are supported")
-    return parse_duration(start.removeprefix("now-"))
+    return default_range(model)
 
 
 def evaluate(model: dict, prom, at: int, scrape: int, datasource: str,
@@ -122,7 +122,8 @@ def render(models: dict[str, dict], prom, at: int, out: Path, scrape: int, datas
 
 
 def scenario_end(now: float | None = None) -> int:
-    """Where a simulated history ends: the last whole hour before the previous one, as the scenario tests do."""
+    """Where a simulated history ends: the last whole hour before the previous one (the scenario tests and the
+    benchmark end theirs there too)."""
     return int(now if now is not None else time.time()) // 3600 * 3600 - 3600
 
 
