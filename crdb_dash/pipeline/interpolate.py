@@ -72,7 +72,7 @@ class Vars:
         return max(self.interval + scrape, 4 * scrape)
 
 
-def _multi(values: list[str] | None) -> str:
+def multi_value(values: list[str] | None) -> str:
     """A multi-value variable in a regex matcher: All is '.*' (the variables' allValue)."""
     if values is None:
         return ".*"
@@ -87,10 +87,10 @@ def substitute(expr: str, v: Vars) -> str:
         "__interval_ms": str(v.step * 1000),
         "__range": seconds_text(v.range_seconds),
         "cluster": v.cluster,
-        "node": _multi(v.nodes),
-        "tenant": _multi(v.tenants),
-        "tenant_id": _multi(v.tenant_ids),
-        "cluster_filter": _multi(v.cluster_filter),
+        "node": multi_value(v.nodes),
+        "tenant": multi_value(v.tenants),
+        "tenant_id": multi_value(v.tenant_ids),
+        "cluster_filter": multi_value(v.cluster_filter),
         "datasource": v.datasource,
         **v.extra,
     }

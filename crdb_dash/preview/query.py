@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from crdb_dash.pipeline.interpolate import Vars, _multi, substitute
+from crdb_dash.pipeline.interpolate import Vars, multi_value, substitute
 from crdb_dash.preview import layout
 from crdb_dash.simulation import promrun
 
@@ -126,7 +126,7 @@ def _vars_for(values: dict[str, list[str] | None], scrape: int, range_seconds: f
 def _text(value: list[str] | None) -> str:
     """A variable's value in a query: one value as it is; All (its allValue .*, as every variable of ours sets)
     and several values (a regex alternation) as substitute() formats a multi-value variable."""
-    return value[0] if value is not None and len(value) == 1 else _multi(value)
+    return value[0] if value is not None and len(value) == 1 else multi_value(value)
 
 
 # ---- panels -------------------------------------------------------------------------------------------------
