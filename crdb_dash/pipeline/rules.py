@@ -97,10 +97,15 @@ def grafana_rules(cfg: Config, models: dict[str, dict] | None = None) -> dict:
 def render(cfg: Config, models: dict[str, dict] | None = None) -> dict[str, str]:
     """The rule files; the alerts go to exactly one evaluator, so that none fires twice. ``models``: as for
     ``grafana_rules``."""
-    files = {RULES_FILE: to_yaml({"groups": prometheus_groups(cfg)})}
+    files = {RULES_FILE: prometheus_file(cfg)}
     if cfg.get("alerts.grafana_managed"):
         files[GRAFANA_FILE] = to_yaml(grafana_rules(cfg, models))
     return files
+
+
+def prometheus_file(cfg: Config) -> str:
+    """The text of the rule file Prometheus loads (RULES_FILE)."""
+    return to_yaml({"groups": prometheus_groups(cfg)})
 
 
 def prometheus_groups(cfg: Config) -> list[dict]:

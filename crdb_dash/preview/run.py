@@ -138,7 +138,7 @@ def scenario_prometheus(cfg, scenario, end: int) -> Iterator[promrun.Prometheus]
     from crdb_dash.simulation.simulator import openmetrics
 
     sim = demo.Labelled(scenario, end, demo.labelling(cfg), cfg.naming)
-    with promrun.serve(openmetrics([sim]), rules.render(cfg)[rules.RULES_FILE], (sim.start, end)) as prom:
+    with promrun.serve(openmetrics([sim]), rules.prometheus_file(cfg), (sim.start, end)) as prom:
         yield prom
 
 

@@ -75,7 +75,7 @@ def run(cfg: Config, scenario: Scenario, at: int, out: Path, seconds: float | No
 def _start(cfg: Config, prom: promrun.Prometheus, nodes, labels: live.Labels, work: Path) -> None:
     """Start Prometheus scraping the nodes, with the alert rules."""
     rule_file = work / "rules.yml"
-    rule_file.write_text(rules.render(cfg)[rules.RULES_FILE])
+    rule_file.write_text(rules.prometheus_file(cfg))
     prom.config = live.scrape_config(nodes, cfg["scrape_interval"], labels, [str(rule_file)],
                                      cfg.get("alerts.evaluation_interval"))
     prom.start()
