@@ -136,11 +136,11 @@ def _run(args) -> int:
     for warning in cfg.warnings:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
     if args.command in ("build", "deploy", "diff", "demo"):
-        _check_queries(cfg)
+        models = _checked_dashboards(cfg)
     if args.command == "build":
-        return _build(cfg, Path(args.out), args.check)
+        return _build(cfg, models, Path(args.out), args.check)
     if args.command in ("deploy", "diff"):
-        return _deploy(cfg, args)
+        return _deploy(cfg, models, args)
     if args.command == "doctor":
         return _doctor(cfg, args)
     if args.command == "demo":
@@ -161,19 +161,22 @@ def _run(args) -> int:
     raise AssertionError(args.command)
 
 
-def _check_queries(cfg) -> None:
-    from crdb_dash.pipeline import build
+def _checked_dashboards(cfg) -> dict[str, dict]:
+    """The compiled dashboards, once every shipped query parses with the configured selector and labels."""
+    from crdb_dash.pipeline import build, compiled
 
-    bad = build.unparsable_query(cfg)
+    models = compiled.dashboards(cfg)
+    bad = build.unparsable_query(cfg, models)
     if bad is not None:
         raise UsageError(f"{cfg.source}: the selector and label names give a query that does not parse: {bad[:160]}")
+    return models
 
 
-def _build(cfg, out: Path, check: bool) -> int:
+def _build(cfg, models: dict[str, dict], out: Path, check: bool) -> int:
     from crdb_dash.pipeline import build
 
     try:
-        files = build.render(cfg)
+        files = build.render(cfg, models)
     except ValueError as exc:  # e.g. a dashboard too large for a Kubernetes ConfigMap
         raise UsageError(str(exc)) from None
     if check:
@@ -253,10 +256,9 @@ def _target(args):
     return Target(url, token, args.org_id, args.insecure, args.timeout)
 
 
-def _deploy(cfg, args) -> int:
+def _deploy(cfg, models: dict[str, dict], args) -> int:
     from crdb_dash.delivery import deploy
     from crdb_dash.delivery.grafana import Grafana, GrafanaError
-    from crdb_dash.pipeline import compiled
 
     dry_run = args.command == "diff" or args.dry_run
     say = lambda text: print(text, flush=True)  # noqa: E731
@@ -264,7 +266,7 @@ def _deploy(cfg, args) -> int:
         job = deploy.Deploy(Grafana(_target(args)), cfg.get("grafana.folder_uid"), cfg.get("grafana.folder"),
                             cfg.get("grafana.uid_prefix"), dry_run=dry_run, force=getattr(args, "force", False),
                             show_diff=dry_run, full=args.full, say=say)
-        outcomes = job.run(compiled.dashboards(cfg), prune=args.prune)
+        outcomes = job.run(models, prune=args.prune)
     except GrafanaError as exc:
         raise UsageError(str(exc)) from None
     say(("dry run: " if dry_run else "") + deploy.summary(outcomes))

@@ -187,19 +187,20 @@ def test_cli_prints_a_warning_and_builds(tmp_path):
 
 @pytest.mark.parametrize("selector", ['job="cockroachdb"', 'job=~"cockroach.*", namespace!="test"', 'env="x}y,"'])
 def test_every_composed_query_parses_with_a_good_selector(tmp_path, selector):
-    from crdb_dash.pipeline import build
+    from crdb_dash.pipeline import build, compiled
 
     path = tmp_path / "c.yaml"
     path.write_text(f"selector: '{selector}'\nlabels: {{cluster: k8s_cluster, node: pod, tenant: vc}}\n")
-    assert build.unparsable_query(config.load(path)) is None
+    cfg = config.load(path)
+    assert build.unparsable_query(cfg, compiled.dashboards(cfg)) is None
 
 
 def test_composed_queries_are_parsed_not_just_the_selector():
     """Bypassing the selector check, a trailing comma is still caught in the queries it is composed into."""
-    from crdb_dash.pipeline import build
+    from crdb_dash.pipeline import build, compiled
 
-    raw = {**config.DEFAULTS, "selector": 'job="cockroachdb",'}
-    bad = build.unparsable_query(config.Config(raw, "test"))
+    cfg = config.Config({**config.DEFAULTS, "selector": 'job="cockroachdb",'}, "test")
+    bad = build.unparsable_query(cfg, compiled.dashboards(cfg))
     assert bad is not None and ',,' in bad.replace(" ", "")
 
 

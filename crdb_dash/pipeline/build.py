@@ -58,9 +58,9 @@ def provisioning(cfg: Config) -> dict[str, str]:
     return files
 
 
-def render(cfg: Config) -> dict[str, str]:
-    """Relative path -> file text, for every generated file."""
-    models = compiled.dashboards(cfg)
+def render(cfg: Config, models: dict[str, dict] | None = None) -> dict[str, str]:
+    """Relative path -> file text, for every generated file; ``models``: the compiled dashboards, if at hand."""
+    models = models or compiled.dashboards(cfg)
     files = {f"{DASHBOARD_DIR}/{uid}.json": to_json(model) for uid, model in models.items()}
     files.update(provisioning(cfg))
     files.update(rules.render(cfg, models))
@@ -81,8 +81,9 @@ class Written:
     removed: list[str] = field(default_factory=list)  # generated before, no longer produced
 
 
-def unparsable_query(cfg: Config) -> str | None:
-    """The first shipped PromQL expression that does not parse, else None.
+def unparsable_query(cfg: Config, models: dict[str, dict]) -> str | None:
+    """The first shipped PromQL expression (of the compiled dashboards ``models`` and the rules) that does not
+    parse, else None.
 
     The configured selector and label names are composed into every query; config checks them
     alone, this checks them in place, in each dashboard query and rule. Grafana-managed rules query the
@@ -91,7 +92,7 @@ def unparsable_query(cfg: Config) -> str | None:
     import promql_parser
 
     v = Vars(cluster="x", range_seconds=86400, scrape_seconds=cfg.seconds("scrape_interval"))
-    exprs = [substitute(e, v) for e in _exprs(compiled.dashboards(cfg))]
+    exprs = [substitute(e, v) for e in _exprs(models)]
     exprs += list(_exprs(rules.prometheus_rules(cfg)))
     for expr in exprs:
         try:
