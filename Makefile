@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DASH   := $(CLI) $(if $(CONFIG),--config $(CONFIG))
 OUT    ?= $(if $(CONFIG),dist,.)
 
-.PHONY: install build golden check lint test prometheus bench deploy diff demo preview wheel clean
+.PHONY: install build golden check lint test engines bench deploy diff demo preview wheel clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,16 +31,20 @@ golden: install
 check: install
 	$(DASH) build --check --out $(OUT)
 
-prometheus:
-	@scripts/install-prometheus
+## The query engines the tests run on (Prometheus 3.5 and 2.42, VictoriaMetrics 1.145 and 1.79): Debian's packages
+## unpacked into .engines/, the machine's apt sources untouched. CRDB_DASH_ENGINE_<KEY> points one at your binaries.
+engines: install
+	@$(PY) -m crdb_dash.simulation.engines install
 
 lint: install
 	$(VENV)/bin/ruff check crdb_dash panels dashboards tests bench
 
-test: install prometheus lint
+## Every test on every engine; then the README's compatibility table from this run.
+test: install engines lint
 	$(PY) -m pytest
+	$(PY) scripts/compatibility.py README.md
 
-bench: install prometheus
+bench: install engines
 	$(PY) bench/run.py
 
 deploy: install
@@ -49,11 +53,11 @@ deploy: install
 diff: install
 	$(DASH) diff
 
-demo: install prometheus
+demo: install engines
 	$(DASH) demo
 
 ## Draw every dashboard for a healthy cluster and for one with problems into docs/images/ (shown in README.md).
-preview: install prometheus
+preview: install engines
 	$(DASH) preview --scenario healthy-hourly-backups --scale 0.6 --out docs/images/healthy
 	$(DASH) preview --scenario everything-at-once --scale 0.6 --out docs/images/problems
 

@@ -5,6 +5,7 @@ import pytest
 
 from crdb_dash.model import config
 from crdb_dash.pipeline import compiled
+from crdb_dash.simulation import engines
 
 ROOT = Path(__file__).resolve().parent.parent
 # Grafana's JSON Schemas (the jsonschema/ folder of github.com/grafana/grafana-foundation-sdk); users' machines
@@ -71,27 +72,100 @@ def group_order(rule_file) -> list[str]:
     return [g["name"] for g in yaml.safe_load(Path(rule_file).read_text())["groups"]]
 
 
-def promtool() -> str:
-    import shutil
+def need(engine: engines.Engine) -> engines.Engine:
+    """The engine, or a skip that says why it is missing; in CI (``CI`` set) every engine must run, so a failure."""
+    reason = engine.missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return engine
 
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail("promtool is missing: run 'make test' (installs Debian's prometheus package) or put it on PATH")
-    return path
+
+def by_key(items) -> list:
+    return [pytest.param(e, id=e.key) for e in items]
 
 
-def promtool_test(tmp_path: Path, series: dict[str, str], checks: dict, rule_file=None, interval: str = "1m",
-                  passes: bool = True):
-    """Runs ``promtool test rules`` on one test group: ``series`` (promtool's series notation, one sample per
-    ``interval``) and ``checks`` (``alert_rule_test`` and/or ``promql_expr_test``), over ``rule_file``'s rules
-    evaluated every minute in file order. Fails the test with promtool's output unless it ``passes`` as expected."""
+# Rule tests run on each engine with a rule-test tool: promtool (Prometheus), vmalert-tool (VictoriaMetrics 1.92+).
+RULE_ENGINES = tuple(e for e in engines.MATRIX if e.has("promtool") or e.has("vmalert-tool"))
+
+
+@pytest.fixture(params=by_key(RULE_ENGINES))
+def rule_engine(request) -> engines.Engine:
+    return need(request.param)
+
+
+@pytest.fixture(params=by_key(engines.PROMETHEUS))
+def prometheus_engine(request) -> engines.Engine:
+    return need(request.param)
+
+
+def promtool(engine: engines.Engine | None = None) -> str:
+    """promtool of ``engine``, by default of the newest Prometheus of the matrix."""
+    return need(engine or engines.PROMETHEUS[0]).tool("promtool")
+
+
+def rule_test(tmp_path: Path, series: dict[str, str], checks: dict, rule_file=None, interval: str = "1m",
+              passes: bool = True, engine: engines.Engine | None = None):
+    """Runs a rule unit test (``promtool test rules``, or ``vmalert-tool unittest`` on VictoriaMetrics) on one test
+    group: ``series`` (promtool's series notation, one sample per ``interval``) and ``checks`` (``alert_rule_test``
+    and/or ``promql_expr_test``), over ``rule_file``'s rules evaluated every minute in file order. Fails the test
+    with the tool's output unless it ``passes`` as expected."""
     import subprocess
 
     from crdb_dash.pipeline.serialize import to_yaml
 
+    engine = need(engine or engines.PROMETHEUS[0])
+    if rule_file is None and engine.kind == "victoriametrics":  # vmalert-tool wants a rule group
+        rule_file = tmp_path / "none.rules.yml"
+        rule_file.write_text(to_yaml({"groups": [{"name": "none", "rules": [{"record": "none", "expr": "vector(1)"}]}]}))
     rules = {"rule_files": [str(rule_file)], "group_eval_order": group_order(rule_file)} if rule_file else {}
     group = {"interval": interval, "input_series": [{"series": k, "values": v} for k, v in series.items()], **checks}
+    if engine.kind == "victoriametrics":
+        group = {"metricsql_expr_test" if k == "promql_expr_test" else k: v for k, v in group.items()}
+        command = [engine.tool("vmalert-tool"), "unittest", "--loggerLevel=ERROR", "--disableAlertgroupLabel", "--files"]
+    else:
+        command = [engine.tool("promtool"), "test", "rules"]
     path = tmp_path / "test.yml"
     path.write_text(to_yaml({**rules, "evaluation_interval": "1m", "tests": [group]}))
-    result = subprocess.run([promtool(), "test", "rules", str(path)], capture_output=True, text=True)
+    result = subprocess.run([*command, str(path)], capture_output=True, text=True, cwd=tmp_path)
     assert (result.returncode == 0) == passes, result.stdout[-4000:] + result.stderr[-1000:]
+
+
+# ---- what each engine was checked for, for the README's compatibility table (scripts/compatibility.py) ------------
+CHECKS = {  # test module -> what its tests on an engine check
+    "test_scenarios": "every panel, bar, annotation, count in range, RPO and compliance over simulated clusters",
+    "test_alerts": "every alert and recording rule, firing and quiet (rule unit tests)",
+    "test_absent_inputs": "queries with an input absent (rule unit tests)",
+    "test_custom_labels": "a build with custom label names (rule unit tests)",
+    "test_victoriametrics": "the rule file loads, and a replay of the recording rules",
+}
+RESULTS = ROOT / ".engines" / "last-run.json"
+_outcomes: dict[str, dict[str, dict[str, int]]] = {}
+
+
+def _engine_of(nodeid: str) -> engines.Engine | None:
+    params = nodeid.partition("[")[2]
+    return next((e for e in engines.MATRIX if params.startswith(e.key + "-") or params.startswith(e.key + "]")
+                 or f"-{e.key}]" in params or f"-{e.key}-" in params), None)
+
+
+def pytest_runtest_logreport(report):
+    engine = _engine_of(report.nodeid)
+    module = Path(report.nodeid.split("::")[0]).stem
+    if engine is None or module not in CHECKS or (report.when != "call" and report.passed):
+        return
+    counts = _outcomes.setdefault(engine.key, {}).setdefault(module, {"passed": 0, "failed": 0, "skipped": 0})
+    counts[report.outcome] += 1
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Records, per engine, its version and what passed, failed or was skipped in this run."""
+    import json
+
+    if not _outcomes or getattr(session.config, "workerinput", None) is not None:
+        return
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({e.key: {"title": e.title, "version": None if e.missing() else e.version(),
+                                           "checks": _outcomes.get(e.key, {})} for e in engines.MATRIX},
+                                  indent=1, sort_keys=True))

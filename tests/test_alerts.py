@@ -16,7 +16,7 @@ import yaml
 
 from crdb_dash.model import alerts
 from crdb_dash.pipeline import rules
-from tests.conftest import ROOT, configured, promtool, promtool_test
+from tests.conftest import ROOT, configured, promtool, rule_test
 
 NODE = 'job="cockroachdb", cluster="{cluster}", instance="n{n}:8080", node_id="{n}"'
 
@@ -365,8 +365,8 @@ def test_rule_file_passes_promtool_check():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_alert(case, cfg, tmp_path):
-    promtool_test(tmp_path, case.series, {"alert_rule_test": _alert_tests(case, cfg)}, RULE_FILE)
+def test_alert(case, cfg, tmp_path, rule_engine):
+    rule_test(tmp_path, case.series, {"alert_rule_test": _alert_tests(case, cfg)}, RULE_FILE, engine=rule_engine)
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
@@ -377,7 +377,7 @@ def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
     # every case checks every alert, so a case with no expected firing is a not-firing test for all of them
 
 
-def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scraped(cfg, tmp_path):
+def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scraped(cfg, tmp_path, rule_engine):
     from crdb_dash.model import promql
 
     series = {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630))}
@@ -385,22 +385,23 @@ def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scrap
     checks = [{"expr": promql.RPO_RECORD, "eval_time": at, "exp_samples": [{"labels": labels, "value": value}]}
               for at, value in (("2h", T10), ("8h", T10), ("10h30m", T10))]  # the window alone forgets at 6h30m
     checks.append({"expr": promql.RPO_RECORD, "eval_time": "17h", "exp_samples": []})  # 6h after the last scrape
-    promtool_test(tmp_path, series, {"promql_expr_test": checks}, RULE_FILE)
+    rule_test(tmp_path, series, {"promql_expr_test": checks}, RULE_FILE, engine=rule_engine)
 
 
-def test_recording_rule_records_zero_where_no_completion_is_known(cfg, tmp_path):
+def test_recording_rule_records_zero_where_no_completion_is_known(cfg, tmp_path, rule_engine):
     from crdb_dash.model import promql
 
     labels = f'{promql.RPO_RECORD}{{cluster="c1", tenant="system"}}'
     checks = [{"expr": promql.RPO_RECORD, "eval_time": "1h", "exp_samples": [{"labels": labels, "value": 0}]}]
-    promtool_test(tmp_path, {s(LAST, 1): run((0, 100))}, {"promql_expr_test": checks}, RULE_FILE)
+    rule_test(tmp_path, {s(LAST, 1): run((0, 100))}, {"promql_expr_test": checks}, RULE_FILE, engine=rule_engine)
 
 
-def test_a_wrong_expectation_fails(cfg, tmp_path):
+def test_a_wrong_expectation_fails(cfg, tmp_path, rule_engine):
     """The harness can fail: a case expecting an alert that does not fire is reported by promtool."""
     case = Case("wrong", {s("schedules_BACKUP_failed", 2): run((0, 60))}, "40m",
                 [("ScheduledBackupFailed", "warning", "1")])
-    promtool_test(tmp_path, case.series, {"alert_rule_test": _alert_tests(case, cfg)}, RULE_FILE, passes=False)
+    rule_test(tmp_path, case.series, {"alert_rule_test": _alert_tests(case, cfg)}, RULE_FILE, passes=False,
+              engine=rule_engine)
 
 
 def test_prometheus_rules_follow_mixin_conventions(cfg):
@@ -425,7 +426,7 @@ def _rules_file(cfg, tmp_path) -> str:
     return str(path)
 
 
-def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h_warns(tmp_path):
+def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h_warns(tmp_path, rule_engine):
     cfg = configured(rpo={"overrides": [{"match": {"cluster": "daily-.*"}, "warning": "26h", "critical": "30h"}]})
     minutes = 25 * 60 + 10
     series = {s(LAST, 1, cluster="daily-1"): run((0, 10), (T10, minutes - 10)),  # 25h old at 25h10m
@@ -439,7 +440,7 @@ def test_overrides_daily_cluster_at_25h_raises_nothing_while_an_hourly_one_at_3h
              for k, v in rules.annotations(warning, cfg, "3h 0m 0s").items()}
     tests = [{"eval_time": "25h10m", "alertname": a, "exp_alerts": [{"exp_labels": labels, "exp_annotations": notes}]
               if a == warning.alertname else []} for a in sorted({a.alertname for a in alerts.table(cfg)})]
-    promtool_test(tmp_path, series, {"alert_rule_test": tests}, _rules_file(cfg, tmp_path))
+    rule_test(tmp_path, series, {"alert_rule_test": tests}, _rules_file(cfg, tmp_path), engine=rule_engine)
     assert "rpo.overrides" in notes["description"]
 
 
@@ -448,19 +449,21 @@ def _compliance_checks(cfg, at: str, expected: float | None) -> dict:
 
     labels = '{cluster="c1", tenant="system"}'
     samples = [] if expected is None else [{"labels": labels, "value": expected}]
-    # as a count of the 2h window's 121 evaluations: whole numbers compare exactly
-    return {"expr": f"round(121 * avg_over_time({promql.COMPLIANT_RECORD}[2h]))", "eval_time": at,
+    # as a count of the 121 evaluations at 0..2h (a 3h window holds them all, whether an engine's window includes
+    # its start or not): whole numbers compare exactly
+    return {"expr": f"round(121 * avg_over_time({promql.COMPLIANT_RECORD}[3h]))", "eval_time": at,
             "exp_samples": samples}
 
 
-# Evaluations at 0..2h: 121 in the 2h window at 2h. The last scrape is at 1h29m; a failed scrape is bridged for 5
-# minutes (promql.GAP), so the evaluations at 1h35m..2h (26) find no recovery point reported: unknown.
+# Evaluations at 0..2h: 121. Scrapes every 30s, the last at 1h29m30s; a failed scrape is bridged for 5 minutes
+# (promql.GAP), so the evaluations at 1h35m..2h (26) find no recovery point reported: unknown. No evaluation falls
+# exactly 5 minutes after a scrape, where engines whose windows include their start and those that do not differ.
 @pytest.mark.parametrize("unknown, expected", [("violation", 95), ("compliant", 121), ("excluded", 121)])
-def test_a_scrape_gap_counts_as_configured_never_as_compliant_by_accident(tmp_path, unknown, expected):
+def test_a_scrape_gap_counts_as_configured_never_as_compliant_by_accident(tmp_path, unknown, expected, rule_engine):
     """Backups every 30 minutes, well within target; no scrape for the last half hour of two hours. The
     remembered recovery point stays within target through the gap, but the gap is unknown."""
     compliance = {"period": "30d", "objective": 0.995, "target": "critical", "unknown": unknown}
     cfg = configured(rpo={"compliance": compliance})
-    values = run(*((60 + 1800 * k, 30) for k in range(3)), ("stale", 1)) + " _x30"
-    promtool_test(tmp_path, {s(LAST, 1): values}, {"promql_expr_test": [_compliance_checks(cfg, "2h", expected)]},
-                  _rules_file(cfg, tmp_path))
+    values = run(*((60 + 1800 * k, 60) for k in range(3)), ("stale", 1)) + " _x60"  # samples 30s apart
+    rule_test(tmp_path, {s(LAST, 1): values}, {"promql_expr_test": [_compliance_checks(cfg, "2h", expected)]},
+              _rules_file(cfg, tmp_path), interval="30s", engine=rule_engine)

@@ -20,7 +20,7 @@ import yaml
 
 from crdb_dash.model import alerts, config, promql
 from crdb_dash.pipeline import rules
-from tests.conftest import ROOT, promtool, promtool_test
+from tests.conftest import ROOT, promtool, rule_test
 
 CUSTOM = {"selector": 'job="crdb"', "labels": {"cluster": "k8s_cluster", "node": "pod", "tenant": "vc"}}
 DEFAULT_NAMES = ("cluster", "instance", "tenant")
@@ -142,7 +142,7 @@ def _fires(cfg, name: str, value: str, cluster: str = "east", tenant: str = "app
             "exp_annotations": notes}
 
 
-def test_custom_build_passes_promtool(custom_build, tmp_path):
+def test_custom_build_passes_promtool(custom_build, tmp_path, rule_engine):
     out, cfg = custom_build
     rule_file = out / rules.RULES_FILE
     check = subprocess.run([promtool(), "check", "rules", str(rule_file)], capture_output=True, text=True)
@@ -163,4 +163,4 @@ def test_custom_build_passes_promtool(custom_build, tmp_path):
                 "CockroachBackupRestoreJobPaused": [_fires(cfg, "RestoreJobPaused", "1", cluster="west")]}
     checks = [{"eval_time": "1h20m", "alertname": name, "exp_alerts": expected.get(name, [])}
               for name in sorted({a.alertname for a in alerts.table(cfg)})]
-    promtool_test(tmp_path, series, {"alert_rule_test": checks}, rule_file)
+    rule_test(tmp_path, series, {"alert_rule_test": checks}, rule_file, engine=rule_engine)

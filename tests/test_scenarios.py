@@ -20,10 +20,10 @@ from crdb_dash.model.catalog import UNKNOWN
 from crdb_dash.model.config import parse_duration
 from crdb_dash.pipeline.interpolate import Vars, substitute
 from crdb_dash.preview.run import scenario_end
-from crdb_dash.simulation import evaluate, promrun
+from crdb_dash.simulation import engines, evaluate, promrun
 from crdb_dash.simulation.scenarios import SCENARIOS
 from crdb_dash.simulation.simulator import Simulation, openmetrics
-from tests.conftest import configured
+from tests.conftest import by_key, configured, need
 
 END = scenario_end()
 H = 3600
@@ -48,25 +48,19 @@ def sims():
     return {name: Simulation(s, END) for name, s in SCENARIOS.items()}
 
 
-ENGINES = {"prometheus": ("prometheus", "promtool"), "victoriametrics": ("victoria-metrics", "vmalert")}
-
-
-@pytest.fixture(scope="module", params=sorted(ENGINES))
+@pytest.fixture(scope="module", params=by_key(engines.MATRIX))
 def prom(request, sims, cfg):
-    """One server with every scenario, and the recording rules evaluated over their history: Prometheus, and
-    VictoriaMetrics (a scale-out engine keeping PromQL) with the same history, so every check runs on both."""
-    import shutil
-
+    """One server with every scenario, and the recording rules evaluated over their history, on each engine of
+    the matrix (Prometheus 3 and 2, VictoriaMetrics current and 1.79) with the same history: every check runs on
+    each."""
     from crdb_dash.pipeline import rules
     from crdb_dash.simulation import vmrun
 
-    missing = [b for b in ENGINES[request.param] if shutil.which(b) is None]
-    if missing and request.param == "victoriametrics":
-        pytest.skip(f"{', '.join(missing)} not installed (Debian package victoria-metrics; 'make test' installs it)")
-    serve = vmrun.serve if request.param == "victoriametrics" else promrun.serve
+    engine = need(request.param)
+    serve = vmrun.serve if engine.kind == "victoriametrics" else promrun.serve
     span = (min(s.start for s in sims.values()), END)
     try:
-        with serve(openmetrics(list(sims.values())), rules.render(cfg)[rules.RULES_FILE], span) as server:
+        with serve(openmetrics(list(sims.values())), rules.render(cfg)[rules.RULES_FILE], span, engine) as server:
             yield server
     except promrun.PrometheusError as exc:
         pytest.fail(str(exc))
@@ -446,19 +440,20 @@ def _rpo_truth(sim, cfg, at):
     return alerts, shown
 
 
-def _promtool_expr_test(sim, series: list[str], checks: list[dict], tmp_path) -> None:
-    """promtool evaluates the shipped rules over the simulation's samples of these metrics, one scrape interval
+def _rule_expr_test(sim, series: list[str], checks: list[dict], tmp_path, engine) -> None:
+    """The engine's rule-test tool evaluates the shipped rules over the simulation's samples of these metrics, one scrape interval
     apart; each check's expression must give exactly its expected samples at its time."""
     from crdb_dash.pipeline import rules
     from crdb_dash.simulation.simulator import promtool_series
-    from tests.conftest import ROOT, promtool_test
+    from tests.conftest import ROOT, rule_test
 
-    promtool_test(tmp_path, promtool_series(sim, series), {"promql_expr_test": checks}, ROOT / rules.RULES_FILE,
-                  interval=f"{sim.scenario.scrape}s")
+    rule_test(tmp_path, promtool_series(sim, series), {"promql_expr_test": checks}, ROOT / rules.RULES_FILE,
+              interval=f"{sim.scenario.scrape}s", engine=engine)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, recorded_models, cfg, name, tmp_path):
+def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, recorded_models, cfg, name, tmp_path,
+                                                                       rule_engine):
     """Node restarts must never make a known recovery point unknown while the cluster is watched; a tenant label
     appearing mid-history must not leave a phantom system tenant behind. Both dashboard modes show the same."""
     scenario = SCENARIOS[name]
@@ -479,7 +474,7 @@ def test_rpo_alerts_and_stat_with_the_recording_rule_follow_the_truth(models, re
             checks.append({"expr": expr, "eval_time": f"{at}s", "exp_samples": [
                 {"labels": f'{{cluster="{c}", tenant="{t}"}}', "value": v} for (c, t), v in shown.items()
                 if c == cluster]})
-    _promtool_expr_test(sim, RPO_SERIES, checks, tmp_path)
+    _rule_expr_test(sim, RPO_SERIES, checks, tmp_path, rule_engine)
 
 
 # ---- tenants, virtual clusters, retries and missed scrapes ----------------------------------------------------------
@@ -703,23 +698,23 @@ SILENCE_ALERTS = ("NotReporting", "NoSuccessfulBackup", "RecoveryPointUnknown")
 SILENCE_SERIES = ["jobs_backup_currently_running", "schedules_BACKUP_succeeded", "up", *RPO_SERIES[:2]]
 
 
-def _firing(sim, checks: dict[int, set], tmp_path) -> None:
-    """promtool runs every rule minute by minute over the scenario: at each time, exactly these alerts fire
+def _firing(sim, checks: dict[int, set], tmp_path, engine) -> None:
+    """The rule-test tool runs every rule minute by minute over the scenario: at each time, exactly these alerts fire
     (alert name, severity, cluster, tenant) among SILENCE_ALERTS."""
     tests = [{"expr": f'ALERTS{{alertstate="firing", alertname=~"{alerts.PREFIX}({"|".join(SILENCE_ALERTS)})"}}',
               "eval_time": f"{at}s", "exp_samples": [
                   {"labels": f'ALERTS{{alertname="{alerts.PREFIX}{a}", alertstate="firing", cluster="{c}", '
                              f'severity="{sev}", tenant="{t}"}}', "value": 1} for a, sev, c, t in sorted(fired)]}
              for at, fired in checks.items()]
-    _promtool_expr_test(sim, SILENCE_SERIES, tests, tmp_path)
+    _rule_expr_test(sim, SILENCE_SERIES, tests, tmp_path, engine)
 
 
-def test_a_cluster_that_stops_being_scraped_alerts_within_15_minutes_and_keeps_firing(tmp_path):
+def test_a_cluster_that_stops_being_scraped_alerts_within_15_minutes_and_keeps_firing(tmp_path, rule_engine):
     scenario = SCENARIOS["cluster-stops-reporting"]
     sim = Simulation(scenario, scenario.duration)
     gone = scenario.clusters[1].scraped_until
     lost = {("NotReporting", "warning", "vanished", "system")}
-    _firing(sim, {gone + 5 * M: set(), gone + 15 * M: lost, gone + 10 * H: lost}, tmp_path)
+    _firing(sim, {gone + 5 * M: set(), gone + 15 * M: lost, gone + 10 * H: lost}, tmp_path, rule_engine)
 
 
 def _success_truth(sim, cluster, tenant, at) -> int | None:
@@ -730,7 +725,7 @@ def _success_truth(sim, cluster, tenant, at) -> int | None:
 
 @pytest.mark.parametrize("name", ["no-rpo-schedule", "healthy-hourly-backups", "full-restart-without-backups",
                                   "failing-schedule"])
-def test_no_successful_backup_alert_follows_the_truth_without_the_schedule_option(cfg, tmp_path, name):
+def test_no_successful_backup_alert_follows_the_truth_without_the_schedule_option(cfg, tmp_path, name, rule_engine):
     """Quiet on a healthy hourly schedule whose schedule keeps no RPO gauge; a warning, then a critical alert, once
     no scheduled backup has succeeded for freshness.warning / .critical, across a restart of every node."""
     scenario = SCENARIOS[name]
@@ -750,7 +745,7 @@ def test_no_successful_backup_alert_follows_the_truth_without_the_schedule_optio
         assert not any(checks.values())
     if name in ("full-restart-without-backups", "failing-schedule"):
         assert ("NoSuccessfulBackup", "critical", cluster, "system") in checks[max(checks)]
-    _firing(sim, checks, tmp_path)
+    _firing(sim, checks, tmp_path, rule_engine)
 
 
 @pytest.mark.parametrize("name", ["no-rpo-schedule", "rolling-restart", "full-restart-without-backups",

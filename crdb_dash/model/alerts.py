@@ -263,12 +263,9 @@ def since_success(scope: promql.Scope, forget: str) -> str:
 
 
 def events(scope: promql.Scope, window: str, *metrics: str) -> str:
-    """Events counted over ``window``, summed over ``metrics`` (any of which may be absent), in whole events.
-
-    increase() extrapolates to the window's edges, so 3 events read as 3.004: the count is rounded before
-    it is compared, and a threshold of N fires from N + 1 events on.
-    """
-    return f"round({promql.total(*(promql.increase(metric(m), scope, window) for m in metrics))})"
+    """Events counted over ``window``, summed over ``metrics`` (any of which may be absent), in whole events: a
+    threshold of N fires from N + 1 events on."""
+    return promql.total(*(promql.counted(metric(m), scope, window, promql.EVENT_STEP) for m in metrics))
 
 
 def current(scope: promql.Scope, exported: str) -> str:

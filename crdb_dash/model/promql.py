@@ -36,6 +36,7 @@ RECORDS = {
 # bridges missing samples (Prometheus' default lookback), without them.
 GAP = "5m"
 SUCCESS_STEP = "1m"  # the resolution of the time a scheduled backup last succeeded
+EVENT_STEP = "1m"  # rules count a counter's events step by step at this resolution (see step_events)
 
 
 @dataclass(frozen=True)
@@ -219,27 +220,39 @@ def _per_node_counter(m: Metric, scope: Scope, expr: str) -> str:
     return f"max without ({UNLABELLED}) ({_tenants(m, scope, expr)})"
 
 
-def counted(m: Metric, scope: Scope, window: str) -> str:
-    """Events a counter counted in ``window`` (a dashboard's range), summed over nodes: ``increase`` over each
-    node's value at every step (see per_step), which reads each sample at most once."""
-    values = _per_node_counter(m, scope, selector(m, scope))
-    return f"sum by ({scope.grouping(m)}) (increase(({values})[{window}:{STEP}]))"
+def step_events(m: Metric, scope: Scope, step: str = STEP) -> str:
+    """Per node, the events a counter counted in the ``step`` ending now: its value now minus its value one step
+    before, or its value now if that is lower (the node restarted in the step), with no extrapolation, so every
+    event falls in exactly one step. A node with no value a step before counts nothing in this step. In rules,
+    each value is the last within ``scope.gap``, so a failed scrape loses no event.
+
+    Written with ``offset``, not as ``increase`` over a ``[step:step]`` subquery: Prometheus 3 made ranges
+    left-open, so that subquery holds one point there and counts nothing. Nor ``increase`` over the window:
+    it extrapolates, and VictoriaMetrics counts a series' first value (a counter seen mid-window) as events.
+    """
+    def value(shift: str) -> str:
+        raw = f"last_over_time({selector(m, scope)}[{scope.gap}]{shift})" if scope.gap else selector(m, scope) + shift
+        return _per_node_counter(m, scope, raw)
+
+    now, before = value(""), value(f" offset {step}")
+    return f"({now} - {before} >= 0 or {now} < {before})"
+
+
+def counted(m: Metric, scope: Scope, window: str, step: str = STEP) -> str:
+    """Events a counter counted in ``window``, summed over nodes: the sum of the counts of the steps (see
+    step_events) that end in the window, each sample read about twice whatever the window.
+
+    ``offset -1ms`` ends the subquery just after the evaluation time, so its first point is one step after the
+    window's start on every engine: Prometheus 2 included a point exactly at a range's start, Prometheus 3 does not.
+    """
+    per_step_counts = f"{step_events(m, scope, step)}[{window}:{step}] offset -1ms"
+    return f"sum by ({scope.grouping(m)}) (sum_over_time({per_step_counts}))"
 
 
 def per_step(m: Metric, scope: Scope, by: str | None = None) -> str:
-    """Events of a counter in each step of a graph, summed over nodes: whole numbers, steps that do not overlap.
-
-    Each node's count is its counter's value at the end of the step minus its value at the end of the step
-    before, with no extrapolation, so every event falls in exactly one step. After a restart (the value went
-    down) the count is the value since the restart; a series first seen in the step counts from its first
-    sample, as ``increase`` would.
-
-    The subquery ``[step:step]`` holds the counter's value at the end of each step (its points fall on the
-    graph's steps, which Grafana aligns to the step), read once over the whole range; ``increase`` over the
-    two points at a step's ends is their difference, with the reset handled, and nothing to extrapolate.
-    """
-    events = f"increase(({_per_node_counter(m, scope, selector(m, scope))})[{STEP}:{STEP}])"
-    return f"sum by ({scope.grouping(m) if by is None else by}) ({events})"
+    """Events of a counter in each step of a graph, summed over nodes: whole numbers, steps that do not overlap
+    (see step_events). Grafana aligns a graph's points to its step, so each point counts the step it ends."""
+    return f"sum by ({scope.grouping(m) if by is None else by}) ({step_events(m, scope)})"
 
 
 def current(m: Metric, scope: Scope) -> str:

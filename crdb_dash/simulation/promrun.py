@@ -15,15 +15,23 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-INSTALL_HINT = "install Debian's prometheus package (apt-get install prometheus) or run 'make prometheus'"
+from crdb_dash.simulation import engines
+
+INSTALL_HINT = "run 'make engines' (Debian) or put it on PATH"
 
 
 class PrometheusError(Exception):
     """Prometheus is missing, would not start, or refused a query; the message is one line."""
 
 
-def binary(name: str) -> str:
-    path = shutil.which(name)
+def binary(name: str, engine: engines.Engine | None = None) -> str:
+    """A tool of ``engine``; without one, of the newest engine here that has it, else from PATH."""
+    if engine is not None:
+        if engine.missing():
+            raise PrometheusError(engine.missing())
+        return engine.tool(name)
+    here = next((e for e in engines.MATRIX if e.has(name) and e.missing() is None), None)
+    path = here.tool(name) if here else shutil.which(name)
     if path is None:
         raise PrometheusError(f"{name} is not installed: {INSTALL_HINT}")
     return path
@@ -35,7 +43,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def backfill(chunks: Iterable[str], tsdb: Path) -> None:
+def backfill(chunks: Iterable[str], tsdb: Path, engine: engines.Engine | None = None) -> None:
     """Write OpenMetrics text into a TSDB directory with ``promtool tsdb create-blocks-from openmetrics``."""
     tsdb.mkdir(parents=True, exist_ok=True)
     source = tsdb.parent / f"{tsdb.name}.om"
@@ -43,7 +51,7 @@ def backfill(chunks: Iterable[str], tsdb: Path) -> None:
         for chunk in chunks:
             handle.write(chunk)
     try:
-        result = subprocess.run([binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source),
+        result = subprocess.run([binary("promtool", engine), "tsdb", "create-blocks-from", "openmetrics", str(source),
                                  str(tsdb)], capture_output=True, text=True)
     finally:
         source.unlink()
@@ -52,8 +60,8 @@ def backfill(chunks: Iterable[str], tsdb: Path) -> None:
 
 
 @contextlib.contextmanager
-def serve(chunks: Iterable[str], recording_rules: str = "", span: tuple[int, int] | None = None
-          ) -> Iterator[Prometheus]:
+def serve(chunks: Iterable[str], recording_rules: str = "", span: tuple[int, int] | None = None,
+          engine: engines.Engine | None = None) -> Iterator[Prometheus]:
     """Backfill OpenMetrics text into a temporary TSDB and serve it; everything is gone on exit.
 
     With ``recording_rules`` (a rule file's text), the rules are also evaluated over ``span``
@@ -61,8 +69,8 @@ def serve(chunks: Iterable[str], recording_rules: str = "", span: tuple[int, int
     """
     with tempfile.TemporaryDirectory(prefix="crdb-dash-tsdb-") as work:
         tsdb = Path(work) / "tsdb"
-        backfill(chunks, tsdb)
-        with Prometheus(tsdb) as prom:
+        backfill(chunks, tsdb, engine)
+        with Prometheus(tsdb, engine=engine) as prom:
             backfill_recording_rules(prom, recording_rules, span, Path(work))
             yield prom
 
@@ -94,7 +102,7 @@ def backfill_rules(prom: Prometheus, text: str, span: tuple[int, int], work: Pat
     """Evaluate recording rules over stored history with ``promtool tsdb create-blocks-from rules``."""
     rule_file, out = work / f"records{name}.yml", work / f"rule-blocks{name}"
     rule_file.write_text(text)
-    result = subprocess.run([binary("promtool"), "tsdb", "create-blocks-from", "rules", f"--start={span[0]}",
+    result = subprocess.run([binary("promtool", prom.engine), "tsdb", "create-blocks-from", "rules", f"--start={span[0]}",
                              f"--end={span[1]}", f"--url={prom.url}", f"--output-dir={out}", "--quiet",
                              str(rule_file)], capture_output=True, text=True)
     if result.returncode != 0:
@@ -107,8 +115,9 @@ class Prometheus:
     """``with Prometheus(tsdb) as prom: prom.query(...)``: a server on 127.0.0.1, stopped on exit."""
 
     def __init__(self, tsdb: Path, config: str = "global: {}\n", port: int | None = None,
-                 ready_timeout: float = 60.0, flags: tuple[str, ...] = ()):
+                 ready_timeout: float = 60.0, flags: tuple[str, ...] = (), engine: engines.Engine | None = None):
         self.tsdb = tsdb
+        self.engine = engine
         self.config = config
         self.flags = tuple(flags)
         self.port = port
@@ -143,7 +152,7 @@ class Prometheus:
 
     def start(self) -> None:
         """Start on the given port, or on a free one (trying another if it is taken meanwhile)."""
-        exe = binary(self.NAME)
+        exe = binary(self.NAME, self.engine)
         self._workdir = tempfile.TemporaryDirectory(prefix=f"crdb-dash-{self.NAME}-")
         work = Path(self._workdir.name)
         fixed = self.port is not None
