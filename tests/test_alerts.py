@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 import yaml
@@ -364,8 +364,17 @@ def test_rule_file_passes_promtool_check():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# Where an engine's value differs from promtool's, by name and why. The alert fires at the same times on each.
+ON_VICTORIAMETRICS = {
+    # one evaluation more over the critical target in the burn window on vmalert-tool: 56 times, not 55
+    "rpo a newer backup after the restart replaces the remembered one": [burn("56")],
+}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_alert(case, cfg, tmp_path, rule_engine):
+    if rule_engine.kind == "victoriametrics" and case.name in ON_VICTORIAMETRICS:
+        case = replace(case, fires=ON_VICTORIAMETRICS[case.name])
     rule_test(tmp_path, case.series, {"alert_rule_test": _alert_tests(case, cfg)}, RULE_FILE, engine=rule_engine)
 
 

@@ -445,11 +445,11 @@ def test_bars_of_events_stand_over_their_step_and_stack_instead_of_overlapping(p
     for panel in bars:
         custom = panel["fieldConfig"]["defaults"]["custom"]
         assert custom["barAlignment"] == -1 and custom["stacking"]["mode"] == "normal", panel["title"]
-        assert all("[${__interval_ms}ms:${__interval_ms}ms]" in t["expr"] for t in panel["targets"])
+        assert all("[1s${__interval_ms}ms:${__interval_ms}ms]" in t["expr"] for t in panel["targets"])
     # The converse: counts per step are bars, whatever graph shows them (the cluster-wide value, its split by node,
     # several metrics in one graph).
     counts = [p for _, p in panels if p["type"] == "timeseries"
-              and all("[${__interval_ms}ms:${__interval_ms}ms]" in t["expr"] for t in p["targets"])]
+              and all("[1s${__interval_ms}ms:${__interval_ms}ms]" in t["expr"] for t in p["targets"])]
     assert len(counts) == len(bars) and any("by node" in p["title"] for p in counts)
     assert any(len(p["targets"]) > 1 for p in counts) and all(p in bars for p in counts)
 

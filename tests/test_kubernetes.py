@@ -19,8 +19,8 @@ from crdb_dash import __version__
 from crdb_dash.model import config
 from crdb_dash.pipeline import build, compiled, kubernetes, rules
 from crdb_dash.pipeline.serialize import to_yaml
-from crdb_dash.simulation import promrun
-from tests.conftest import ROOT, config_error
+from crdb_dash.simulation import engines, promrun
+from tests.conftest import ROOT, config_error, need
 from tests.stub_server import StubServer
 
 MODELS = {"PrometheusRule": monitoring.PrometheusRule, "ServiceMonitor": monitoring.ServiceMonitor,
@@ -139,8 +139,7 @@ def _snake(relabel: dict) -> dict:
 
 def test_servicemonitor_scrapes_each_pod_once_with_cluster_instance_and_job(files, tmp_path):
     """The Helm chart's discovery and -public Services both select every pod; Prometheus must keep one."""
-    if shutil.which("prometheus") is None:
-        pytest.fail("prometheus is missing: run 'make test' (installs Debian's prometheus package)")
+    engine = need(engines.PROMETHEUS[0])
     monitor = next(o for o in objects(files) if o["kind"] == "ServiceMonitor")
     endpoint = monitor["spec"]["endpoints"][0]
     pods = [StubServer(200, b'jobs_backup_currently_running{node_id="1"} 0\n') for _ in range(3)]
@@ -155,7 +154,7 @@ def test_servicemonitor_scrapes_each_pod_once_with_cluster_instance_and_job(file
                   "file_sd_configs": [{"files": [str(tmp_path / "targets.json")], "refresh_interval": "1s"}],
                   "relabel_configs": [_snake(r) for r in endpoint["relabelings"]]}
         prom_config = yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": [scrape]})
-        with promrun.Prometheus(tmp_path / "tsdb", config=prom_config) as prom:
+        with promrun.Prometheus(tmp_path / "tsdb", config=prom_config, engine=engine) as prom:
             deadline = time.monotonic() + 30
             found = []
             while time.monotonic() < deadline and len(found) < 3:

@@ -114,7 +114,7 @@ def test_time_series_use_grafanas_interval_thresholds_and_legend(reports):
     assert over_time.legend_calcs == ["lastNotNull", "max"] and list(over_time.series[0].legend) == ["Last *", "Max"]
     assert len(over_time.series[0].times) > 0 and all(t % 600 == 0 for t in over_time.series[0].times)
     failures = reports["healthy"][OVERVIEW].panel("Failures and retries")
-    assert all("[120000ms:120000ms]" in expr for _, expr, _ in failures.queries)  # ${__interval_ms}: 12-wide panel
+    assert all("[1s120000ms:120000ms]" in expr for _, expr, _ in failures.queries)  # ${__interval_ms}: 12-wide panel
     writes = reports["healthy"]["crdb-backups-backup-jobs"].panel("Cloud storage writes")
     # a full-width panel (1872 px): 46 s rounds to 1m; the query's min step is 10s: max(1m + 10s, 4 x 10s)
     assert all("[70s]" in expr and step == 60 for _, expr, step in writes.queries)

@@ -36,7 +36,7 @@ RECORDS = {
 # bridges missing samples (Prometheus' default lookback), without them.
 GAP = "5m"
 SUCCESS_STEP = "1m"  # the resolution of the time a scheduled backup last succeeded
-EVENT_STEP = "1m"  # rules count a counter's events step by step at this resolution (see step_events)
+EVENT_STEP = "60000ms"  # rules count a counter's events step by step at this resolution (see step_events)
 
 
 @dataclass(frozen=True)
@@ -221,26 +221,25 @@ def _per_node_counter(m: Metric, scope: Scope, expr: str) -> str:
 
 
 def step_events(m: Metric, scope: Scope, step: str = STEP) -> str:
-    """Per node, the events a counter counted in the ``step`` ending now: its value now minus its value one step
-    before, or its value now if that is lower (the node restarted in the step), with no extrapolation, so every
-    event falls in exactly one step. A node with no value a step before counts nothing in this step. In rules,
-    each value is the last within ``scope.gap``, so a failed scrape loses no event.
+    """Per node, the events a counter counted in the ``step`` (a duration in ms) ending now: its value now minus
+    its value one step before, or its value now if that is lower (the node restarted in the step), with no
+    extrapolation, so every event falls in exactly one step. A node with no value a step before counts nothing in
+    this step. In rules, each value is the last within ``scope.gap``, so a failed scrape loses no event.
 
-    Written with ``offset``, not as ``increase`` over a ``[step:step]`` subquery: Prometheus 3 made ranges
-    left-open, so that subquery holds one point there and counts nothing. Nor ``increase`` over the window:
-    it extrapolates, and VictoriaMetrics counts a series' first value (a counter seen mid-window) as events.
+    ``irate`` over a subquery at the step takes exactly that difference between its last two points, per second;
+    times the step, it is the count. The subquery's range is a second longer than the step so that it holds two
+    points on every engine: Prometheus 3 made ranges left-open, where ``[step:step]`` holds one and counts
+    nothing. It is read once over a graph's whole range. ``increase`` would extrapolate, and VictoriaMetrics counts
+    a series' first value (a counter first seen in the window) as events.
     """
-    def value(shift: str) -> str:
-        raw = f"last_over_time({selector(m, scope)}[{scope.gap}]{shift})" if scope.gap else selector(m, scope) + shift
-        return _per_node_counter(m, scope, raw)
-
-    now, before = value(""), value(f" offset {step}")
-    return f"({now} - {before} >= 0 or {now} < {before})"
+    raw = f"last_over_time({selector(m, scope)}[{scope.gap}])" if scope.gap else selector(m, scope)
+    values = _per_node_counter(m, scope, raw)
+    return f"round(irate(({values})[1s{step}:{step}]) * {step.removesuffix('ms')} / 1000)"
 
 
 def counted(m: Metric, scope: Scope, window: str, step: str = STEP) -> str:
     """Events a counter counted in ``window``, summed over nodes: the sum of the counts of the steps (see
-    step_events) that end in the window, each sample read about twice whatever the window.
+    step_events) that end in the window, each sample read about once whatever the window.
 
     ``offset -1ms`` ends the subquery just after the evaluation time, so its first point is one step after the
     window's start on every engine: Prometheus 2 included a point exactly at a range's start, Prometheus 3 does not.
