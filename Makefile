@@ -37,11 +37,11 @@ engines: install
 	@$(PY) -m crdb_dash.simulation.engines install
 
 lint: install
-	$(VENV)/bin/ruff check crdb_dash panels dashboards tests bench
+	$(VENV)/bin/ruff check crdb_dash panels dashboards tests bench scripts
 
 ## Every test on every engine; then the README's compatibility table from this run.
 test: install engines lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 	$(PY) scripts/compatibility.py README.md
 
 bench: install engines

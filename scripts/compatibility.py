@@ -21,8 +21,8 @@ BEGIN, END = "<!-- compatibility: written by make test -->", "<!-- /compatibilit
 def table(results: dict) -> str:
     rows = ["| Engine | Version | Checked on it (tests passed) |", "| --- | --- | --- |"]
     for engine in results.values():
-        checked = "; ".join(f"{CHECKS[module]} ({counts['passed']})"
-                            for module, counts in sorted(engine["checks"].items(), key=lambda kv: list(CHECKS).index(kv[0])))
+        ordered = sorted(engine["checks"].items(), key=lambda kv: list(CHECKS).index(kv[0]))
+        checked = "; ".join(f"{CHECKS[module]} ({counts['passed']})" for module, counts in ordered)
         rows.append(f"| {engine['title']} | {engine['version']} | {checked} |")
     return "\n".join(rows)
 

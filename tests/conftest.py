@@ -118,12 +118,14 @@ def rule_test(tmp_path: Path, series: dict[str, str], checks: dict, rule_file=No
     engine = need(engine or engines.PROMETHEUS[0])
     if rule_file is None and engine.kind == "victoriametrics":  # vmalert-tool wants a rule group
         rule_file = tmp_path / "none.rules.yml"
-        rule_file.write_text(to_yaml({"groups": [{"name": "none", "rules": [{"record": "none", "expr": "vector(1)"}]}]}))
+        rule_file.write_text(to_yaml({"groups": [{"name": "none", "rules": [{"record": "none",
+                                                                               "expr": "vector(1)"}]}]}))
     rules = {"rule_files": [str(rule_file)], "group_eval_order": group_order(rule_file)} if rule_file else {}
     group = {"interval": interval, "input_series": [{"series": k, "values": v} for k, v in series.items()], **checks}
     if engine.kind == "victoriametrics":
         group = {"metricsql_expr_test" if k == "promql_expr_test" else k: v for k, v in group.items()}
-        command = [engine.tool("vmalert-tool"), "unittest", "--loggerLevel=ERROR", "--disableAlertgroupLabel", "--files"]
+        command = [engine.tool("vmalert-tool"), "unittest", "--loggerLevel=ERROR", "--disableAlertgroupLabel",
+                   "--files"]
     else:
         command = [engine.tool("promtool"), "test", "rules"]
     path = tmp_path / "test.yml"
@@ -132,13 +134,28 @@ def rule_test(tmp_path: Path, series: dict[str, str], checks: dict, rule_file=No
     assert (result.returncode == 0) == passes, result.stdout[-4000:] + result.stderr[-1000:]
 
 
+def pytest_collection_modifyitems(config, items):
+    """With pytest-xdist (``make test`` runs two workers), the tests that share a module's servers run on one
+    worker: a module, or in test_scenarios a module and engine, is one group. Rule unit tests share nothing
+    and go wherever a worker is free."""
+    for item in items:
+        module = item.path.stem
+        if "prom" in item.fixturenames:
+            group = f"{module}-{item.callspec.params['prom'].key}"
+        elif "rule_engine" in item.fixturenames:
+            continue
+        else:
+            group = module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 # ---- what each engine was checked for, for the README's compatibility table (scripts/compatibility.py) ------------
 CHECKS = {  # test module -> what its tests on an engine check
     "test_scenarios": "every panel, bar, annotation, count in range, RPO and compliance over simulated clusters",
     "test_alerts": "every alert and recording rule, firing and quiet (rule unit tests)",
     "test_absent_inputs": "queries with an input absent (rule unit tests)",
     "test_custom_labels": "a build with custom label names (rule unit tests)",
-    "test_victoriametrics": "the rule file loads, and a replay of the recording rules",
+    "test_victoriametrics": "the rule file loads in vmalert; a replay of the recording rules",
 }
 RESULTS = ROOT / ".engines" / "last-run.json"
 _outcomes: dict[str, dict[str, dict[str, int]]] = {}

@@ -359,8 +359,9 @@ def _alert_tests(case: Case, cfg) -> list[dict]:
 RULE_FILE = ROOT / rules.RULES_FILE
 
 
-def test_rule_file_passes_promtool_check():
-    result = subprocess.run([promtool(), "check", "rules", str(RULE_FILE)], capture_output=True, text=True)
+def test_rule_file_passes_promtool_check(prometheus_engine):
+    result = subprocess.run([promtool(prometheus_engine), "check", "rules", str(RULE_FILE)], capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

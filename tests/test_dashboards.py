@@ -192,11 +192,11 @@ def test_every_expression_parses_after_substitution(panels, cfg):
 
 def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cfg):
     window, step = cfg.get("rpo.window"), promql.STEP
-    allowed = {"$__rate_interval", "$__range", window, step, f"{step}:{step}", f"{window}:{step}", f"$__range:{step}",
+    allowed = {"$__rate_interval", "$__range", window, step, f"1s{step}:{step}", f"{window}:{step}", f"$__range:{step}",
                f"{cfg.get('alerts.forget_after')}:1m"}  # the time since the last success (promql.last_success)
     for uid, panel, expr in _exprs(panels):
         assert set(RANGE_WINDOW.findall(expr)) <= allowed, (uid, panel["title"], expr)
-        if "rate(" in expr:
+        if re.search(r"\brate\(", expr):  # not irate, which counts events per step (promql.step_events)
             assert "[$__rate_interval]" in expr, (uid, panel["title"])
 
 

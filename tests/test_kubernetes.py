@@ -4,7 +4,6 @@ with promtool, and the ServiceMonitor's relabelling on a real Prometheus."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time

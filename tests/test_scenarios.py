@@ -447,8 +447,8 @@ def _firing_alerts(names) -> str:
 
 
 def _rule_expr_test(sim, series: list[str], checks: list[dict], tmp_path, engine) -> None:
-    """The engine's rule-test tool evaluates the shipped rules over the simulation's samples of these metrics, one scrape interval
-    apart; each check's expression must give exactly its expected samples at its time."""
+    """The engine's rule-test tool evaluates the shipped rules over the simulation's samples of these metrics, one
+    scrape interval apart; each check's expression must give exactly its expected samples at its time."""
     from crdb_dash.pipeline import rules
     from crdb_dash.simulation.simulator import promtool_series
     from tests.conftest import ROOT, rule_test

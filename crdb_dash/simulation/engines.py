@@ -51,7 +51,8 @@ class Engine:
             return None
         where = f"{self.env}={self.folder()}" if os.environ.get(self.env) else f"{self.folder()}"
         return (f"{self.title}: {', '.join(absent)} not in {where}; run 'make engines' (Debian, downloads "
-                f"{self.suite}'s {', '.join(self.packages)}) or set {self.env} to a folder holding {', '.join(self.tools)}")
+                f"{self.suite}'s {', '.join(self.packages)}) or set {self.env} to a folder holding "
+                f"{', '.join(self.tools)}")
 
     def tool(self, name: str) -> str:
         return str(self.folder() / name)

@@ -102,7 +102,8 @@ def backfill_rules(prom: Prometheus, text: str, span: tuple[int, int], work: Pat
     """Evaluate recording rules over stored history with ``promtool tsdb create-blocks-from rules``."""
     rule_file, out = work / f"records{name}.yml", work / f"rule-blocks{name}"
     rule_file.write_text(text)
-    result = subprocess.run([binary("promtool", prom.engine), "tsdb", "create-blocks-from", "rules", f"--start={span[0]}",
+    result = subprocess.run([binary("promtool", prom.engine), "tsdb", "create-blocks-from", "rules",
+                             f"--start={span[0]}",
                              f"--end={span[1]}", f"--url={prom.url}", f"--output-dir={out}", "--quiet",
                              str(rule_file)], capture_output=True, text=True)
     if result.returncode != 0:

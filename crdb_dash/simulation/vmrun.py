@@ -35,7 +35,8 @@ class VictoriaMetrics(Prometheus):
         rule_file = work / "records.yml"
         rule_file.write_text(text)
         result = subprocess.run(
-            [binary("vmalert", self.engine), f"-rule={rule_file}", f"-datasource.url={self.url}", f"-remoteWrite.url={self.url}",
+            [binary("vmalert", self.engine), f"-rule={rule_file}", f"-datasource.url={self.url}",
+             f"-remoteWrite.url={self.url}",
              f"-replay.timeFrom={_rfc3339(span[0])}", f"-replay.timeTo={_rfc3339(span[1])}", "-loggerLevel=ERROR",
              # chained rules (targets -> compliance -> its period average) each read what the one before wrote
              "-replay.disableProgressBar", "-replay.rulesDelay=2s", "-remoteWrite.flushInterval=1s"],
@@ -65,7 +66,8 @@ def _rfc3339(unix: int) -> str:
 def serve(chunks: Iterable[str], recording_rules: str = "", span: tuple[int, int] | None = None,
           engine: engines.Engine | None = None) -> Iterator[VictoriaMetrics]:
     """Like ``promrun.serve``: the history imported into a temporary VictoriaMetrics, gone on exit."""
-    with tempfile.TemporaryDirectory(prefix="crdb-dash-vm-") as work, VictoriaMetrics(Path(work) / "data", engine=engine) as vm:
+    with (tempfile.TemporaryDirectory(prefix="crdb-dash-vm-") as work,
+          VictoriaMetrics(Path(work) / "data", engine=engine) as vm):
         vm.import_openmetrics(chunks)
         if recording_rules:
             vm.replay_rules(recording_rules, span, Path(work))
