@@ -20,7 +20,8 @@ NODE = '{{job="cockroachdb", cluster="c1", instance="n{n}:8080"}}'
 
 def _check(tmp_path, series: dict[str, str], expr: str, value: float | None, engine) -> None:
     samples = [] if value is None else [{"labels": '{cluster="c1", tenant="system"}', "value": value}]
-    check = {"expr": expr.replace(promql.STEP, "1m"), "eval_time": "50m", "exp_samples": samples}
+    one_minute = expr.replace(promql.STEP, "60000ms").replace(promql.STEP.removesuffix("ms"), "60000")
+    check = {"expr": one_minute, "eval_time": "50m", "exp_samples": samples}
     rule_test(tmp_path, series, {"promql_expr_test": [check]}, engine=engine)
 
 
