@@ -134,14 +134,17 @@ def rule_test(tmp_path: Path, series: dict[str, str], checks: dict, rule_file=No
     assert (result.returncode == 0) == passes, result.stdout[-4000:] + result.stderr[-1000:]
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which turns the marks into groups
 def pytest_collection_modifyitems(config, items):
     """With pytest-xdist (``make test`` runs two workers), the tests that share a module's servers run on one
     worker: a module, or in test_scenarios a module and engine, is one group. Rule unit tests share nothing
     and go wherever a worker is free."""
     for item in items:
         module = item.path.stem
-        if "prom" in item.fixturenames:
-            group = f"{module}-{item.callspec.params['prom'].key}"
+        params = getattr(item, "callspec", None)
+        served = params.params.get("prom") if params else None
+        if isinstance(served, engines.Engine):
+            group = f"{module}-{served.key}"
         elif "rule_engine" in item.fixturenames:
             continue
         else:

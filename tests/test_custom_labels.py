@@ -145,7 +145,9 @@ def _fires(cfg, name: str, value: str, cluster: str = "east", tenant: str = "app
 def test_custom_build_passes_promtool(custom_build, tmp_path, rule_engine):
     out, cfg = custom_build
     rule_file = out / rules.RULES_FILE
-    check = subprocess.run([promtool(), "check", "rules", str(rule_file)], capture_output=True, text=True)
+    tool = [promtool(rule_engine), "check", "rules"] if rule_engine.kind == "prometheus" else [
+        rule_engine.tool("vmalert"), "-dryRun", "-rule"]
+    check = subprocess.run([*tool, str(rule_file)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     series = {
         _s("jobs_backup_resume_failed", 1): "0x29 1x30",

@@ -161,7 +161,8 @@ def test_scenario_file_loads(tmp_path):
 
 
 def test_prometheus_missing_is_one_line(tmp_path):
-    env = {**os.environ, "PATH": str(tmp_path), "CRDB_DASH_ENGINES_DIR": str(tmp_path)}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CRDB_DASH_ENGINE_")}, "PATH": str(tmp_path),
+           "CRDB_DASH_ENGINES_DIR": str(tmp_path)}
     assert "apt-get install prometheus" in _fails(["demo", "--seconds", "1"], env=env)
 
 

@@ -18,7 +18,11 @@ from crdb_dash.simulation.scenarios import H, M
 from crdb_dash.simulation.simulator import Cluster, Scenario, Schedule, Tenant
 from tests.stub_server import StubServer
 
-NOW = int(time.time())
+
+def _now() -> int:
+    """Histories end when a test starts, not when the module was imported (with two workers, minutes earlier):
+    doctor asks what reports now."""
+    return int(time.time())
 
 
 def _scenario(updates_metric: bool = True) -> Scenario:
@@ -44,7 +48,7 @@ def prometheus_by_setup():
 
         def get(setup: str):
             if setup not in started:
-                started[setup] = stack.enter_context(_serve([simulator.Simulation(_scenario(), NOW)], setup))
+                started[setup] = stack.enter_context(_serve([simulator.Simulation(_scenario(), _now())], setup))
             return started[setup]
 
         yield get
@@ -107,10 +111,11 @@ def test_json_output(prometheus_by_setup):
 
 
 def test_a_cluster_that_stopped_reporting_and_a_schedule_without_the_rpo_option(tmp_path):
-    healthy = simulator.Simulation(_scenario(), NOW)
-    gone = simulator.Simulation(Scenario("gone", 3 * H, (Cluster("lost"),)), NOW - 10 * H)
+    now = _now()
+    healthy = simulator.Simulation(_scenario(), now)
+    gone = simulator.Simulation(Scenario("gone", 3 * H, (Cluster("lost"),)), now - 10 * H)
     no_option = simulator.Simulation(Scenario("nooption", 3 * H, (Cluster(
-        "blind", tenants=(Tenant(schedule=Schedule(cadence=H, duration=10 * M, updates_metric=False)),)),)), NOW)
+        "blind", tenants=(Tenant(schedule=Schedule(cadence=H, duration=10 * M, updates_metric=False)),)),)), now)
     with promrun.serve(simulator.openmetrics([healthy, gone, no_option])) as prom:
         result = crdb_dash("--prometheus", prom.url)
     assert "[warn] reporting: stopped reporting in the last 24h: cluster(s) lost" in result.stdout

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+KEYRINGS = tuple(Path(f"/usr/share/keyrings/debian-archive-keyring.{ext}") for ext in ("gpg", "pgp"))
 MIRROR = "http://deb.debian.org/debian"
 
 
@@ -80,18 +80,12 @@ MATRIX = (
     Engine("victoriametrics-1.79", "VictoriaMetrics 1.79", "victoriametrics", "bookworm", ("victoria-metrics",),
            ("victoria-metrics", "vmalert")),
 )
-BY_KEY = {e.key: e for e in MATRIX}
 PROMETHEUS = tuple(e for e in MATRIX if e.kind == "prometheus")
 VICTORIAMETRICS = tuple(e for e in MATRIX if e.kind == "victoriametrics")
 
 
 def cache() -> Path:
     return Path(os.environ.get("CRDB_DASH_ENGINES_DIR", ROOT / ".engines"))
-
-
-def default(kind: str = "prometheus") -> Engine | None:
-    """The newest engine of a kind that is here, for the demo and previews; None: use PATH."""
-    return next((e for e in MATRIX if e.kind == kind and e.missing() is None), None)
 
 
 # ---- install: apt-get download with a temporary sources list, then dpkg-deb -x --------------------------------
@@ -101,12 +95,13 @@ def install(engines=MATRIX, out=sys.stdout) -> list[str]:
     failed = [e.missing() for e in engines if os.environ.get(e.env) and e.missing()]
     if not wanted:
         return failed
-    if shutil.which("apt-get") is None or not KEYRING.is_file():
+    keyring = next((k for k in KEYRINGS if k.is_file()), None)
+    if shutil.which("apt-get") is None or keyring is None:
         return failed + [f"{e.missing()} (no apt-get or Debian keyring here)" for e in wanted]
     for suite in sorted({e.suite for e in wanted}):
         with tempfile.TemporaryDirectory(prefix=f"crdb-dash-apt-{suite}-") as work:
             try:
-                _download_suite(suite, [e for e in wanted if e.suite == suite], Path(work), out)
+                _download_suite(suite, [e for e in wanted if e.suite == suite], Path(work), keyring, out)
             except subprocess.CalledProcessError as exc:
                 lines = (exc.stderr or "").strip().splitlines()
                 failed += [f"{e.title}: apt-get failed: {lines[-1] if lines else exc}" for e in wanted
@@ -114,12 +109,13 @@ def install(engines=MATRIX, out=sys.stdout) -> list[str]:
     return failed
 
 
-def _download_suite(suite: str, engines: list[Engine], work: Path, out) -> None:
-    (work / "sources.list").write_text(f"deb [signed-by={KEYRING}] {MIRROR} {suite} main\n")
+def _download_suite(suite: str, engines: list[Engine], work: Path, keyring: Path, out) -> None:
+    (work / "sources.list").write_text(f"deb [signed-by={keyring}] {MIRROR} {suite} main\n")
     for sub in ("lists/partial", "cache/archives/partial", "debs"):
         (work / sub).mkdir(parents=True)
     apt = ["apt-get", "-qq", f"-oDir::Etc::SourceList={work / 'sources.list'}", "-oDir::Etc::SourceParts=/dev/null",
            f"-oDir::State::Lists={work / 'lists'}", f"-oDir::Cache={work / 'cache'}", "-oDir::State::status=/dev/null",
+           "-oDir::Etc::Preferences=/dev/null", "-oDir::Etc::PreferencesParts=/dev/null", "-oAcquire::Languages=none",
            "-oAPT::Sandbox::User=root", "-oDebug::NoLocking=1"]
     print(f"engines: reading Debian {suite}'s package list", file=out, flush=True)
     subprocess.run([*apt, "update"], check=True, capture_output=True, text=True)
