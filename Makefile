@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DASH   := $(CLI) $(if $(CONFIG),--config $(CONFIG))
 OUT    ?= $(if $(CONFIG),dist,.)
 
-.PHONY: install build golden check lint test engines bench deploy diff demo preview wheel clean
+.PHONY: install build golden check lint test engines prometheus bench deploy diff demo preview wheel clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ check: install
 engines: install
 	@$(PY) -m crdb_dash.simulation.engines install
 
+# The demo and the previews need one Prometheus: the newest of the matrix.
+prometheus: install
+	@$(PY) -m crdb_dash.simulation.engines install prometheus-3.5
+
 lint: install
 	$(VENV)/bin/ruff check crdb_dash panels dashboards tests bench scripts
 
@@ -53,11 +57,11 @@ deploy: install
 diff: install
 	$(DASH) diff
 
-demo: install engines
+demo: install prometheus
 	$(DASH) demo
 
 ## Draw every dashboard for a healthy cluster and for one with problems into docs/images/ (shown in README.md).
-preview: install engines
+preview: install prometheus
 	$(DASH) preview --scenario healthy-hourly-backups --scale 0.6 --out docs/images/healthy
 	$(DASH) preview --scenario everything-at-once --scale 0.6 --out docs/images/problems
 

@@ -52,6 +52,9 @@ def main(readme: str) -> int:
         print(f"compatibility: no {RESULTS.relative_to(ROOT)}: run the tests first", file=sys.stderr)
         return 0
     results = json.loads(RESULTS.read_text())
+    for key, ran in results.items():
+        seconds = sum(counts.get("seconds", 0) for counts in ran["checks"].values())
+        print(f"compatibility: {key}: {seconds:.0f} s of tests on it (both workers' time added up)")
     reason = why_not(results)
     if reason:
         print(f"compatibility: table left as it is ({reason})", file=sys.stderr)
@@ -67,6 +70,7 @@ def main(readme: str) -> int:
     if new != text:
         path.write_text(new)
         print(f"compatibility: {readme}'s table rewritten from this run")
+
     return 0
 
 

@@ -173,10 +173,13 @@ def _engine_of(nodeid: str) -> engines.Engine | None:
 def pytest_runtest_logreport(report):
     engine = _engine_of(report.nodeid)
     module = Path(report.nodeid.split("::")[0]).stem
-    if engine is None or module not in CHECKS or (report.when != "call" and report.passed):
+    if engine is None or module not in CHECKS:
         return
-    counts = _outcomes.setdefault(engine.key, {}).setdefault(module, {"passed": 0, "failed": 0, "skipped": 0})
-    counts[report.outcome] += 1
+    counts = _outcomes.setdefault(engine.key, {}).setdefault(module, {"passed": 0, "failed": 0, "skipped": 0,
+                                                                      "seconds": 0.0})
+    counts["seconds"] += report.duration  # setup (an engine's servers start there), call and teardown
+    if report.when == "call" or not report.passed:
+        counts[report.outcome] += 1
 
 
 def pytest_sessionfinish(session, exitstatus):

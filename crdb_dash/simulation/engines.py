@@ -147,7 +147,12 @@ def _expect_version(engine: Engine, out) -> None:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["install"]:
-        reasons = install()
+        unknown = [key for key in argv[1:] if key not in {e.key for e in MATRIX}]
+        if unknown:
+            print(f"engines: no engine {', '.join(unknown)}; the matrix: {', '.join(e.key for e in MATRIX)}",
+                  file=sys.stderr)
+            return 2
+        reasons = install([e for e in MATRIX if e.key in argv[1:]] if argv[1:] else MATRIX)
         for reason in reasons:
             print(f"engines: {reason}", file=sys.stderr)
         if reasons and not os.environ.get("CI"):
@@ -157,7 +162,7 @@ def main(argv: list[str]) -> int:
         for e in MATRIX:
             print(f"{e.key}\t{e.missing() or e.version()}")
         return 0
-    print("usage: python -m crdb_dash.simulation.engines install|list", file=sys.stderr)
+    print("usage: python -m crdb_dash.simulation.engines install [KEY ...] | list", file=sys.stderr)
     return 2
 
 

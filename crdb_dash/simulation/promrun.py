@@ -17,7 +17,7 @@ from pathlib import Path
 
 from crdb_dash.simulation import engines
 
-INSTALL_HINT = "put it on PATH (Debian: apt-get install prometheus), or run 'make engines' in a clone of the project"
+INSTALL_HINT = "put it on PATH (Debian: apt-get install prometheus), or run 'make prometheus' in a clone of the project"
 
 
 class PrometheusError(Exception):
