@@ -107,7 +107,9 @@ def _add_global_options(parser: argparse.ArgumentParser, default) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _run(_parser().parse_args(argv))
+        code = _run(_parser().parse_args(argv))
+        sys.stdout.flush()  # a full disk or closed file is said here, once, not in Python's exit
+        return code
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -116,13 +118,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        _discard_stdout()
+        print(f"{PROG}: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 1
+
+
+def _discard_stdout() -> None:
+    """Python's final flush of stdout must not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _reader_gone() -> int:
     """The reader of our output went away (``crdb-dash diff | head``): stop quietly, as a tool killed by SIGPIPE."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
-    os.close(devnull)
+    _discard_stdout()
     return 128 + signal.SIGPIPE
 
 
@@ -316,6 +329,8 @@ def _demo(cfg, args) -> int:
         scenario = scenarios.load(path) if path.suffix in (".yaml", ".yml") else scenarios.named(args.scenario)
     except scenarios.ScenarioError as exc:
         raise UsageError(str(exc)) from None
+    if args.seconds is not None and not args.seconds > 0:
+        raise UsageError(f"--seconds must be a number of seconds above 0, not {args.seconds:g}")
     at = scenario.duration
     if args.at is not None:
         try:

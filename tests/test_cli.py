@@ -145,3 +145,12 @@ def test_make_build_with_config_writes_to_dist(tmp_path):
     rules = tmp_path / "dist" / "rules" / "crdb-backups.rules.yml"
     assert 'job="crdb"' in rules.read_text()
     assert not (tmp_path / "provisioning").exists() and not (tmp_path / "rules").exists()
+
+
+def test_a_full_disk_is_a_one_line_error():
+    if not os.path.exists("/dev/full"):
+        pytest.skip("this system has no /dev/full")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(CLI + ["config"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == "crdb-dash: error: cannot write the output: No space left on device\n"

@@ -125,6 +125,11 @@ def _fails(args, env=None):
     return result.stderr
 
 
+@pytest.mark.parametrize("seconds", ["-5", "0", "nan"])
+def test_seconds_must_be_above_zero(seconds):
+    assert "--seconds must be a number of seconds above 0" in _fails(["demo", "--seconds", seconds])
+
+
 def test_unknown_scenario():
     assert "unknown scenario 'nope'" in _fails(["demo", "--scenario", "nope", "--seconds", "1"])
 
