@@ -380,6 +380,10 @@ def _preview(cfg, args) -> int:
         if not sep or not name:
             raise UsageError(f"--var {item!r} must be NAME=VALUE")
         chosen[name] = value
+    variables = {v["name"] for m in models.values() for v in m.get("templating", {}).get("list", [])}
+    if set(chosen) - variables:
+        raise UsageError(f"--var {', '.join(sorted(set(chosen) - variables))}: no dashboard drawn has that variable; "
+                         f"theirs: {', '.join(sorted(variables))}")
     url = args.prometheus or (None if args.scenario else os.environ.get("PROMETHEUS_URL"))
     if not url and not args.scenario:
         raise UsageError("no Prometheus: pass --prometheus URL (or set PROMETHEUS_URL) or --scenario NAME")
