@@ -156,7 +156,7 @@ def test_a_full_disk_is_a_one_line_error():
     assert result.stderr == "crdb-dash: error: cannot write the output: No space left on device\n"
 
 
-def test_preview_refuses_a_variable_no_dashboard_has():
-    result = run("preview", "--var", "clustr=prod", "--prometheus", "http://127.0.0.1:1", "--out", os.devnull)
+def test_preview_refuses_a_variable_no_dashboard_has(tmp_path):
+    result = run("preview", "--var", "clustr=prod", "--prometheus", "http://127.0.0.1:1", "--out", str(tmp_path))
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "--var clustr: no dashboard drawn has that variable; theirs: cluster," in result.stderr
