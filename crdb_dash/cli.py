@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
                        "datasource (GRAFANA_URL and GRAFANA_TOKEN, as for deploy)")
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     doctor.add_argument("--write-config", metavar="FILE", help="write a config that fits the data (keeping the "
-                        "other settings of --config)")
+                        "other settings of --config) to a new FILE, or to the --config file itself")
     doctor.add_argument("--url", help=argparse.SUPPRESS)
     doctor.add_argument("--token-file", metavar="FILE", help="with --grafana: read the token from FILE")
     doctor.add_argument("--password-file", metavar="FILE", help="with --grafana and GRAFANA_USER: read the "
@@ -294,6 +294,9 @@ def _doctor(cfg, args) -> int:
         if sys.stderr.isatty():
             print(f"{PROG} doctor: {text}...", file=sys.stderr, flush=True)
 
+    written = Path(args.write_config) if args.write_config else None
+    if written and written.exists() and not (args.config and written.resolve() == Path(args.config).resolve()):
+        raise UsageError(f"--write-config {written} exists: name a new file, or pass it as --config too to update it")
     try:
         if args.grafana:
             from crdb_dash.delivery.grafana import Grafana, GrafanaError

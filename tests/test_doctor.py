@@ -180,3 +180,12 @@ def test_doctor_through_grafanas_datasource_proxy(prometheus_by_setup):
                grafana.requests)
     assert missing.returncode == 2 and "404" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
     assert token not in ok.stdout + ok.stderr + missing.stdout + missing.stderr
+
+
+def test_write_config_never_overwrites_another_file(tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text("selector: 'job=\"mine\"'\n")
+    result = crdb_dash("--prometheus", "http://127.0.0.1:1", "--write-config", str(other))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert f"--write-config {other} exists: name a new file" in result.stderr
+    assert other.read_text() == "selector: 'job=\"mine\"'\n"
