@@ -44,14 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check that Prometheus' data fits the config, with the fix for each "
                             "finding", description="Reads Prometheus' HTTP API only (names, series, labels, a few "
                             "instant queries). Exit 0: the dashboards will show true data; 1: they would not.")
-    where = doctor.add_mutually_exclusive_group(required=True)
-    where.add_argument("--prometheus", metavar="URL", help="Prometheus' URL, e.g. http://prometheus:9090")
+    where = doctor.add_mutually_exclusive_group()
+    where.add_argument("--prometheus", metavar="URL", help="Prometheus' URL, e.g. http://prometheus:9090 "
+                       "(default: $PROMETHEUS_URL)")
     where.add_argument("--grafana", action="store_true", help="read through Grafana's proxy for the configured "
                        "datasource (GRAFANA_URL and GRAFANA_TOKEN, as for deploy)")
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     doctor.add_argument("--write-config", metavar="FILE", help="write a config that fits the data (keeping the "
                         "other settings of --config) to a new FILE, or to the --config file itself")
-    doctor.add_argument("--url", help=argparse.SUPPRESS)
+    doctor.add_argument("--url", help="with --grafana: Grafana's URL (default: $GRAFANA_URL)")
     doctor.add_argument("--token-file", metavar="FILE", help="with --grafana: read the token from FILE")
     doctor.add_argument("--password-file", metavar="FILE", help="with --grafana and GRAFANA_USER: read the "
                         "password from FILE")
@@ -306,7 +307,10 @@ def _doctor(cfg, args) -> int:
             except GrafanaError as exc:
                 raise UsageError(str(exc)) from None
         else:
-            api = doctor.PrometheusApi(args.prometheus, args.timeout)
+            url = args.prometheus or os.environ.get("PROMETHEUS_URL")
+            if not url:
+                raise UsageError("no Prometheus: pass --prometheus URL (or set PROMETHEUS_URL), or --grafana")
+            api = doctor.PrometheusApi(url, args.timeout)
         report = doctor.Doctor(api, cfg, progress).run()
         if args.write_config:
             doctor.write_config(report, args.config, Path(args.write_config))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -156,7 +157,11 @@ def test_unreachable_prometheus_and_bad_usage():
     unreachable = crdb_dash("--prometheus", f"http://127.0.0.1:{promrun.free_port()}")
     assert unreachable.returncode == 2 and "could not reach Prometheus" in unreachable.stderr
     assert len(unreachable.stderr.strip().splitlines()) == 1
-    assert crdb_dash().returncode == 2  # --prometheus or --grafana is required
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_URL"}
+    nowhere = crdb_dash(env=env)
+    assert nowhere.returncode == 2 and "no Prometheus: pass --prometheus URL (or set PROMETHEUS_URL)" in nowhere.stderr
+    from_env = crdb_dash(env={**env, "PROMETHEUS_URL": f"http://127.0.0.1:{promrun.free_port()}"})
+    assert from_env.returncode == 2 and "could not reach Prometheus" in from_env.stderr
     assert "must be an http" in crdb_dash("--prometheus", "prometheus:9090").stderr
 
 
