@@ -129,11 +129,17 @@ def _download_suite(suite: str, engines: list[Engine], work: Path, keyring: Path
         target.mkdir(parents=True)
         for deb in (work / "debs").glob("*.deb"):
             if deb.name.split("_")[0] == engine.packages[0]:
-                version = deb.name.split("_")[1].split("+")[0].split("-")[0]
-                (target / "VERSION").write_text(version + "\n")
+                (target / "VERSION").write_text(_upstream_version(deb) + "\n")
             if deb.name.split("_")[0] in engine.packages:
                 subprocess.run(["dpkg-deb", "-x", str(deb), str(target)], check=True, capture_output=True, text=True)
         _expect_version(engine, out)
+
+
+def _upstream_version(deb: Path) -> str:
+    """"1.145.0" of a package versioned "1.145.0+ds1-2" (an epoch, "1:", dropped too)."""
+    version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    return re.split(r"[+~-]", version.split(":")[-1])[0]
 
 
 def _expect_version(engine: Engine, out) -> None:
