@@ -144,6 +144,8 @@ def test_versions_explain_missing_metrics():
     (401, b'{"status":"error"}', "application/json", "answered 401"),
     (403, b'{"status":"error"}', "application/json", "answered 403"),
     (200, b'{"status":"success","data":[]}', "application/json", "holds no series at all"),
+    (200, b'{"status":"success","data":["up", "node_cpu_seconds_total"]}', "application/json",
+     "holds no CockroachDB backup metric under any known name or prefix"),
 ])
 def test_unreadable_endpoints_are_one_line_errors(status, body, content_type, message):
     with StubServer(status, body, content_type) as server:
@@ -194,3 +196,11 @@ def test_write_config_never_overwrites_another_file(tmp_path):
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert f"--write-config {other} exists: name a new file" in result.stderr
     assert other.read_text() == "selector: 'job=\"mine\"'\n"
+
+
+def test_no_cockroachdb_data_writes_no_config(tmp_path):
+    names = b'{"status":"success","data":["up"]}'
+    with StubServer(200, names, "application/json") as server:
+        result = crdb_dash("--prometheus", server.url, "--write-config", str(tmp_path / "fits.yaml"))
+    assert result.returncode == 2 and "no CockroachDB backup metric" in result.stderr
+    assert not (tmp_path / "fits.yaml").exists()

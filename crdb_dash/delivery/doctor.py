@@ -197,9 +197,8 @@ class Doctor:
             raise DoctorError(f"{self.api.where} holds no series at all: is anything scraped?")
         naming = detect_naming(names)
         if naming is None:
-            self.report.add("fail", "metrics", "no CockroachDB backup metric under any known name or prefix",
-                            "scrape every CockroachDB node's /_status/vars (see README, 'Does it fit my setup?')")
-            return self.report
+            raise DoctorError(f"{self.api.where} holds no CockroachDB backup metric under any known name or prefix: "
+                              "scrape every CockroachDB node's /_status/vars (README, 'Does it fit my setup?')")
         self.progress("reading series labels")
         history = self.series(naming.selector(PRESENCE, ""), self.now - HISTORY)
         layout = self._layout(naming, history)
