@@ -14,6 +14,9 @@ semantics (METRICS.md):
   tenant's series gain ``tenant="system"`` mid-history when the first virtual cluster starts;
 - ``jobs_{backup,restore}_resume_retry_error`` also count a job stopped by a pause or by its node draining
   for a shutdown (the counter is lost with the restart unless a scrape saw it during the drain);
+- ``backup_last_failed_time_kms_inaccessible`` is per tenant: only the tenant whose backup failed on the KMS
+  sets it, on the node that ran the job; other tenants and nodes export 0, and so does that node after a restart;
+- ``cloud_write_bytes`` / ``cloud_read_bytes`` grow only while a backup / restore runs: not while it is paused;
 - ``sys_uptime`` is each node's seconds since its process started (``BOOTED`` at the scenario's start, 0 when
   it starts again after a restart), exported with the system tenant's labels;
 - a node that restarts is not scraped for ``NODE_DOWN`` seconds, and a missed scrape (``scrape_gaps``) is a
@@ -69,6 +72,7 @@ class Tenant:
     schedule: Schedule | None = Schedule()
     restores: tuple[Restore, ...] = ()
     since: int = 0  # offset a virtual cluster starts at; the system tenant's series are label-less until the first
+    kms_failure: int | None = None  # offset of this tenant's backup failure on an unreachable KMS
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,6 @@ class Cluster:
     poller_failures: tuple[int, ...] = ()  # offsets of failed poller runs
     schedules_error: int = 0
     schedules_malformed: int = 0
-    kms_failure: int | None = None  # offset of a backup failure on an unreachable KMS
     scrape_gaps: tuple[tuple[int, int, int], ...] = ()  # (node, offset, seconds): up, but not scraped
     scraped_until: int | None = None  # offset from which Prometheus no longer scrapes the cluster (its target is gone)
 
@@ -342,9 +345,16 @@ class ClusterModel:
         if kind is Kind.LAST_COMPLETED:
             return self.last_completed(node, tenant, t)
         if kind is Kind.EVENT_TIME:
-            k = self.spec.kms_failure
-            return float(k) if node == 1 and k is not None and self.started(node, t) < k <= t else 0.0
+            return self._kms_failed(node, tenant, t)
         raise AssertionError(kind)
+
+    def _kms_failed(self, node: int, tenant: str | None, t: int) -> float:
+        """backup_last_failed_time_kms_inaccessible: a per-tenant gauge set only by the tenant whose backup failed on
+        the KMS, on the node that ran that job (the first live node from node 1); 0 elsewhere and after a restart."""
+        k = next(tn.kms_failure for tn in self.spec.tenants if tn.name == tenant)
+        if k is None or node != self._live_node(k, 1):
+            return 0.0
+        return float(k) if self.started(node, t) < k <= t else 0.0
 
     def _poller_gauge(self, exported: str, node: int, tenant: str | None, t: int) -> float:
         """The holder's fresh value; a former holder keeps the value it had when it lost the poller."""
@@ -363,7 +373,8 @@ class ClusterModel:
         for j in self.jobs:
             if j.tenant == tenant and j.kind == kind and j.node == node:
                 a, b = max(j.start, since), min(t, j.end if j.end is not None else t)
-                total += max(0, b - a) * rate
+                paused = sum(max(0, min(b, pb) - max(a, pa)) for pa, pb in j.pauses)  # a paused job writes nothing
+                total += max(0, b - a - paused) * rate
         return total
 
 
