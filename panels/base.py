@@ -73,12 +73,21 @@ def bad_thresholds(m: Metric, ctx: Ctx) -> list[G.Threshold]:
     return thresholds(("green", None), ("red", bad))
 
 
+def absent_mapping(text: str, color: str, index: int = 0) -> dict:
+    """The text and colour of no value (null, or no series at all). Without it Grafana colours "No data" by the
+    base threshold step, green on most stats: no tile is green without good news."""
+    return {"type": "special", "options": {"match": "null", "result": {"text": text, "color": color, "index": index}}}
+
+
 def stat(title: str, description: str, expr: str, unit: str, steps: list[G.Threshold], *,
          legend: str = "", decimals: int | None = None, mappings: list | None = None,
-         no_value: str = "No data", size: tuple[int, int] = STAT) -> G.Stat:
+         no_value: str = "No data", absent_color: str = "text", size: tuple[int, int] = STAT) -> G.Stat:
+    """A stat of one value per series; no value shows ``no_value`` in ``absent_color`` (never green: absence is not
+    good news)."""
+    mappings = [*(mappings or []), absent_mapping(no_value, absent_color, index=len(mappings or []))]
     return G.Stat(
         title=title, description=description, targets=[target(expr, legend, instant=True)], format=unit,
-        thresholds=steps, decimals=decimals, mappings=mappings or [], noValue=no_value,
+        thresholds=steps, decimals=decimals, mappings=mappings, noValue=no_value,
         colorMode="background", graphMode="none", reduceCalc="lastNotNull", textMode="auto",
         gridPos=G.GridPos(h=size[1], w=size[0], x=0, y=0),
     )
@@ -148,22 +157,25 @@ def by_node(m: Metric, ctx: Ctx) -> G.TimeSeries:
 
 
 def in_range(m: Metric, ctx: Ctx) -> G.Stat:
-    """How many events a counter counted over the dashboard's time range, summed over nodes."""
-    return stat(f"{m.title} in range", f"{m.description} Total over the selected time range.",
+    """How many events a counter counted over the dashboard's time range, summed over nodes: 0 when none happened
+    (the counter is there); no value when no node reports it, not "0"."""
+    return stat(f"{m.title} in range", f"{m.description} Total over the selected time range. No data: no node "
+                "reports the counter.",
                 promql.counted(m, ctx.scope, promql.RANGE), "short", bad_thresholds(m, ctx), decimals=0,
-                no_value="0", legend=ctx.legend)
+                legend=ctx.legend)
 
 
 def now(m: Metric, ctx: Ctx) -> G.Stat:
     """The current cluster-wide value of a gauge; for the time of an event, how long ago it was ("Never")."""
-    description, mappings = m.description, []
+    description = m.description
     if m.kind is Kind.EVENT_TIME:
-        mappings = [{"type": "special", "options": {"match": "null", "result": {"text": m.absent, "color": "green",
-                                                                                  "index": 0}}}]
+        # No value is "Never" (every node reports 0) but also no node reporting the gauge at all (a silent
+        # cluster, a version without it): not good news on its own, so not green.
+        description += f" {m.absent}: no node reports such a failure (or no node reports the metric)."
         if m.bad_within:
             description += f" Red for {ctx.cfg.get(m.bad_within)} after such a failure."
     return stat(f"{m.title} now", description, promql.current(m, ctx.scope), m.unit,
-                bad_thresholds(m, ctx), decimals=0 if m.unit == "short" else None, mappings=mappings,
+                bad_thresholds(m, ctx), decimals=0 if m.unit == "short" else None,
                 no_value=m.absent, legend=ctx.legend)
 
 

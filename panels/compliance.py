@@ -12,10 +12,6 @@ from grafanalib import core as G
 from crdb_dash.model import promql
 from crdb_dash.panels.base import BUDGET_LEVELS, Ctx, compliance_levels, stat, thresholds
 
-# Without the recording rules there is nothing to show: "No data" in the text colour, not the red base step.
-NO_RULES = [{"type": "special", "options": {"match": "null", "result": {"text": "No data", "color": "text",
-                                                                           "index": 0}}}]
-
 
 def _steps(ctx: Ctx) -> list[G.Threshold]:
     return thresholds(*compliance_levels(ctx.cfg))
@@ -30,9 +26,10 @@ def _how(ctx: Ctx) -> str:
 
 
 def _share(ctx: Ctx, title: str, description: str, expr: str, steps: list[G.Threshold], decimals: int) -> G.Stat:
-    """A share read from the compliance rules, a third of a line; "No data" without them."""
+    """A share read from the compliance rules, a third of a line; "No data" without them, in the text colour (stat's
+    default), not the red base step."""
     return stat(title, description + _how(ctx), expr, "percentunit", steps, decimals=decimals, legend=ctx.legend,
-                size=(8, 4), mappings=NO_RULES)
+                size=(8, 4))
 
 
 def in_range(ctx: Ctx) -> G.Stat:

@@ -13,14 +13,22 @@ from grafanalib import core as G
 
 from crdb_dash.model import catalog, promql
 from crdb_dash.model.alerts import PREFIX
-from crdb_dash.model.catalog import UNKNOWN, metric
-from crdb_dash.panels.base import BUDGET_LEVELS, UNKNOWN_MAPPING, Ctx, compliance_levels, freshness_levels
+from crdb_dash.model.catalog import metric
+from crdb_dash.panels.base import (
+    BUDGET_LEVELS,
+    UNKNOWN_MAPPING,
+    Ctx,
+    absent_mapping,
+    compliance_levels,
+    freshness_levels,
+)
 
 LAST = metric("schedules_BACKUP_last_completed_time")
 PRESENCE = metric(catalog.PRESENCE)
 # Status values, worst highest; the table is sorted by it.
-STATUSES = ((5, "Not reporting", "red"), (4, "RPO critical", "red"), (3, "RPO unknown", "orange"),
-            (2, "RPO warning", "yellow"), (1, "Needs a look", "blue"), (0, "OK", "green"))
+STATUSES = ((7, "Not reporting", "red"), (6, "RPO critical", "red"), (5, "No success: critical", "red"),
+            (4, "RPO warning", "yellow"), (3, "No success: warning", "yellow"), (2, "Needs a look", "blue"),
+            (1, "No backup known", "blue"), (0, "OK", "green"))
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class Column:
     steps: tuple = ()  # (colour, from) pairs; a first pair from None is the base, else the base is green; () none
     mappings: tuple = ()
     decimals: int | None = None
+    absent_is_bad: bool = False  # an empty cell is bad news (orange), not merely nothing to show
 
 
 def _rows_now(scope: promql.Scope) -> str:
@@ -70,22 +79,26 @@ def _pts(scope: promql.Scope) -> str:
 
 
 def status(ctx: Ctx) -> str:
-    """The worst of: not reporting, recovery point over its critical target, unknown, over its warning target,
-    failures / paused jobs / firing alerts, else OK; targets are each cluster's own (rpo.overrides)."""
+    """The worst of: not reporting; the recovery point over its critical target, no scheduled success for the
+    critical freshness level, the same at the warning levels; failures / paused jobs / firing alerts; no backup
+    known at all; else OK. Targets are each cluster's own (rpo.overrides). An unknown recovery point with fresh
+    successes is OK: most schedules do not maintain the gauge."""
     scope, cfg = promql.fleet_scope(ctx.cfg), ctx.cfg
     g = scope.grouping()
     rows = _rows_now(scope)
-    age = promql.age(LAST, scope)
+    age, unsuccessful = promql.age(LAST, scope), promql.unsuccessful_since(scope)
 
-    def over(severity: str) -> str:
-        return f"({age}) > on ({g}) ({promql.rpo_target(cfg, rows, severity)})"
+    def over(value: str, severity: str, kind: str) -> str:
+        return f"({value}) > on ({g}) ({promql.rpo_target(cfg, rows, severity, kind)})"
 
     paused = [promql.current(metric(f"jobs_{kind}_currently_paused"), scope) for kind in ("backup", "restore")]
     attention = " or ".join(f"(({e}) > 0)" for e in (_failures(scope), *paused, _alerts(ctx)))
-    conditions = {5: f"({reporting(scope)}) == 0", 4: over("critical"),
-                  3: f"({promql.rpo_status(LAST, scope)}) == {UNKNOWN}", 2: over("warning"), 1: attention}
+    conditions = {7: f"({reporting(scope)}) == 0", 6: over(age, "critical", "rpo"),
+                  5: over(unsuccessful, "critical", "freshness"), 4: over(age, "warning", "rpo"),
+                  3: over(unsuccessful, "warning", "freshness"), 2: attention,
+                  1: f"{rows} unless on ({g}) ({age}) unless on ({g}) ({unsuccessful})"}
     levels = [f"(0 * ({conditions[level]}) + {level})" for level, _, _ in STATUSES if level in conditions]
-    return " or ".join([*levels, f"({promql.rpo_status(LAST, scope)}) * 0"])
+    return " or ".join([*levels, rows])
 
 
 def columns(ctx: Ctx) -> list[Column]:
@@ -97,16 +110,20 @@ def columns(ctx: Ctx) -> list[Column]:
     compliance_steps = compliance_levels(cfg)
     return [
         Column("Status", status(ctx), "none",
-               "The worst of: not reporting; the recovery point over the cluster's critical target, unknown, or "
-               "over its warning target (rpo.overrides); failures in the range, paused jobs or firing alerts.",
+               "The worst of: not reporting; the recovery point, or the time since a scheduled backup last succeeded, "
+               "over the cluster's critical level, then its warning level (rpo.overrides, freshness); failures in "
+               "the range, paused jobs or firing alerts; no backup known at all. An unknown recovery point with "
+               "recent successes is OK.",
                mappings=(status_map,)),
         Column("Recovery point age", promql.rpo_status(LAST, scope), "s",
                "Time since the newest completed backup's AS OF time; the Status says whether it is within the "
                "cluster's own targets.", mappings=(UNKNOWN_MAPPING,)),
-        Column("Since last successful backup", promql.success_age(scope, cfg.get("alerts.forget_after")), "s",
+        Column("Since last successful backup", promql.success_age(scope), "s",
                "Time since a scheduled backup last succeeded (schedules_BACKUP_succeeded): no schedule option "
-               f"needed; empty when none did within {cfg.get('alerts.forget_after')}.",
-               freshness_levels(cfg)),
+               "needed; empty when none is known (none within rpo.window, and the recording rule knows none)."
+               + (" Coloured by the Status, which applies each cluster's own levels (rpo.overrides)."
+                  if cfg.get("rpo.overrides") else ""),
+               () if cfg.get("rpo.overrides") else freshness_levels(cfg), absent_is_bad=True),
         Column("Scheduled backups failed", _failures(scope), "short",
                "Scheduled backups that failed in the selected time range.", (("red", 1),), decimals=0),
         Column("Backups running", promql.current(metric("jobs_backup_currently_running"), scope), "short",
@@ -158,8 +175,11 @@ def _override(ref: str, column: Column) -> dict:
              {"id": "custom.cellOptions", "value": _cell(column.steps or column.title == "Status")}]
     if column.steps:
         props.append({"id": "thresholds", "value": {"mode": "absolute", "steps": _steps(column)}})
-    if column.mappings:
-        props.append({"id": "mappings", "value": list(column.mappings)})
+    mappings = list(column.mappings)
+    if column.steps or column.title == "Status":  # an empty coloured cell: a text and a colour, never green
+        mappings.append(absent_mapping("No data", "orange" if column.absent_is_bad else "text", len(mappings)))
+    if mappings:
+        props.append({"id": "mappings", "value": mappings})
     if column.decimals is not None:
         props.append({"id": "decimals", "value": column.decimals})
     return {"matcher": {"id": "byName", "options": f"Value #{ref}"}, "properties": props}

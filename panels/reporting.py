@@ -18,6 +18,9 @@ def nodes_reporting(ctx: Ctx) -> G.Stat:
                 f"Each node of the cluster that exported backup metrics ({PRESENCE}) in the selected time "
                 "range: green when it reports now, red when it did in the range but does not now. One node red "
                 "while others are green is a node problem (down, or not scraped: up == 0 on Prometheus' Targets "
-                "page); every node red fires CockroachBackupNotReporting.",
+                "page); every node red fires CockroachBackupNotReporting. \"No node in range\": none did in the "
+                "range (a cluster silent all along, or a selector that matches nothing).",
                 promql.nodes_reporting(ctx.scope), "none", thresholds(("red", None), ("green", 1)),
-                legend="{{%s}}" % ctx.scope.node_label, mappings=[states], decimals=0, size=(24, 4))
+                legend="{{%s}}" % ctx.scope.node_label, mappings=[states], decimals=0, size=(24, 4),
+                # silence is this tile's bad news: red, as "Not reporting"
+                no_value="No node in range", absent_color="red")

@@ -18,6 +18,7 @@ from crdb_dash.panels.base import (
     thresholds,
     timeseries,
 )
+from crdb_dash.panels.targets import per_cluster
 
 LAST_COMPLETED = metric("schedules_BACKUP_last_completed_time")
 # The step of the recovery point graphs read from raw series: each point takes the maximum over the window's
@@ -30,7 +31,12 @@ def _rpo_steps(ctx: Ctx) -> list[G.Threshold]:
 
 
 def _rpo_note(ctx: Ctx) -> str:
-    return f" Yellow from {ctx.cfg.get('rpo.warning')}, red from {ctx.cfg.get('rpo.critical')} (the configured RPO)."
+    return (f" Yellow from {ctx.cfg.get('rpo.warning')}, red from {ctx.cfg.get('rpo.critical')} (the configured "
+            f"RPO{_overridden(ctx.cfg)}).")
+
+
+def _overridden(cfg) -> str:
+    return "; clusters matched by rpo.overrides have their own levels" if cfg.get("rpo.overrides") else ""
 
 
 ENABLE_EXACT = ("ALTER BACKUP SCHEDULE <id> SET SCHEDULE OPTION updates_cluster_last_backup_time_metric = 'true'")
@@ -41,9 +47,10 @@ EXACT_NOTE = (" This is the exact recovery point; \"Unknown\" while no schedule 
 
 def last_completed(ctx: Ctx) -> G.Stat:
     """The recovery point's age now, "Unknown" when no node has reported a completed backup in the window."""
-    return stat(LAST_COMPLETED.title, LAST_COMPLETED.description + _rpo_note(ctx) + EXACT_NOTE,
-                promql.rpo_status(LAST_COMPLETED, ctx.scope), LAST_COMPLETED.unit, _rpo_steps(ctx),
-                mappings=[UNKNOWN_MAPPING], legend=ctx.legend)
+    panel = stat(LAST_COMPLETED.title, LAST_COMPLETED.description + _rpo_note(ctx) + EXACT_NOTE,
+                 promql.rpo_status(LAST_COMPLETED, ctx.scope), LAST_COMPLETED.unit, _rpo_steps(ctx),
+                 mappings=[UNKNOWN_MAPPING], legend=ctx.legend)
+    return per_cluster(panel, ctx.cfg, "rpo")
 
 
 def _coarse(panel: G.TimeSeries, ctx: Ctx) -> G.TimeSeries:
@@ -57,42 +64,47 @@ def _coarse(panel: G.TimeSeries, ctx: Ctx) -> G.TimeSeries:
 
 
 def last_completed_over_time(ctx: Ctx) -> G.TimeSeries:
-    return _coarse(timeseries(f"{LAST_COMPLETED.title} over time", LAST_COMPLETED.description + _rpo_note(ctx)
+    panel = _coarse(timeseries(f"{LAST_COMPLETED.title} over time", LAST_COMPLETED.description + _rpo_note(ctx)
                               + " Gaps mean unknown.",
                               [target(promql.age_over_time(LAST_COMPLETED, ctx.scope), ctx.legend)],
                               LAST_COMPLETED.unit, steps=_rpo_steps(ctx), show_thresholds=True), ctx)
+    return per_cluster(panel, ctx.cfg, "rpo")
 
 
 def last_completed_by_virtual_cluster(ctx: Ctx) -> G.TimeSeries:
     m = metric("schedules_BACKUP_last_completed_time_by_virtual_cluster")
-    return _coarse(timeseries(m.title, m.description + _rpo_note(ctx),
-                              [target(promql.age_over_time(m, ctx.scope), "{{tenant_id}}")], m.unit,
-                              steps=_rpo_steps(ctx), show_thresholds=True), ctx)
+    # Held to the host's (system tenant's) targets: the legend names the cluster and the virtual cluster's ID.
+    panel = _coarse(timeseries(m.title, m.description + _rpo_note(ctx),
+                               [target(promql.age_over_time(m, ctx.scope), "{{%s}} {{tenant_id}}" % ctx.cfg.cluster)],
+                               m.unit, steps=_rpo_steps(ctx), show_thresholds=True), ctx)
+    return per_cluster(panel, ctx.cfg, "rpo", host=True)
 
 
 def success_ratio(ctx: Ctx) -> G.Stat:
     return stat("Scheduled backup success ratio",
                 "Succeeded / (succeeded + failed) scheduled backups over the selected time range. "
-                "Below 100%: look at the failures in SHOW JOBS. No data: no scheduled backup finished in the range.",
+                "Below 100%: look at the failures in SHOW JOBS. \"None in range\": no scheduled backup finished in "
+                "the range (or no node reports the counters).",
                 promql.success_ratio(ctx.scope, promql.RANGE), "percentunit",
-                thresholds(("red", None), ("yellow", 0.9), ("green", 1)), legend=ctx.legend)
+                thresholds(("red", None), ("yellow", 0.9), ("green", 1)), legend=ctx.legend, no_value="None in range")
 
 
 def last_succeeded(ctx: Ctx) -> G.Stat:
     """Time since a scheduled backup last succeeded, from schedules_BACKUP_succeeded: needs no schedule option."""
-    forget, cfg = ctx.cfg.get("alerts.forget_after"), ctx.cfg
-    return stat("Time since last successful scheduled backup",
+    cfg = ctx.cfg
+    panel = stat("Time since last successful scheduled backup",
                 "Time since a scheduled backup job last succeeded (schedules_BACKUP_succeeded, to the minute), per "
                 "cluster and virtual cluster. Works without any schedule option, across node restarts. It counts "
                 "from the job's end, so it is younger than the recovery point by the backup's run time: the exact "
                 f"RPO is \"{LAST_COMPLETED.title}\", which needs the schedule option: {ENABLE_EXACT}. "
                 f"Yellow from {cfg.get('freshness.warning')}, red from {cfg.get('freshness.critical')} "
-                f"(freshness.warning / freshness.critical). \"None in {forget}\": no scheduled backup succeeded "
-                f"within alerts.forget_after ({forget}), or this cluster runs none (a virtual cluster backed up "
-                "by host schedules).",
-                promql.success_age(ctx.scope, forget), "s",
+                f"(freshness.warning / freshness.critical{_overridden(cfg)}). \"None known\": no scheduled "
+                f"backup succeeded within rpo.window ({cfg.get('rpo.window')}) and the recording rule knows none, "
+                "or this cluster runs none (a virtual cluster backed up by host schedules).",
+                promql.success_age(ctx.scope), "s",
                 thresholds(*freshness_levels(cfg)),
-                no_value=f"None in {forget}", legend=ctx.legend)
+                no_value="None known", absent_color="orange", legend=ctx.legend)
+    return per_cluster(panel, cfg, "freshness")
 
 
 def recovery_point_row(ctx: Ctx, *, rpo: G.Panel | None = None, failed: G.Panel | None = None) -> list[G.Panel]:

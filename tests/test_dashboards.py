@@ -193,7 +193,7 @@ def test_every_expression_parses_after_substitution(panels, cfg):
 def test_windows_use_rate_interval_range_or_the_configured_rpo_window(panels, cfg):
     window, step = cfg.get("rpo.window"), promql.STEP
     allowed = {"$__rate_interval", "$__range", window, step, f"1s{step}:{step}", f"{window}:{step}", f"$__range:{step}",
-               f"{cfg.get('alerts.forget_after')}:1m"}  # the time since the last success (promql.last_success)
+               f"{window}:1m"}  # the time since the last success (promql.last_success)
     for uid, panel, expr in _exprs(panels):
         assert set(RANGE_WINDOW.findall(expr)) <= allowed, (uid, panel["title"], expr)
         if re.search(r"\brate\(", expr):  # not irate, which counts events per step (promql.step_events)
@@ -209,7 +209,7 @@ def test_counters_appear_only_inside_rate_or_increase(panels, cfg):
     exact = [promql.per_step(m, scope, by) for m in counting
              for by in (None, f"{scope.cluster_label}, {scope.node_label}")]
     exact += [promql.counted(m, s, promql.RANGE) for m in counting for s in (scope, promql.fleet_scope(cfg))]
-    exact += [promql.last_success(s, cfg.get("alerts.forget_after")) for s in (scope, promql.fleet_scope(cfg))]
+    exact += [promql.last_success(s, cfg.get("rpo.window")) for s in (scope, promql.fleet_scope(cfg))]
     v = Vars(cluster="prod", range_seconds=86400, scrape_seconds=10)
     bad = []
 
@@ -361,12 +361,13 @@ def colour(panel: dict, value: float | None) -> str:
     return display(value, panel["fieldConfig"]["defaults"], now=0)[1]
 
 
-def test_kms_stat_is_red_within_the_failure_window_and_green_after_or_never(panels, cfg):
+def test_kms_stat_is_red_within_the_failure_window_green_after_and_neutral_on_no_value(panels, cfg):
     (panel,) = [p for _, p in panels if p["title"] == "Time since a backup failed: KMS inaccessible now"]
     window = cfg.seconds("alerts.failure_window")
     assert colour(panel, 60) == colour(panel, window - 1) == "red"
     assert colour(panel, window) == colour(panel, 30 * 86400) == "green"
-    assert colour(panel, None) == "green" and panel["fieldConfig"]["defaults"]["noValue"] == "Never"
+    # no value is also a cluster that reports nothing: not good news
+    assert colour(panel, None) == "text" and panel["fieldConfig"]["defaults"]["noValue"] == "Never"
 
 
 def test_panels_of_metrics_always_zero_on_current_versions_say_so_and_sit_last(models):

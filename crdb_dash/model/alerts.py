@@ -7,10 +7,10 @@ Prometheus and for Grafana. Thresholds and windows come from the config, aggrega
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from crdb_dash.model import promql
-from crdb_dash.model.catalog import Metric, metric
+from crdb_dash.model.catalog import PRESENCE, UPTIME, Metric, metric
 from crdb_dash.model.config import Config, parse_duration
 
 PREFIX = "CockroachBackup"  # every alert's name begins with it
@@ -84,8 +84,9 @@ def table(cfg: Config) -> list[Alert]:
                 % cfg.cluster)
     window = cfg.get("alerts.failure_window")
     retries = cfg.get("alerts.retries")
-    paused_for, running_for = cfg.get("alerts.paused_for"), cfg.get("alerts.running_longer_than")
+    paused_for = cfg.get("alerts.paused_for")
     silent, forget = cfg.get("alerts.not_reporting_for"), cfg.get("alerts.forget_after")
+    running_for = cfg.get("alerts.running_longer_than")
     last = metric("schedules_BACKUP_last_completed_time")
     by_vc = metric("schedules_BACKUP_last_completed_time_by_virtual_cluster")
     return [
@@ -103,37 +104,42 @@ def table(cfg: Config) -> list[Alert]:
                 description=f"The newest backup of {where_vc} is {VALUE} old, over the {severity} RPO of "
                             f"{_target_text(cfg, severity)}. Its host schedule is failing, stuck or paused.")
           for severity in SEVERITIES),
-        Alert(name="RecoveryPointBudgetBurn", severity="critical",
-              value=fast_burn(cfg, scope), for_=BURNING, fmt=WHOLE,
-              summary=f"{place} is spending its RPO error budget fast.",
-              description=f"The recovery point of {place} is outside its target so often that the error budget of "
-                          f"the {cfg.get('rpo.compliance.objective') * 100:g}% objective over "
-                          f"{cfg.get('rpo.compliance.period')} is spent {VALUE} times as fast as the objective "
-                          "allows (at 1 it lasts exactly the period). The RPO alerts say why."),
+        *(Alert(name="RecoveryPointBudgetBurn", severity=severity,
+                value=budget_burn(cfg, scope, burns), for_=BURNING, fmt=WHOLE,
+                summary=f"{place} is spending its RPO error budget {speed}.",
+                description=f"The recovery point of {place} is outside its target so often that the error budget of "
+                            f"the {cfg.get('rpo.compliance.objective') * 100:g}% objective over "
+                            f"{cfg.get('rpo.compliance.period')} is spent {VALUE} times as fast as the objective "
+                            "allows (at 1 it lasts exactly the period), in misses too short for "
+                            "RecoveryPointTooOld or in unknown minutes counted as misses (rpo.compliance.unknown).")
+          for severity, speed, burns in (("critical", "fast", FAST_BURNS), ("warning", "slowly", SLOW_BURNS))),
         Alert(name="RecoveryPointUnknown", severity="warning",
               value=became_unknown(cfg, scope, last), op="<", threshold=1,
               for_=cfg.get("alerts.recovery_point_unknown_for"), fmt=RAW,
               summary=f"The recovery point of {place} became unknown.",
-              description=f"A completed backup of {place} was known in the last {forget}, but none is now: no node "
-                          f"reported one in the last {cfg.get('rpo.window')} and the recording rule lost it (the "
-                          "gauge is no longer exported, or Prometheus lost the rule's memory). The recovery point "
-                          "cannot be checked; the freshness alert still watches scheduled backups."),
+              description=f"A completed backup of {place} was known, but the recovery point cannot be read now: no "
+                          "node exports schedules_BACKUP_last_completed_time although the cluster reports, or "
+                          "Prometheus lost the recording rule's memory (down for longer than "
+                          f"{cfg.get('rpo.window')}) while every node restarted. The freshness alert still watches "
+                          "scheduled backups."),
         *(Alert(name="NoSuccessfulBackup", severity=severity,
-                value=since_success(scope, forget), threshold=cfg.seconds(f"freshness.{severity}"),
+                value=promql.over_target(promql.unsuccessful_for(scope), scope, severity, kind="freshness"),
                 for_=PAST_A_MISS, fmt=DURATION,
-                summary=f"No scheduled backup of {place} succeeded for {cfg.get(f'freshness.{severity}')}.",
-                description=f"The last scheduled backup of {place} succeeded {VALUE} ago (schedules_BACKUP_succeeded)"
-                            f", over the {severity} level of {cfg.get(f'freshness.{severity}')}. Backups are "
-                            "failing, stuck, paused or no longer scheduled.")
+                summary=f"No scheduled backup of {place} succeeded for over its {severity} level.",
+                description=f"No scheduled backup of {place} has succeeded for {VALUE} "
+                            f"(schedules_BACKUP_succeeded; since its first scheduled run if none ever did), over the "
+                            f"{severity} level of {_target_text(cfg, severity, 'freshness')}. Backups are failing, "
+                            "stuck, paused or no longer scheduled.")
           for severity in SEVERITIES),
         # A cluster or virtual cluster that exported backup metrics within ``alerts.forget_after`` and none of whose
         # nodes does now, for ``alerts.not_reporting_for``. One node gone while others report is a node problem.
         Alert(name="NotReporting", severity="warning",
-              value=promql.not_reporting(scope, forget), for_=silent, fmt=WHOLE,
+              value=promql.not_reporting(scope), threshold=cfg.seconds("alerts.not_reporting_for"), for_=AT_ONCE,
+              fmt=DURATION,
               summary=f"{place} has exported no backup metrics for over {silent}.",
-              description=f"No node of {place} has exported backup metrics for over {silent}; {VALUE} node(s) did "
-                          f"in the last {forget}. Its dashboards and every other alert see nothing: the exporter, "
-                          "the scrape configuration or the network is broken, or the cluster is gone."),
+              description=f"No node of {place} has exported backup metrics for {VALUE}. Its dashboards and every "
+                          "other alert see nothing: the exporter, the scrape configuration or the network is broken, "
+                          f"or the cluster is gone (retired: it stops alerting {forget} after it last reported)."),
         Alert(name="ScheduledBackupFailed", severity="warning",
               value=events(scope, window, "schedules_BACKUP_failed"), for_=AT_ONCE, fmt=WHOLE,
               summary=f"Scheduled backups failed in {place}.",
@@ -148,10 +154,11 @@ def table(cfg: Config) -> list[Alert]:
               summary=f"Restore jobs failed in {place}.",
               description=f"{VALUE} restore job(s) failed in {place} in the last {window}."),
         Alert(name="JobRetrying", severity="info",
-              value=events(scope, window, "jobs_backup_resume_retry_error", "jobs_backup_fail_or_cancel_retry_error"),
-              threshold=retries, for_=AT_ONCE, fmt=WHOLE,
+              value=retrying(cfg, scope, "backup"), threshold=retries, for_=AT_ONCE, fmt=WHOLE,
               summary=f"Backup jobs keep hitting retryable errors in {place}.",
-              description=f"{VALUE} retryable backup job errors in {place} in the last {window}."),
+              description=f"{VALUE} retryable backup job errors in {place} in the last {window}, with no job paused "
+                          "and no node restarted or gone in that time (a pause, a cancel and a node shutting down "
+                          "each count as one too, so windows with those are left out)."),
         Alert(name="RestoreJobRetrying", severity="info",
               value=events(scope, window, "jobs_restore_resume_retry_error",
                            "jobs_restore_fail_or_cancel_retry_error"),
@@ -168,10 +175,10 @@ def table(cfg: Config) -> list[Alert]:
               summary=f"A restore job has been paused for over {paused_for} in {place}.",
               description=f"{VALUE} restore job(s) paused in {place} for over {paused_for}."),
         *(Alert(name=name, severity=severity,
-                value=running_none_ended(scope, kind), for_=running_for, fmt=NUMBER,
+                value=running_throughout(cfg, scope, kind), for_=PAST_A_MISS, fmt=WHOLE,
                 summary=f"A {kind} job has been running for over {running_for} in {place}.",
-                description=f"A {kind} job in {place} has run for over {running_for} ({VALUE} {kind} job(s) running "
-                            "now, none ended meanwhile): it is slow or stuck.")
+                description=f"At least {VALUE} {kind} job(s) in {place} have run for over {running_for}: slow or "
+                            "stuck.")
           for name, severity, kind in (("JobRunningLong", "warning", "backup"),
                                        ("RestoreJobRunningLong", "info", "restore"))),
         Alert(name="ScheduleOverlapping", severity="warning",
@@ -211,8 +218,8 @@ def table(cfg: Config) -> list[Alert]:
     ]
 
 
-def _target_text(cfg: Config, severity: str) -> str:
-    default = cfg.get(f"rpo.{severity}")
+def _target_text(cfg: Config, severity: str, kind: str = "rpo") -> str:
+    default = cfg.get(f"{kind}.{severity}")
     return f"its cluster ({default} unless rpo.overrides sets another)" if cfg.get("rpo.overrides") else default
 
 
@@ -220,46 +227,64 @@ def _target_text(cfg: Config, severity: str) -> str:
 
 # Multi-window burn rates (Google's SRE workbook, "Alerting on SLOs"): the share of the period's error budget
 # spent in the long window, the long window and its short companion, which makes the alert stop soon after the
-# burning does.
+# burning does. The fast tiers page, the slow one is a ticket.
 FAST_BURNS = ((0.02, "1h", "5m"), (0.05, "6h", "30m"))
+SLOW_BURNS = ((0.1, "3d", "6h"),)
 
 
-def fast_burn(cfg: Config, scope: promql.Scope) -> str:
-    """The RPO error budget burning fast: 2% of it in an hour, or 5% in six hours, and still now."""
+def budget_burn(cfg: Config, scope: promql.Scope, burns: tuple) -> str:
+    """The RPO error budget burning at one of ``burns``' rates, and still now, unless one sustained miss explains it.
+
+    A miss that lasted RecoveryPointTooOld's `for` (PAST_A_MISS) within the short window has paged already:
+    the burn it causes is not paged again. What is left is what no other alert sees: misses too short to fire
+    RecoveryPointTooOld, and unknown minutes counted as misses.
+    """
     period = cfg.seconds("rpo.compliance.period")
     conditions = []
-    for share, long, short in FAST_BURNS:
+    for share, long, short in burns:
         factor = round(share * period / parse_duration(long), 2)
         conditions.append(f"({promql.burn_rate(cfg, scope, long)} > {factor:g} and "
                           f"{promql.burn_rate(cfg, scope, short)} > {factor:g})")
-    return " or ".join(conditions)
+    longest_short = max((short for _, _, short in burns), key=parse_duration)
+    return f"({' or '.join(conditions)}) unless on ({scope.grouping()}) {_sustained_miss(scope, longest_short)}"
 
 
-def _newest_or_zero(cfg: Config, scope: promql.Scope, last: Metric) -> str:
-    """Newest completion time known; 0 where none is, or where a scraped cluster exports no gauge."""
-    newest = promql.newest_completion(last, scope)
-    up = scope.as_system(f"count by ({cfg.cluster}) (up{{{scope.matchers}}} == 1)")
-    return f"{newest} or on ({cfg.cluster}) {up} * 0"
+def _sustained_miss(scope: promql.Scope, within: str) -> str:
+    """Clusters whose recovery point was over its compliance target for PAST_A_MISS without a break, within
+    ``within``."""
+    missed = f"max_over_time({promql.COMPLIANT_RECORD}[{PAST_A_MISS}]) == bool 0"
+    return f"(max by ({scope.grouping()}) (max_over_time(({missed})[{within}:{promql.SUCCESS_STEP}])) == 1)"
 
 
 def became_unknown(cfg: Config, scope: promql.Scope, last: Metric) -> str:
-    """0 where no completion is known now although the recording rule knew one within ``alerts.forget_after``.
+    """0 where a recovery point was known but cannot be read now, while the cluster reports: no node exports the
+    gauge, or the recording rule lost its memory (0) although it knew a completion within
+    ``alerts.forget_after`` (read hourly: the memory outlasted Prometheus' downtime otherwise).
 
     A cluster whose schedules never maintained the gauge has nothing to lose: it does not fire.
     """
     g = scope.grouping(last)
-    known = f"max by ({g}) (max_over_time({promql.RECORDS[last.exported]}[{cfg.get('alerts.forget_after')}])) > 0"
-    return f"({_newest_or_zero(cfg, scope, last)}) and on ({g}) ({known})"
+    record = promql.RECORDS[last.exported]
+    reports = f"({promql.reporting_now(scope)}) * 0"
+    no_gauge = f"{reports} unless on ({g}) count by ({g}) ({promql.gauge(last, scope)})"
+    forgotten = f"max by ({g}) ({record}) == 0"
+    known = f"max_over_time({record}[{cfg.get('alerts.forget_after')}:1h]) > 0 or {record} > 0"
+    return f"({no_gauge} or {forgotten}) and on ({g}) ({known})"
 
 
-def since_success(scope: promql.Scope, forget: str) -> str:
-    """Seconds since a scheduled backup last succeeded (the freshness alert): needs no schedule option.
-
-    Only while the cluster exports the counter (a cluster gone silent is CockroachBackupNotReporting's), and
-    for ``forget`` (``alerts.forget_after``) after the last success.
-    """
-    exported = f"count by ({scope.grouping()}) ({promql.gauge(metric('schedules_BACKUP_succeeded'), scope)})"
-    return f"{promql.success_age(scope, forget)} and on ({scope.grouping()}) {exported}"
+def retrying(cfg: Config, scope: promql.Scope, kind: str) -> str:
+    """Retryable errors of ``kind``'s jobs in ``alerts.failure_window``, where no job of the kind was paused and no
+    node restarted or went away in that window: CockroachDB counts a pause, a cancel and a node shutdown (a
+    drain) as retryable errors too."""
+    window, g = cfg.get("alerts.failure_window"), scope.grouping()
+    errors = events(scope, window, f"jobs_{kind}_resume_retry_error", f"jobs_{kind}_fail_or_cancel_retry_error")
+    paused = promql.current(metric(f"jobs_{kind}_currently_paused"), scope)
+    uptime = f"min by ({scope.cluster_label}) ({UPTIME}{{{scope.matchers}}}) < {parse_duration(window)}"
+    presence = promql.selector(metric(PRESENCE), scope)
+    gone = (f"count by ({g}) ({scope.per_node(f'last_over_time({presence}[{window}])')}) > "
+            f"count by ({g}) ({scope.per_node(presence)})")
+    return (f"({errors}) unless on ({g}) (max_over_time(({paused})[{window}:{promql.SUCCESS_STEP}]) > 0) "
+            f"unless on ({scope.cluster_label}) ({uptime}) unless on ({g}) ({gone})")
 
 
 def events(scope: promql.Scope, window: str, *metrics: str) -> str:
@@ -277,26 +302,49 @@ def current(scope: promql.Scope, exported: str) -> str:
 ENDED = ("resume_completed", "resume_failed", "fail_or_cancel_completed", "fail_or_cancel_failed")
 
 
-def running_none_ended(scope: promql.Scope, kind: str) -> str:
-    """Backup or restore jobs (``kind``) running, while none ended: the long-running job alerts.
+def running_throughout(cfg: Config, scope: promql.Scope, kind: str) -> str:
+    """How many ``kind`` jobs have surely run for all of ``alerts.running_longer_than``: the long-running alerts.
 
-    The gauge counts running jobs, not which ones: staggered jobs keep it above 0 for hours although each is
-    short. Any job of the kind ending (in the last ``promql.GAP``) makes the condition false, which restarts
-    the `for` clock; so when it fires, a job that was running when the clock started is still running.
+    The gauge counts running jobs, not which ones, so each bound below counts only jobs that were running at the
+    window's start and cannot have ended since: those running then, less the jobs that ended in the window, and
+    no more than ran at the quietest moment. Counted per node, other jobs finishing on other nodes do not hide a
+    stuck one; counted per cluster, a job that moved to another node (its node restarted) still counts. Backup
+    jobs also hold a protected timestamp from their start: one older than the window while a job ran all along
+    and none is paused is a job running that long, whichever jobs end beside it.
     """
-    value = promql.current(metric(f"jobs_{kind}_currently_running"), scope)
-    for ended in ENDED:
-        count = promql.increase(metric(f"jobs_{kind}_{ended}"), scope, promql.GAP)
-        value += f" unless on ({scope.grouping()}) ({count} > 0)"
-    return value
+    window = cfg.get("alerts.running_longer_than")
+    g, node = scope.grouping(), f"{scope.grouping()}, {scope.node_label}"
+    bounds = [_still_running(scope, kind, window, g), f"sum by ({g}) (({_still_running(scope, kind, window, node)}) > 0)"]
+    if kind == "backup":
+        running = promql.current(metric("jobs_backup_currently_running"), scope)
+        pts = promql.current(metric("jobs_backup_protected_age_sec"), scope)
+        paused = promql.current(metric("jobs_backup_currently_paused"), scope)
+        bounds.append(f"(0 * ({pts}) + 1 > 0 unless on ({g}) ({pts}) < {parse_duration(window)}) "
+                      f"and on ({g}) (min_over_time(({running})[{window}:{promql.SUCCESS_STEP}]) >= 1) "
+                      f"unless on ({g}) (({paused}) > 0)")
+    return " or ".join(f"({b}) > 0" for b in bounds)
+
+
+def _still_running(scope: promql.Scope, kind: str, window: str, by: str) -> str:
+    """Jobs running ``window`` ago less those that ended since, at most the fewest running in between, ``by``."""
+    running = metric(f"jobs_{kind}_currently_running")
+    sel = promql.selector(running, scope)
+    now = f"max by ({by}) ({scope.per_node(f'last_over_time({sel}[{scope.gap}])')})"
+    then = f"max by ({by}) ({scope.per_node(f'last_over_time({sel}[{scope.gap}] offset {window})')})"
+    fewest = f"min_over_time(({now})[{window}:{promql.SUCCESS_STEP}])"
+    by_scope = replace(scope, by=tuple(label.strip() for label in by.split(",")))
+    ended = promql.total(*(promql.counted(metric(f"jobs_{kind}_{e}"), by_scope, window, promql.EVENT_STEP)
+                           for e in ENDED))
+    left = f"{then} - ({ended} or 0 * {then})"
+    return f"({left}) < {fewest} or {fewest}"
 
 
 def since_kms_failure(scope: promql.Scope) -> str:
     """Seconds since a backup failed on an unreachable KMS, while no backup has completed since.
 
     Compared with ``rpo.window``, it does not resolve by itself an hour later while nothing changed: only a newer
-    completed backup (from a schedule with updates_cluster_last_backup_time_metric) or the failure leaving the
-    window clears it; a schedule still failing on the KMS keeps renewing the failure time. Both gauges are zeroed
+    completed backup (the RPO gauge) or scheduled success (the recording rule), or the failure leaving the window
+    clears it; a schedule still failing on the KMS keeps renewing the failure time. Both gauges are zeroed
     by a node restart, so both are read with max_over_time over ``rpo.window``, as the recovery point is; the cost
     is the same as one RPO rule's.
     """
@@ -307,17 +355,22 @@ def since_kms_failure(scope: promql.Scope) -> str:
 
     failed = f"{newest('backup_last_failed_time_kms_inaccessible')} > 0"
     completed = newest("schedules_BACKUP_last_completed_time")
-    return f"time() - ({failed}) unless on ({by}) ({completed} > ({failed}))"
+    return (f"time() - ({failed}) unless on ({by}) ({completed} > ({failed})) "
+            f"unless on ({by}) ({promql.SUCCESS_RECORD} > ({failed}))")
 
 
 def recording_rules(cfg: Config) -> list[dict]:
-    """The newest backup completion known per cluster, kept across node restarts, and each cluster's targets
-    (rpo.overrides); the RPO alerts read them."""
+    """What the alerts remember while a cluster is known: when it last reported (first: the others are kept while
+    it is known), its newest backup completion, its last scheduled success (or first scheduled run); and each
+    cluster's RPO and freshness targets (rpo.overrides)."""
     scope = promql.rule_scope(cfg)
-    return [*({"record": promql.RECORDS[name], "expr": promql.remembered_completion(metric(name), scope)}
+    return [{"record": promql.SEEN_RECORD, "expr": promql.last_seen(scope, cfg.get("alerts.forget_after"))},
+            *({"record": promql.RECORDS[name], "expr": promql.remembered_completion(metric(name), scope)}
               for name in sorted(promql.RECORDS)),
-            *({"record": promql.TARGET_RECORD, "expr": promql.record_target(cfg, severity),
-               "labels": {"severity": severity}} for severity in SEVERITIES)]
+            {"record": promql.SUCCESS_RECORD, "expr": promql.last_scheduled_success(scope)},
+            {"record": promql.FIRST_RUN_RECORD, "expr": promql.first_scheduled_run(scope)},
+            *({"record": promql.TARGET_RECORDS[kind], "expr": promql.record_target(cfg, severity, kind),
+               "labels": {"severity": severity}} for kind in ("rpo", "freshness") for severity in SEVERITIES)]
 
 
 def compliance_rules(cfg: Config) -> list[dict]:

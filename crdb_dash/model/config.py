@@ -20,7 +20,8 @@ DEFAULTS: dict = {
     "labels": {"cluster": "cluster", "node": "instance", "tenant": "tenant"},
     "scrape_interval": "10s",
     # recorded: dashboards read the recording rule below instead of max_over_time at every step
-    # overrides: per-cluster targets, [{match: {cluster: "prod-.*"}, warning: 26h, critical: 30h}], first match wins
+    # overrides: per-cluster targets, [{match: {cluster: "prod-.*"}, warning: 26h, critical: 30h}], first match wins;
+    # the freshness levels too, unless the entry sets its own: freshness: {warning: 25h, critical: 28h}
     # compliance: the share of time the recovery point was within its target (see alerts.compliance_rules)
     "rpo": {"warning": "2h", "critical": "6h", "window": "6h", "recorded": False, "overrides": [],
             "compliance": {"period": "30d", "objective": 0.995, "target": "critical", "unknown": "excluded"}},
@@ -37,9 +38,9 @@ DEFAULTS: dict = {
         "grafana_managed": False,
         # a cluster (or virtual cluster) that exported backup metrics and stopped: alert after this long
         "not_reporting_for": "10m",
-        # what the alerts remember: a cluster that stopped reporting, backups that stopped succeeding, a
-        # recovery point that became unknown; they fall quiet this long after the last sign
-        "forget_after": "24h",
+        # how long the alerts remember a cluster after it last reported (a retired cluster alerts this long);
+        # while it reports, its last success and recovery point are never forgotten
+        "forget_after": "7d",
         # RecoveryPointUnknown: a recovery point once known (recording rule) unknown for this long
         "recovery_point_unknown_for": "1h",
     },
@@ -319,9 +320,19 @@ def _validate(raw: dict, source: str) -> list[str]:
     return warnings
 
 
+def override_level(raw: dict, override: dict, kind: str, severity: str) -> str:
+    """An rpo.overrides entry's ``severity`` level for ``kind`` (rpo or freshness): its own, else (freshness) its RPO
+    target, else the configured default."""
+    if kind == "freshness":
+        own = override.get("freshness", {}).get(severity) or override.get(severity)
+    else:
+        own = override.get(severity)
+    return own or raw[kind][severity]
+
+
 COMPLIANCE_TARGETS = ("warning", "critical")
 UNKNOWN_COUNTS = ("violation", "compliant", "excluded")  # how a minute with no known recovery point counts
-_OVERRIDE_KEYS = {"match", "warning", "critical"}
+_OVERRIDE_KEYS = {"match", "warning", "critical", "freshness"}
 
 
 def _validate_rpo_targets(raw: dict, fail, warn, duration) -> None:
@@ -345,7 +356,7 @@ def _validate_rpo_targets(raw: dict, fail, warn, duration) -> None:
         if not isinstance(override, dict) or not override.get("match"):
             fail(key, "must be a mapping with a non-empty 'match' and a warning and/or critical duration")
         if unknown := sorted(set(override) - _OVERRIDE_KEYS):
-            fail(key, f"has unknown key '{unknown[0]}' (known: match, warning, critical)")
+            fail(key, f"has unknown key '{unknown[0]}' (known: match, warning, critical, freshness)")
         if not isinstance(override["match"], dict):
             fail(f"{key}.match", "must be a mapping of label names to regular expressions")
         for label, regex in override["match"].items():
@@ -354,19 +365,30 @@ def _validate_rpo_targets(raw: dict, fail, warn, duration) -> None:
                                      "be matched")
             if not isinstance(regex, str) or not _regex_ok(regex):
                 fail(f"{key}.match.{label}", f"must be a regular expression such as 'prod-.*', not {regex!r}")
-        if "warning" not in override and "critical" not in override:
-            fail(key, "sets neither warning nor critical")
-        seconds = {}
-        for severity in ("warning", "critical"):
-            value = override.get(severity, raw["rpo"][severity])
-            if not isinstance(value, str) or not _DURATION.match(value) or parse_duration(value) <= 0:
-                fail(f"{key}.{severity}", f"must be a Prometheus duration such as 26h, not {value!r}")
-            seconds[severity] = parse_duration(value)
-        if seconds["warning"] > seconds["critical"]:
-            fail(f"{key}.warning", "must not be above its critical target (or rpo.critical when it sets none)")
+        if not {"warning", "critical", "freshness"} & set(override):
+            fail(key, "sets neither warning, critical nor freshness")
+        freshness = override.get("freshness", {"warning": None})
+        if not isinstance(freshness, dict) or not freshness or set(freshness) - {"warning", "critical"}:
+            fail(f"{key}.freshness", "must be a mapping with warning and/or critical, such as {warning: 25h}")
+        _check_levels(raw, override, key, fail)
+        seconds = {s: parse_duration(override_level(raw, override, "rpo", s)) for s in ("warning", "critical")}
         if seconds["warning"] > window:
             warn(f"{key}.warning", f"({override.get('warning')}) is longer than rpo.window ({raw['rpo']['window']}): "
                  "dashboards without rpo.recorded may show the recovery point as unknown after a node restart")
+
+
+def _check_levels(raw: dict, override: dict, key: str, fail) -> None:
+    """An override's RPO and freshness levels: durations, warning not above critical."""
+    for kind, where in (("rpo", key), ("freshness", f"{key}.freshness")):
+        own = override.get("freshness", {}) if kind == "freshness" else override
+        for severity in ("warning", "critical"):
+            value = own.get(severity)
+            if value is not None and (not isinstance(value, str) or not _DURATION.match(value)
+                                      or parse_duration(value) <= 0):
+                fail(f"{where}.{severity}", f"must be a Prometheus duration such as 26h, not {value!r}")
+        levels = [parse_duration(override_level(raw, override, kind, s)) for s in ("warning", "critical")]
+        if levels[0] > levels[1]:
+            fail(f"{where}.warning", f"must not be above its critical level (or {kind}.critical when it sets none)")
 
 
 def _regex_ok(regex: str) -> bool:
@@ -434,7 +456,7 @@ def _check_freshness(raw: dict, duration, fail) -> None:
     forget = raw["alerts"]["forget_after"]
     if duration("freshness.warning") > duration("freshness.critical"):
         fail("freshness.warning", "must not be above freshness.critical")
-    for key in ("freshness.critical", "alerts.not_reporting_for", "alerts.recovery_point_unknown_for"):
+    for key in ("alerts.not_reporting_for", "alerts.recovery_point_unknown_for"):
         if duration(key) >= duration("alerts.forget_after"):
             fail(key, f"must be shorter than alerts.forget_after ({forget}): the alert would be forgotten "
                       "before it could fire")

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 
 from crdb_dash.model.catalog import PRESENCE, UNKNOWN, UPTIME, Kind, Metric, metric
-from crdb_dash.model.config import Config, parse_duration
+from crdb_dash.model.config import Config, override_level, parse_duration
 from crdb_dash.model.naming import Naming
 
 RATE_INTERVAL = "$__rate_interval"
@@ -24,7 +24,12 @@ RANGE = "$__range"
 SYSTEM_TENANT = "system"  # what a series without a tenant label belongs to
 SELECTED = "tenant_selected"  # a label marking series of the tenants chosen on a dashboard
 UNLABELLED = "tenant_unlabelled"  # a label marking series that had no tenant label
-# Recording rules: the newest backup completion ever known per cluster (see remembered_completion).
+PART = "summand"  # a label telling apart the values ``total`` adds up
+# Recording rules, the alerts' memory (alerts.recording_rules): when each cluster last reported, its newest backup
+# completion (see remembered_completion), its last scheduled success and, before any, its first scheduled run.
+SEEN_RECORD = "cluster_tenant:backup_metrics:last_seen_time"
+SUCCESS_RECORD = "cluster_tenant:schedules_BACKUP_succeeded:last_time"
+FIRST_RUN_RECORD = "cluster_tenant:schedules_BACKUP_started:first_time"
 RPO_RECORD = "cluster_tenant:schedules_BACKUP_last_completed_time:max_known"
 RECORDS = {
     "schedules_BACKUP_last_completed_time": RPO_RECORD,
@@ -117,13 +122,13 @@ def gauge(m: Metric, scope: Scope) -> str:
 def total(*values: str) -> str:
     """The sum of values any of which may be absent (a metric removed in a version, or not yet exported).
 
-    ``a + b`` is empty where either side is; ``a + b or a or b`` is the sum where both exist, else the one that does.
+    ``a + b`` is empty where either side is. Each value is marked apart, so that ``or`` keeps them all, and summed
+    without the mark.
     """
-    first, *rest = values
-    if not rest:
-        return first
-    others = total(*rest)
-    return f"{first} + {others} or {first} or {others}"
+    if len(values) == 1:
+        return values[0]
+    marked = " or ".join(f'label_replace({v}, "{PART}", "{i}", "", "")' for i, v in enumerate(values))
+    return f"sum without ({PART}) ({marked})"
 
 
 def increase(m: Metric, scope: Scope, window: str) -> str:
@@ -165,9 +170,41 @@ def remembered_completion(m: Metric, scope: Scope) -> str:
     becoming unknown. 0 means no completion has been seen.
     """
     g = scope.grouping(m)
-    fresh = newest_per_node(m, scope)
-    kept = f"last_over_time({RECORDS[m.exported]}[{scope.rpo_window}]) and on ({g}) max by ({g}) ({fresh})"
-    return f"max by ({g}) ({fresh} or ({kept}))"
+    return f"max by ({g}) ({newest_per_node(m, scope)} or {remembered(RECORDS[m.exported], scope)})"
+
+
+def remembered(record: str, scope: Scope) -> str:
+    """A recording rule's own last value, kept while its cluster is known (``SEEN_RECORD``, which forgets a cluster
+    ``alerts.forget_after`` after it last reported). Read back over ``rpo.window``: the memory survives a Prometheus
+    restart shorter than that."""
+    return f"(last_over_time({record}[{scope.rpo_window}]) and on ({scope.grouping()}) {SEEN_RECORD})"
+
+
+# Metrics every node exports from start-up: a cluster (and tenant) reports while a node exports one of them.
+REPORTED = (PRESENCE, "schedules_BACKUP_last_completed_time", "schedules_BACKUP_succeeded")
+
+
+def reporting_now(scope: Scope) -> str:
+    """1 per cluster and tenant a node of which exports backup metrics now (no lookback beyond the default)."""
+    g = scope.grouping()
+    return " or ".join(f"count by ({g}) ({scope.per_node(selector(metric(m), scope))}) * 0 + 1" for m in REPORTED)
+
+
+def last_seen(scope: Scope, forget: str) -> str:
+    """The recording rule: the time a node of the cluster last exported backup metrics, forgotten ``forget`` later."""
+    now = f"({reporting_now(scope)}) * time()"
+    return f"{now} or (last_over_time({SEEN_RECORD}[{scope.rpo_window}]) > time() - {parse_duration(forget)})"
+
+
+def last_scheduled_success(scope: Scope) -> str:
+    """The recording rule: when a scheduled backup last succeeded, kept while the cluster is known."""
+    return f"{last_success(scope, GAP)} or {remembered(SUCCESS_RECORD, scope)}"
+
+
+def first_scheduled_run(scope: Scope) -> str:
+    """The recording rule: when a scheduled backup was first seen starting, kept while the cluster is known; the
+    freshness alert counts from it while no success is known (a schedule that never succeeds)."""
+    return f"{remembered(FIRST_RUN_RECORD, scope)} or {last_success(scope, GAP, 'schedules_BACKUP_started')}"
 
 
 def newest_completion(m: Metric, scope: Scope) -> str:
@@ -312,17 +349,14 @@ def success_ratio(scope: Scope, window: str) -> str:
     return f"({ok} or {failed} * 0) / (({total(ok, failed)}) > 0)"
 
 
-def not_reporting(scope: Scope, forget: str) -> str:
-    """Per cluster and tenant that none of whose nodes reports now: how many reported within ``forget``.
+def not_reporting(scope: Scope) -> str:
+    """Seconds since a cluster (and tenant) none of whose nodes reports now last reported (``SEEN_RECORD``, which
+    keeps it for ``alerts.forget_after``).
 
-    Tenants are normalised on both sides, so the system tenant's series gaining ``tenant="system"`` when a
-    virtual cluster starts is not a tenant disappearing. A cluster with one node left reporting is absent.
+    Tenants are normalised, so the system tenant's series gaining ``tenant="system"`` when a virtual cluster
+    starts is not a tenant disappearing. A cluster with one node left reporting is absent.
     """
-    m = metric(PRESENCE)
-    g = scope.grouping()
-    seen = f"count by ({g}) ({scope.per_node(f'last_over_time({selector(m, scope)}[{forget}])')})"
-    now = f"count by ({g}) ({scope.per_node(selector(m, scope))})"
-    return f"{seen} unless on ({g}) {now}"
+    return f"time() - {SEEN_RECORD} unless on ({scope.grouping()}) ({reporting_now(scope)})"
 
 
 def nodes_reporting(scope: Scope) -> str:
@@ -333,43 +367,66 @@ def nodes_reporting(scope: Scope) -> str:
     return f"group by ({by}) ({every_node}) or group by ({by}) (last_over_time({every_node}[{RANGE}])) * 0"
 
 
-def last_success(scope: Scope, window: str) -> str:
-    """Unix time, to ``SUCCESS_STEP``, a scheduled backup last succeeded within ``window``, per cluster and tenant.
+def last_success(scope: Scope, window: str, counter: str = "schedules_BACKUP_succeeded") -> str:
+    """Unix time, to ``SUCCESS_STEP``, a scheduled backup last succeeded (``counter`` last went up) within ``window``,
+    per cluster and tenant.
 
     Needs no schedule option. A success is a node's ``schedules_BACKUP_succeeded`` above its value one step
     before: a restart zeroing the counter is not one (``changes`` would count it), and a success stays in the
     record after its node restarted. The cluster-wide counter, not the chosen nodes.
     Each series is compared with itself inside the subquery; tenants are normalised once, on its result.
     """
-    m = metric("schedules_BACKUP_succeeded")
+    m = metric(counter)
     every_node = replace(scope, node_matchers=scope.matchers)
     sel = selector(m, every_node)
     newest = f"max_over_time(timestamp({sel} > {sel} offset {SUCCESS_STEP})[{window}:{SUCCESS_STEP}])"
     return f"max by ({scope.grouping()}) ({_tenants(m, every_node, newest)})"
 
 
-def success_age(scope: Scope, window: str) -> str:
-    """Seconds since a scheduled backup last succeeded; no result when none did within ``window``."""
-    return f"time() - {last_success(scope, window)}"
+def success_age(scope: Scope) -> str:
+    """Seconds since a scheduled backup last succeeded, for dashboards: seen within ``rpo.window`` or remembered
+    by the recording rule (only the rule's series when dashboards are set to read them); none when neither
+    knows one."""
+    g = scope.grouping()
+    if scope.recorded:
+        return f"time() - max by ({g}) ({_recorded(SUCCESS_RECORD, scope)})"
+    return f"time() - max by ({g}) ({last_success(scope, scope.rpo_window)} or {_recorded(SUCCESS_RECORD, scope)})"
+
+
+def unsuccessful_since(scope: Scope) -> str:
+    """For dashboards: seconds since a scheduled backup last succeeded (``success_age``) or, while none is known,
+    since one was first seen starting (the recording rule)."""
+    first = f"time() - max by ({scope.grouping()}) ({_recorded(FIRST_RUN_RECORD, scope)})"
+    return f"{success_age(scope)} or {first}"
+
+
+def unsuccessful_for(scope: Scope) -> str:
+    """Seconds since a scheduled backup last succeeded or, while none is known, since one was first seen starting:
+    the freshness alert's value, while the cluster exports the counter (a silent cluster is NotReporting's)."""
+    g = scope.grouping()
+    exported = f"count by ({g}) ({gauge(metric('schedules_BACKUP_succeeded'), scope)})"
+    return f"(time() - {SUCCESS_RECORD} or time() - {FIRST_RUN_RECORD}) and on ({g}) {exported}"
 
 
 # ---- per-cluster RPO targets and RPO compliance (recording rules in alerts.recording_rules) -------------------------
 TARGET_RECORD = "cluster_tenant:backup_rpo_target_seconds:configured"  # labels: cluster, tenant, severity
+FRESHNESS_RECORD = "cluster_tenant:backup_freshness_target_seconds:configured"  # the same for freshness.*
+TARGET_RECORDS = {"rpo": TARGET_RECORD, "freshness": FRESHNESS_RECORD}
 COMPLIANT_RECORD = "cluster_tenant:backup_rpo_within_target:ratio"  # 1 within target, 0 over, unknown as configured
 PERIOD_RECORD = "cluster_tenant:backup_rpo_within_target:ratio_period"  # its average over rpo.compliance.period
 
 
-def rpo_target(cfg: Config, rows: str, severity: str) -> str:
-    """Each row's ``severity`` target in seconds: the first of ``rpo.overrides`` whose labels match, else
-    ``rpo.<severity>``. ``rows`` is a per-cluster expression (its labels are kept, its value dropped);
-    ``or`` keeps a row matched by an earlier override, which is how the first match wins."""
+def rpo_target(cfg: Config, rows: str, severity: str, kind: str = "rpo") -> str:
+    """Each row's ``severity`` target in seconds for ``kind`` (rpo or freshness): the first of ``rpo.overrides``
+    whose labels match, else ``<kind>.<severity>``. ``rows`` is a per-cluster expression (its labels are kept, its
+    value dropped); ``or`` keeps a row matched by an earlier override, which is how the first match wins."""
     parts = []
     for override in cfg.get("rpo.overrides"):
         matchers = ", ".join(f'{label}=~"{_quoted(regex)}"' for label, regex in override["match"].items())
-        seconds = parse_duration(override.get(severity, cfg.get(f"rpo.{severity}")))
+        seconds = parse_duration(override_level(cfg.raw, override, kind, severity))
         parts.append(f"(0 * {rows}{{{matchers}}} + {seconds})" if _METRIC_NAME.fullmatch(rows)
                      else _matched(rows, override["match"], seconds, f"{cfg.cluster}, {cfg.tenant}"))
-    parts.append(f"(0 * ({rows}) + {cfg.seconds(f'rpo.{severity}')})")
+    parts.append(f"(0 * ({rows}) + {cfg.seconds(f'{kind}.{severity}')})")
     return " or ".join(parts)
 
 
@@ -394,29 +451,29 @@ def _quoted(regex: str) -> str:
     return regex.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def record_target(cfg: Config, severity: str) -> str:
-    """The recording rule's expression: targets for every (cluster, tenant) the recovery point rule knows."""
-    return rpo_target(cfg, RPO_RECORD, severity)
+def record_target(cfg: Config, severity: str, kind: str = "rpo") -> str:
+    """The recording rule's expression: targets for every (cluster, tenant) known (``SEEN_RECORD``)."""
+    return rpo_target(cfg, SEEN_RECORD, severity, kind)
 
 
-def target_of(scope: Scope, severity: str) -> str:
+def target_of(scope: Scope, severity: str, kind: str = "rpo") -> str:
     """The recorded target of each cluster (``severity``), narrowed as ``scope`` reads recorded series."""
     narrowed = f", {scope.record_matchers}" if scope.record_matchers else ""
-    return f'{TARGET_RECORD}{{severity="{severity}"{narrowed}}}'
+    return f'{TARGET_RECORDS[kind]}{{severity="{severity}"{narrowed}}}'
 
 
-def over_target(age_expr: str, scope: Scope, severity: str, group_left: bool = False) -> str:
+def over_target(age_expr: str, scope: Scope, severity: str, group_left: bool = False, kind: str = "rpo") -> str:
     """``age_expr`` where it is above its cluster's ``severity`` target (the value stays the age)."""
     on = f"on ({scope.grouping()})" + (" group_left" if group_left else "")
-    return f"({age_expr}) > {on} {target_of(scope, severity)}"
+    return f"({age_expr}) > {on} {target_of(scope, severity, kind)}"
 
 
 def within_target(cfg: Config, scope: Scope) -> str:
     """The compliance rule: 1 where the recovery point is known and within its target, 0 where it is over.
 
     Unknown (no completion known, or no node of the cluster reported the gauge within ``scope.gap``, a scrape
-    gap) counts as ``rpo.compliance.unknown`` says: 0 (violation), 1 (compliant) or no sample (excluded). Rows
-    are the target rule's, which lasts ``rpo.window`` after a cluster stops reporting.
+    gap) counts as ``rpo.compliance.unknown`` says: 0 (violation), 1 (compliant) or no sample (excluded), and only
+    for a cluster whose recovery point was once known.
     """
     g = scope.grouping()
     last = metric("schedules_BACKUP_last_completed_time")
@@ -427,7 +484,9 @@ def within_target(cfg: Config, scope: Scope) -> str:
     unknown = cfg.get("rpo.compliance.unknown")
     if unknown == "excluded":
         return within
-    return f"{within} or on ({g}) (0 * max by ({g}) ({target}) + {1 if unknown == 'compliant' else 0})"
+    # Only where a recovery point was once known: a cluster whose schedules never set the gauge has no RPO to keep.
+    once_known = f"0 * max by ({g}) ({RPO_RECORD} > 0)"
+    return f"{within} or on ({g}) ({once_known} + {1 if unknown == 'compliant' else 0})"
 
 
 def _recorded(name: str, scope: Scope) -> str:
