@@ -187,7 +187,7 @@ def _checked_dashboards(cfg) -> dict[str, dict]:
 
 
 def _build(cfg, models: dict[str, dict], out: Path, check: bool) -> int:
-    from crdb_dash.pipeline import build
+    from crdb_dash.pipeline import build, rules
 
     try:
         files = build.render(cfg, models)
@@ -218,6 +218,9 @@ def _build(cfg, models: dict[str, dict], out: Path, check: bool) -> int:
     unchanged = len(files) - len(result.written)
     print(f"{len(files)} files under {out.resolve()}: {len(result.written)} written, {len(result.removed)} removed, "
           f"{unchanged} unchanged")
+    if cfg.get("alerts.grafana_managed"):
+        print(f"note: the Grafana-managed alerts ({rules.GRAFANA_FILE}) read the recording rules of {rules.RULES_FILE}:"
+              " load that file into the Prometheus they query, or they cannot fire ('crdb-dash doctor' checks)")
     return 0
 
 

@@ -204,3 +204,15 @@ def test_no_cockroachdb_data_writes_no_config(tmp_path):
         result = crdb_dash("--prometheus", server.url, "--write-config", str(tmp_path / "fits.yaml"))
     assert result.returncode == 2 and "no CockroachDB backup metric" in result.stderr
     assert not (tmp_path / "fits.yaml").exists()
+
+
+def test_grafana_managed_alerts_without_the_recording_rules_fail(prometheus_by_setup, tmp_path):
+    """Issue 19 item 3: Grafana-managed alerts read the recorded memory and targets: doctor says they need them."""
+    cfg = tmp_path / "grafana-managed.yaml"
+    cfg.write_text("alerts: {grafana_managed: true}\n")
+    result = crdb_dash("--prometheus", prometheus_by_setup("self-hosted").url, config=str(cfg))
+    assert result.returncode != 0, result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if "recording rules" in line]
+    assert "cannot fire without them" in line and "rule_files" in result.stdout
+    plain = crdb_dash("--prometheus", prometheus_by_setup("self-hosted").url)
+    assert "recording rules" in plain.stdout and plain.returncode == 0  # a warning for the dashboards alone

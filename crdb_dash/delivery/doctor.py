@@ -331,13 +331,19 @@ class Doctor:
 
         groups = self.api.get("/api/v1/rules", {"type": "record"}).get("groups", [])
         loaded = any(r.get("name") == RPO_RECORD for g in groups for r in g.get("rules", []))
+        fix = "add rules/crdb-backups.rules.yml to Prometheus' rule_files"
         if loaded:
             self.report.add("ok", "recording rules", "loaded")
+        elif self.cfg.get("alerts.grafana_managed"):
+            self.report.add("fail", "recording rules", f"alerts.grafana_managed is true but {RPO_RECORD} is not "
+                            "loaded: the Grafana-managed alerts read the recorded memory and targets, and cannot "
+                            "fire without them", fix)
         elif self.cfg.get("rpo.recorded"):
             self.report.add("fail", "recording rules", f"rpo.recorded is true but {RPO_RECORD} is not loaded",
-                            "add rules/crdb-backups.rules.yml to Prometheus' rule_files, or set rpo.recorded: false")
+                            f"{fix}, or set rpo.recorded: false")
         else:
-            self.report.add("ok", "recording rules", "not loaded (optional: rpo.recorded is false)")
+            self.report.add("warn", "recording rules", "not loaded: the dashboards forget a backup rpo.window after "
+                            "its node restarted, and RPO compliance shows no data", fix)
 
     def _check_scrape_interval(self) -> None:
         targets = self.api.get("/api/v1/targets", {"state": "active"}).get("activeTargets", [])
