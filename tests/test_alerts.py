@@ -606,3 +606,18 @@ def test_a_never_set_gauge_is_not_a_compliance_violation(tmp_path, rule_engine):
     checks += _only(cfg, "2h", [])
     rule_test(tmp_path, series, {"promql_expr_test": checks[:1], "alert_rule_test": checks[1:]},
               _rules_file(cfg, tmp_path), engine=rule_engine)
+
+
+def test_cloud_recovery_point_unknown_fires_where_up_has_no_cluster_label(tmp_path, rule_engine):
+    """Issue 19 item 4: on CockroachDB Cloud `cluster` labels the exported data, not `up`; the alert reads the
+    cluster's own backup metrics."""
+    from crdb_dash.model import config
+
+    cfg = config.with_preset(config.load(), "cloud")
+    node = 'cluster="c1", node_id="1"'
+    series = {f"crdb_cloud_{LAST}{{{node}}}": run((0, 10), (T10, 50), MISSED),
+              f"crdb_cloud_{PRESENT}{{{node}}}": run((0, 600)),
+              'up{job="crdb-cloud", instance="metrics.example.cloud:443"}': run((1, 600))}
+    fires = [("RecoveryPointUnknown", "warning", "c1", "")]
+    rule_test(tmp_path, series, {"alert_rule_test": _only(cfg, "2h10m", fires)}, _rules_file(cfg, tmp_path),
+              engine=rule_engine)

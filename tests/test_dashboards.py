@@ -479,3 +479,40 @@ def test_every_metric_dashboard_marks_backup_events_from_its_datasource(models, 
             assert a["datasource"] == DATASOURCE and not a["hide"] and a["step"] == cfg["scrape_interval"], a["name"]
             assert a["titleFormat"] and a["textFormat"] and a["iconColor"], a["name"]
             promql_parser.parse(substitute(a["expr"], v))
+
+
+def test_each_cluster_is_coloured_by_its_own_levels_on_every_recovery_point_and_freshness_panel():
+    """Issue 19 item 7: rpo.overrides reach the panels as field overrides matching the series' "cluster tenant"
+    names; the first entry of the config wins (Grafana applies the last override)."""
+    from crdb_dash.pipeline import compiled
+
+    overrides = [{"match": {"cluster": "daily-.*"}, "warning": "26h", "critical": "30h"},
+                 {"match": {"cluster": "d.*"}, "warning": "3h", "critical": "4h", "freshness": {"warning": "5h"}}]
+    cfg = configured(rpo={"overrides": overrides})
+    h = 3600
+    expected = {"Time since last completed backup": (26 * h, 30 * h),
+                "Time since last completed backup over time": (26 * h, 30 * h),
+                "Time since last successful scheduled backup": (26 * h, 30 * h)}
+    seen = set()
+    for model in compiled.dashboards(cfg).values():
+        for panel in _every_panel(model):
+            if panel.get("title") not in expected:
+                continue
+            seen.add(panel["title"])
+            applied = None
+            for override in panel["fieldConfig"]["overrides"]:  # Grafana: each matching override in order
+                if re.fullmatch(override["matcher"]["options"], "daily-1 system"):
+                    applied = override["properties"][0]["value"]["steps"]
+                assert not re.fullmatch(override["matcher"]["options"], "hourly-1 system")
+            assert [s["value"] for s in applied[1:]] == list(expected[panel["title"]]), panel["title"]
+    assert seen == set(expected)
+    (freshness,) = [p for m in compiled.dashboards(cfg).values() for p in _every_panel(m)
+                    if p.get("title") == "Time since last successful scheduled backup"][:1]
+    (second,) = [o for o in freshness["fieldConfig"]["overrides"] if o["matcher"]["options"].startswith("(?:d.*)")]
+    assert [s["value"] for s in second["properties"][0]["value"]["steps"][1:]] == [5 * h, 4 * h]
+
+
+def _every_panel(model: dict):
+    for panel in model["panels"]:
+        yield panel
+        yield from panel.get("panels", [])

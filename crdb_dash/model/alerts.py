@@ -251,9 +251,11 @@ def budget_burn(cfg: Config, scope: promql.Scope, burns: tuple) -> str:
 
 def _sustained_miss(scope: promql.Scope, within: str) -> str:
     """Clusters whose recovery point was over its compliance target for PAST_A_MISS without a break, within
-    ``within``."""
-    missed = f"max_over_time({promql.COMPLIANT_RECORD}[{PAST_A_MISS}]) == bool 0"
-    return f"(max by ({scope.grouping()}) (max_over_time(({missed})[{within}:{promql.SUCCESS_STEP}])) == 1)"
+    ``within`` (the recording rule SUSTAINED_MISS_RECORD)."""
+    return f"(max by ({scope.grouping()}) (max_over_time({SUSTAINED_MISS_RECORD}[{within}])) == 1)"
+
+
+SUSTAINED_MISS_RECORD = "cluster_tenant:backup_rpo_within_target:sustained_miss"  # 1: a miss of PAST_A_MISS
 
 
 def became_unknown(cfg: Config, scope: promql.Scope, last: Metric) -> str:
@@ -314,7 +316,8 @@ def running_throughout(cfg: Config, scope: promql.Scope, kind: str) -> str:
     """
     window = cfg.get("alerts.running_longer_than")
     g, node = scope.grouping(), f"{scope.grouping()}, {scope.node_label}"
-    bounds = [_still_running(scope, kind, window, g), f"sum by ({g}) (({_still_running(scope, kind, window, node)}) > 0)"]
+    per_node = _still_running(scope, kind, window, node)
+    bounds = [_still_running(scope, kind, window, g), f"sum by ({g}) (({per_node}) > 0)"]
     if kind == "backup":
         running = promql.current(metric("jobs_backup_currently_running"), scope)
         pts = promql.current(metric("jobs_backup_protected_age_sec"), scope)
@@ -333,8 +336,8 @@ def _still_running(scope: promql.Scope, kind: str, window: str, by: str) -> str:
     then = f"max by ({by}) ({scope.per_node(f'last_over_time({sel}[{scope.gap}] offset {window})')})"
     fewest = f"min_over_time(({now})[{window}:{promql.SUCCESS_STEP}])"
     by_scope = replace(scope, by=tuple(label.strip() for label in by.split(",")))
-    ended = promql.total(*(promql.counted(metric(f"jobs_{kind}_{e}"), by_scope, window, promql.EVENT_STEP)
-                           for e in ENDED))
+    # increase, not the exact step counts: one ending extrapolated to 1.02 still leaves no job; nothing ended is 0
+    ended = promql.total(*(promql.increase(metric(f"jobs_{kind}_{e}"), by_scope, window) for e in ENDED))
     left = f"{then} - ({ended} or 0 * {then})"
     return f"({left}) < {fewest} or {fewest}"
 
@@ -378,5 +381,7 @@ def compliance_rules(cfg: Config) -> list[dict]:
     (read by the dashboards, so that a 30-day figure costs one sample)."""
     scope = promql.rule_scope(cfg)
     return [{"record": promql.COMPLIANT_RECORD, "expr": promql.within_target(cfg, scope)},
+            {"record": SUSTAINED_MISS_RECORD,
+             "expr": f"max_over_time({promql.COMPLIANT_RECORD}[{PAST_A_MISS}]) == bool 0"},
             {"record": promql.PERIOD_RECORD,
              "expr": promql.compliance(scope, cfg.get("rpo.compliance.period"))}]
