@@ -51,6 +51,7 @@ class Case:
     labels: dict = field(default_factory=dict)  # the alert's own labels (tells apart alerts sharing a name)
     tenant: str = "system"  # a series without a tenant label is the system tenant's
     series_labels: dict = field(default_factory=dict)  # further labels the firing alerts keep from the series
+    interval: str = "1m"  # between the samples of ``series``
 
 
 def burn(value: str) -> tuple[str, str, str]:
@@ -329,6 +330,22 @@ CASES = [
           s("jobs_backup_protected_age_sec", 1): " ".join(str(60 * m) for m in range(420)),
           s("jobs_backup_currently_paused", 1): run((0, 420))}, "6h30m",
          [("JobRunningLong", "warning", "1")]),
+    Case("back-to-back incrementals, whose protected timestamps start old, are not running long",
+         {s("jobs_backup_currently_running", 1): run((1, 70), (0, 100)),
+          s("jobs_backup_currently_running", 2): run((0, 60), (1, 80), (0, 30)),
+          s("jobs_backup_resume_completed", 1): run((0, 70), (1, 100)),
+          s("jobs_backup_resume_completed", 2): run((0, 140), (1, 30)),
+          s("jobs_backup_currently_paused", 1): run((0, 170)),
+          s("jobs_backup_protected_age_sec", 1): "3600+60x59 36000+60x79 " + run((0, 30))}, "2h15m", []),
+    Case("a schedule that cannot start its job, counting only failures, fires",
+         {s("schedules_BACKUP_failed", 1): run(*[(k, 60) for k in range(9)]),
+          s(SUCCEEDED, 1): run((0, 540))}, "8h10m",
+         [("NoSuccessfulBackup", "warning", "7h 10m 0s"), ("NoSuccessfulBackup", "critical", "7h 10m 0s"),
+          ("ScheduledBackupFailed", "warning", "1")]),
+    Case("pauses shorter than a minute are not retrying",
+         {s("jobs_backup_resume_retry_error", 1): "0x59 " + " ".join(f"{k}x5 {k}x5" for k in range(1, 5)) + " 4x260",
+          s("jobs_backup_currently_paused", 1): "0x59 " + " ".join("1x2 0x8" for _ in range(4)) + " 0x260"},
+         "50m", [], interval="10s"),
     Case("hourly backups on one node with a young protected timestamp are fine",
          {s("jobs_backup_currently_running", 1): run(*[(1, 10), (0, 50)] * 7),
           s("jobs_backup_resume_completed", 1): run(*[(k, 60) for k in range(7)]),
@@ -425,11 +442,18 @@ ON_VICTORIAMETRICS: dict[str, list] = {}
 def test_alert(case, cfg, tmp_path, rule_engine):
     if rule_engine.kind == "victoriametrics" and case.name in ON_VICTORIAMETRICS:
         case = replace(case, fires=ON_VICTORIAMETRICS[case.name])
-    rule_test(tmp_path, case.series, {"alert_rule_test": _alert_tests(case, cfg)}, RULE_FILE, engine=rule_engine)
+    rule_test(tmp_path, case.series, {"alert_rule_test": _alert_tests(case, cfg)}, RULE_FILE, interval=case.interval,
+              engine=rule_engine)
+
+
+# Alerts whose firing cases need a config of their own (short targets), in the tests named.
+FIRED_ELSEWHERE = {("RecoveryPointBudgetBurn", "critical", ()),  # test_short_misses_again_and_again_burn_...
+                   ("RecoveryPointBudgetBurn", "warning", ())}
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case(cfg):
     fired = {(name, severity, tuple(sorted(c.labels.items()))) for c in CASES for name, severity, _ in c.fires}
+    fired |= FIRED_ELSEWHERE
     every = {(a.name, a.severity, tuple(sorted(a.labels.items()))) for a in alerts.table(cfg)}
     assert every - fired == set(), "alerts without a firing unit test"
     assert any(not c.fires for c in CASES)
@@ -442,8 +466,8 @@ def test_recording_rule_remembers_the_last_completion_while_the_cluster_is_scrap
     series = {s(LAST, 1): run((0, 10), (T10, 20), (0, 600)), s(LAST, 2): run((0, 630))}
     labels = f'{promql.RPO_RECORD}{{cluster="c1", tenant="system"}}'
     checks = [{"expr": promql.RPO_RECORD, "eval_time": at, "exp_samples": [{"labels": labels, "value": value}]}
-              for at, value in (("2h", T10), ("8h", T10), ("10h30m", T10))]  # the window alone forgets at 6h30m
-    checks.append({"expr": promql.RPO_RECORD, "eval_time": "17h", "exp_samples": []})  # 6h after the last scrape
+              for at, value in (("2h", T10), ("8h", T10), ("10h30m", T10),  # the window alone forgets at 6h30m
+                                ("17h", T10))]  # 6h after the last scrape: kept while the cluster is known
     rule_test(tmp_path, series, {"promql_expr_test": checks}, RULE_FILE, engine=rule_engine)
 
 
@@ -524,6 +548,8 @@ def test_a_scrape_gap_counts_as_configured_never_as_compliant_by_accident(tmp_pa
     compliance = {"period": "30d", "objective": 0.995, "target": "critical", "unknown": unknown}
     cfg = configured(rpo={"compliance": compliance})
     values = run(*((60 + 1800 * k, 60) for k in range(3)), ("stale", 1)) + " _x60"  # samples 30s apart
+    if unknown == "violation" and rule_engine.kind == "victoriametrics":
+        expected -= 1  # vmalert reads the recovery point rule one evaluation late: its first minute is not yet known
     rule_test(tmp_path, {s(LAST, 1): values}, {"promql_expr_test": [_compliance_checks(cfg, "2h", expected)]},
               _rules_file(cfg, tmp_path), interval="30s", engine=rule_engine)
 
@@ -592,7 +618,9 @@ def test_short_misses_again_and_again_burn_the_budget_fast_and_page(tmp_path, ru
     series = {s(LAST, 1): _flapping(240), s(PRESENT, 1): run((0, 240))}
     # 4 of every 19 minutes over target: 21% of the time, 42 times the allowed rate, read over windows that
     # hold fewer or more of the misses
-    fires = [("RecoveryPointBudgetBurn", severity, "c1", "30") for severity in ("critical", "warning")]
+    # (vmalert reads the compliance rule one evaluation late: its hour holds one more of the misses)
+    value = "40" if rule_engine.kind == "victoriametrics" else "30"
+    fires = [("RecoveryPointBudgetBurn", severity, "c1", value) for severity in ("critical", "warning")]
     rule_test(tmp_path, series, {"alert_rule_test": _only(cfg, "3h20m", fires)}, _rules_file(cfg, tmp_path),
               engine=rule_engine)
 
@@ -621,3 +649,29 @@ def test_cloud_recovery_point_unknown_fires_where_up_has_no_cluster_label(tmp_pa
     fires = [("RecoveryPointUnknown", "warning", "c1", "")]
     rule_test(tmp_path, series, {"alert_rule_test": _only(cfg, "2h10m", fires)}, _rules_file(cfg, tmp_path),
               engine=rule_engine)
+
+
+def test_a_miss_too_short_for_recovery_point_too_old_pages_as_a_budget_burn(tmp_path, rule_engine):
+    """Over the critical target for five evaluations: one short of RecoveryPointTooOld's `for`, so no critical
+    RPO alert; the budget burn pages instead (its sustained-miss rule asks one evaluation more than that `for`).
+    vmalert reads the rules before it in a group one evaluation late, so there the burn tiers see the miss at
+    other times: the slow tier fires, at 6h16m."""
+    cfg = configured()
+    series = {s(PRESENT, 1): run((0, 420)), s(SUCCEEDED, 1): run((1, 420)),
+              s(LAST, 1): run((0, 10), (600, 366), (22500, 44))}  # over 6h from 6h11m to 6h15m
+    if rule_engine.kind == "victoriametrics":
+        at, fires = "6h16m", [("warning", "3")]
+    else:  # the five misses of the last hour's 60 or 61 evaluations (as the engine's range holds its start or not)
+        at, fires = "6h18m", [("critical", "16" if rule_engine.key == "prometheus-2.42" else "17"), ("warning", "3")]
+    checks = [{"eval_time": at, "alertname": alerts.PREFIX + "RecoveryPointTooOld", "exp_alerts": []}]
+    checks += [{"eval_time": at, "alertname": alerts.PREFIX + "RecoveryPointBudgetBurn",
+                "exp_alerts": [{"exp_labels": {"severity": severity, "cluster": "c1", "tenant": "system"},
+                                "exp_annotations": _texts(cfg, "RecoveryPointBudgetBurn", severity, value)}
+                               for severity, value in fires]}]
+    rule_test(tmp_path, series, {"alert_rule_test": checks}, _rules_file(cfg, tmp_path), engine=rule_engine)
+
+
+def _texts(cfg, name: str, severity: str, value: str) -> dict:
+    (alert,) = [a for a in alerts.table(cfg) if a.name == name and a.severity == severity]
+    return {k: v.replace(alerts.where(cfg), "c1 (virtual cluster system)")
+            for k, v in rules.annotations(alert, cfg, value).items()}

@@ -481,14 +481,20 @@ def test_every_metric_dashboard_marks_backup_events_from_its_datasource(models, 
             promql_parser.parse(substitute(a["expr"], v))
 
 
-def test_each_cluster_is_coloured_by_its_own_levels_on_every_recovery_point_and_freshness_panel():
+def test_each_cluster_is_coloured_by_its_own_levels_on_every_recovery_point_and_freshness_panel(tmp_path):
     """Issue 19 item 7: rpo.overrides reach the panels as field overrides matching the series' "cluster tenant"
     names; the first entry of the config wins (Grafana applies the last override)."""
     from crdb_dash.pipeline import compiled
 
     overrides = [{"match": {"cluster": "daily-.*"}, "warning": "26h", "critical": "30h"},
-                 {"match": {"cluster": "d.*"}, "warning": "3h", "critical": "4h", "freshness": {"warning": "5h"}}]
-    cfg = configured(rpo={"overrides": overrides})
+                 {"match": {"cluster": "d.*"}, "warning": "3h", "critical": "5h", "freshness": {"warning": "4h"}}]
+    import yaml
+
+    from crdb_dash.model import config
+
+    path = tmp_path / "overrides.yaml"
+    path.write_text(yaml.safe_dump({"rpo": {"overrides": overrides}}))
+    cfg = config.load(path)  # validated, as a user's file is
     h = 3600
     expected = {"Time since last completed backup": (26 * h, 30 * h),
                 "Time since last completed backup over time": (26 * h, 30 * h),
@@ -509,7 +515,7 @@ def test_each_cluster_is_coloured_by_its_own_levels_on_every_recovery_point_and_
     (freshness,) = [p for m in compiled.dashboards(cfg).values() for p in _every_panel(m)
                     if p.get("title") == "Time since last successful scheduled backup"][:1]
     (second,) = [o for o in freshness["fieldConfig"]["overrides"] if o["matcher"]["options"].startswith("(?:d.*)")]
-    assert [s["value"] for s in second["properties"][0]["value"]["steps"][1:]] == [5 * h, 4 * h]
+    assert [s["value"] for s in second["properties"][0]["value"]["steps"][1:]] == [4 * h, 5 * h]
 
 
 def _every_panel(model: dict):

@@ -255,6 +255,17 @@ def _sustained_miss(scope: promql.Scope, within: str) -> str:
     return f"(max by ({scope.grouping()}) (max_over_time({SUSTAINED_MISS_RECORD}[{within}])) == 1)"
 
 
+def sustained_miss(cfg: Config) -> str:
+    """The recording rule: 1 where the compliance rule read a miss at every evaluation from PAST_A_MISS and one
+    interval ago to now: RecoveryPointTooOld, whose `for` spans one evaluation fewer, has fired. The spare
+    evaluation keeps a miss from going unpaged where engines read a rule one evaluation late (vmalert) or a range
+    with or without its start; explicit offsets, not a range, for the same reason. At worst a miss that just
+    fired RecoveryPointTooOld also fires the budget burn."""
+    step = cfg.seconds("alerts.evaluation_interval")
+    offsets = range(0, parse_duration(PAST_A_MISS) + step + 1, step)
+    return " * ".join(f"({promql.COMPLIANT_RECORD}{f' offset {k}s' if k else ''} == bool 0)" for k in offsets)
+
+
 SUSTAINED_MISS_RECORD = "cluster_tenant:backup_rpo_within_target:sustained_miss"  # 1: a miss of PAST_A_MISS
 
 
@@ -280,12 +291,17 @@ def retrying(cfg: Config, scope: promql.Scope, kind: str) -> str:
     drain) as retryable errors too."""
     window, g = cfg.get("alerts.failure_window"), scope.grouping()
     errors = events(scope, window, f"jobs_{kind}_resume_retry_error", f"jobs_{kind}_fail_or_cancel_retry_error")
-    paused = promql.current(metric(f"jobs_{kind}_currently_paused"), scope)
-    uptime = f"min by ({scope.cluster_label}) ({UPTIME}{{{scope.matchers}}}) < {parse_duration(window)}"
+    # Any node's paused gauge, raw: a pause shorter than a minute counts, and a stale copy on a former poller node
+    # only keeps this info alert quiet longer.
+    paused_sel = promql.selector(metric(f"jobs_{kind}_currently_paused"), scope)
+    paused = f"max by ({g}) ({scope.per_node(f'max_over_time({paused_sel}[{window}])')}) > 0"
+    cancelled = promql.increase(metric(f"jobs_{kind}_fail_or_cancel_completed"), scope, window) + " > 0"
+    uptime = (f"min by ({scope.cluster_label}) ({scope.naming.selector(UPTIME, scope.matchers)}) "
+              f"< {parse_duration(window)}")
     presence = promql.selector(metric(PRESENCE), scope)
     gone = (f"count by ({g}) ({scope.per_node(f'last_over_time({presence}[{window}])')}) > "
             f"count by ({g}) ({scope.per_node(presence)})")
-    return (f"({errors}) unless on ({g}) (max_over_time(({paused})[{window}:{promql.SUCCESS_STEP}]) > 0) "
+    return (f"({errors}) unless on ({g}) ({paused}) unless on ({g}) ({cancelled}) "
             f"unless on ({scope.cluster_label}) ({uptime}) unless on ({g}) ({gone})")
 
 
@@ -311,8 +327,9 @@ def running_throughout(cfg: Config, scope: promql.Scope, kind: str) -> str:
     window's start and cannot have ended since: those running then, less the jobs that ended in the window, and
     no more than ran at the quietest moment. Counted per node, other jobs finishing on other nodes do not hide a
     stuck one; counted per cluster, a job that moved to another node (its node restarted) still counts. Backup
-    jobs also hold a protected timestamp from their start: one older than the window while a job ran all along
-    and none is paused is a job running that long, whichever jobs end beside it.
+    jobs also hold a protected timestamp from their start: the oldest one aged by the whole window (the same
+    record then and now; an incremental's starts at the previous backup's time, already old) while a job ran all
+    along and none is paused is a job running that long, whichever jobs end beside it.
     """
     window = cfg.get("alerts.running_longer_than")
     g, node = scope.grouping(), f"{scope.grouping()}, {scope.node_label}"
@@ -322,7 +339,10 @@ def running_throughout(cfg: Config, scope: promql.Scope, kind: str) -> str:
         running = promql.current(metric("jobs_backup_currently_running"), scope)
         pts = promql.current(metric("jobs_backup_protected_age_sec"), scope)
         paused = promql.current(metric("jobs_backup_currently_paused"), scope)
-        bounds.append(f"(0 * ({pts}) + 1 > 0 unless on ({g}) ({pts}) < {parse_duration(window)}) "
+        then = f"last_over_time(({pts})[{promql.GAP}:{promql.SUCCESS_STEP}] offset {window})"
+        # the same record then and now: it aged by the window (give or take a lookback)
+        aged = f"abs(({pts}) - {then} - {parse_duration(window)}) < {parse_duration(promql.GAP)}"
+        bounds.append(f"0 * ({aged}) + 1 "
                       f"and on ({g}) (min_over_time(({running})[{window}:{promql.SUCCESS_STEP}]) >= 1) "
                       f"unless on ({g}) (({paused}) > 0)")
     return " or ".join(f"({b}) > 0" for b in bounds)
@@ -382,6 +402,6 @@ def compliance_rules(cfg: Config) -> list[dict]:
     scope = promql.rule_scope(cfg)
     return [{"record": promql.COMPLIANT_RECORD, "expr": promql.within_target(cfg, scope)},
             {"record": SUSTAINED_MISS_RECORD,
-             "expr": f"max_over_time({promql.COMPLIANT_RECORD}[{PAST_A_MISS}]) == bool 0"},
+             "expr": sustained_miss(cfg)},
             {"record": promql.PERIOD_RECORD,
              "expr": promql.compliance(scope, cfg.get("rpo.compliance.period"))}]

@@ -365,6 +365,9 @@ def _validate_rpo_targets(raw: dict, fail, warn, duration) -> None:
                                      "be matched")
             if not isinstance(regex, str) or not _regex_ok(regex):
                 fail(f"{key}.match.{label}", f"must be a regular expression such as 'prod-.*', not {regex!r}")
+            if _RE2_ONLY.search(regex):
+                fail(f"{key}.match.{label}", f"uses syntax Grafana's (JavaScript) regular expressions lack, so the "
+                                             f"panels could not colour by it: {regex!r}")
         if not {"warning", "critical", "freshness"} & set(override):
             fail(key, "sets neither warning, critical nor freshness")
         freshness = override.get("freshness", {"warning": None})
@@ -388,7 +391,13 @@ def _check_levels(raw: dict, override: dict, key: str, fail) -> None:
                 fail(f"{where}.{severity}", f"must be a Prometheus duration such as 26h, not {value!r}")
         levels = [parse_duration(override_level(raw, override, kind, s)) for s in ("warning", "critical")]
         if levels[0] > levels[1]:
-            fail(f"{where}.warning", f"must not be above its critical level (or {kind}.critical when it sets none)")
+            fallback = "its critical target, else rpo.critical" if kind == "freshness" else "rpo.critical"
+            fail(f"{where}.warning", f"must not be above its critical level (or {fallback} when it sets none)")
+
+
+# Prometheus (RE2) accepts these and JavaScript does not, or reads them otherwise: inline flags and named groups,
+# POSIX classes, \A \z \Q...\E. The panels match overrides in Grafana, in JavaScript.
+_RE2_ONLY = re.compile(r"\(\?(?!:)|\[\[:|\\[AzQE]")
 
 
 def _regex_ok(regex: str) -> bool:
@@ -456,6 +465,9 @@ def _check_freshness(raw: dict, duration, fail) -> None:
     forget = raw["alerts"]["forget_after"]
     if duration("freshness.warning") > duration("freshness.critical"):
         fail("freshness.warning", "must not be above freshness.critical")
+    if duration("alerts.forget_after") < duration("rpo.window"):
+        fail("alerts.forget_after", f"must not be shorter than rpo.window ({raw['rpo']['window']}): a retired cluster's "
+                                    "recovery point would outlive its memory")
     for key in ("alerts.not_reporting_for", "alerts.recovery_point_unknown_for"):
         if duration(key) >= duration("alerts.forget_after"):
             fail(key, f"must be shorter than alerts.forget_after ({forget}): the alert would be forgotten "

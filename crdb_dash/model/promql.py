@@ -202,9 +202,11 @@ def last_scheduled_success(scope: Scope) -> str:
 
 
 def first_scheduled_run(scope: Scope) -> str:
-    """The recording rule: when a scheduled backup was first seen starting, kept while the cluster is known; the
-    freshness alert counts from it while no success is known (a schedule that never succeeds)."""
-    return f"{remembered(FIRST_RUN_RECORD, scope)} or {last_success(scope, GAP, 'schedules_BACKUP_started')}"
+    """The recording rule: when a scheduled backup was first seen starting or failing (a schedule that cannot even
+    start its job counts only a failure), kept while the cluster is known; the freshness alert counts from it while
+    no success is known (a schedule that never succeeds)."""
+    runs = " or ".join(last_success(scope, GAP, f"schedules_BACKUP_{c}") for c in ("started", "failed"))
+    return f"{remembered(FIRST_RUN_RECORD, scope)} or max by ({scope.grouping()}) ({runs})"
 
 
 def newest_completion(m: Metric, scope: Scope) -> str:
@@ -337,7 +339,7 @@ def restarted(scope: Scope) -> str:
     A node's uptime is below the step at the first scrape after it started, and only there: a scrape gap or a
     Prometheus restart leaves the uptime high, and counters going back to 0 are no signal of their own.
     """
-    uptime = f"{UPTIME}{{{scope.node_matchers}}}"
+    uptime = scope.naming.selector(UPTIME, scope.node_matchers)
     return f"count by ({scope.by[0]}, {scope.node_label}) ({uptime} < {STEP.removesuffix('ms')} / 1000)"
 
 
