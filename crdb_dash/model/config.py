@@ -466,8 +466,8 @@ def _check_freshness(raw: dict, duration, fail) -> None:
     if duration("freshness.warning") > duration("freshness.critical"):
         fail("freshness.warning", "must not be above freshness.critical")
     if duration("alerts.forget_after") < duration("rpo.window"):
-        fail("alerts.forget_after", f"must not be shorter than rpo.window ({raw['rpo']['window']}): a retired cluster's "
-                                    "recovery point would outlive its memory")
+        fail("alerts.forget_after", f"must not be shorter than rpo.window ({raw['rpo']['window']}): a retired "
+                                    "cluster's recovery point would outlive its memory")
     for key in ("alerts.not_reporting_for", "alerts.recovery_point_unknown_for"):
         if duration(key) >= duration("alerts.forget_after"):
             fail(key, f"must be shorter than alerts.forget_after ({forget}): the alert would be forgotten "
