@@ -197,15 +197,17 @@ def last_seen(scope: Scope, forget: str) -> str:
 
 
 def last_scheduled_success(scope: Scope) -> str:
-    """The recording rule: when a scheduled backup last succeeded, kept while the cluster is known."""
-    return f"{last_success(scope, GAP)} or {remembered(SUCCESS_RECORD, scope)}"
+    """The recording rule: when a scheduled backup last succeeded, kept while the cluster is known. Seen over
+    ``rpo.window`` (as the dashboards read it), so a rule evaluated without its own past (a backfill, a
+    Prometheus restart) still knows recent successes."""
+    return f"{last_success(scope, scope.rpo_window)} or {remembered(SUCCESS_RECORD, scope)}"
 
 
 def first_scheduled_run(scope: Scope) -> str:
     """The recording rule: when a scheduled backup was first seen starting or failing (a schedule that cannot even
     start its job counts only a failure), kept while the cluster is known; the freshness alert counts from it while
     no success is known (a schedule that never succeeds)."""
-    runs = " or ".join(last_success(scope, GAP, f"schedules_BACKUP_{c}") for c in ("started", "failed"))
+    runs = " or ".join(last_success(scope, scope.rpo_window, f"schedules_BACKUP_{c}") for c in ("started", "failed"))
     return f"{remembered(FIRST_RUN_RECORD, scope)} or max by ({scope.grouping()}) ({runs})"
 
 
