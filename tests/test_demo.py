@@ -74,7 +74,7 @@ def _stop(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.communicate(timeout=30)
+            proc.communicate(timeout=90)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
@@ -107,7 +107,7 @@ def test_demo_runs_prometheus_scraping_every_node_and_stops_on_ctrl_c(tmp_path):
         provisioning = tmp_path / "provisioning" / "datasources" / "crdb-backups.yaml"
         assert url in provisioning.read_text()
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole foreground group
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -119,7 +119,7 @@ def test_demo_runs_prometheus_scraping_every_node_and_stops_on_ctrl_c(tmp_path):
 
 
 def _fails(args, env=None):
-    result = subprocess.run(CLI + args, capture_output=True, text=True, env=env, timeout=30)
+    result = subprocess.run(CLI + args, capture_output=True, text=True, env=env, timeout=90)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     return result.stderr
@@ -341,7 +341,7 @@ def test_demo_stops_and_says_why_when_prometheus_dies(tmp_path):
         prometheus = [pid for pid in children if "prometheus" in Path(f"/proc/{pid}/cmdline").read_text()]
         assert len(prometheus) == 1, children
         os.kill(prometheus[0], signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             proc.kill()
