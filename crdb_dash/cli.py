@@ -353,8 +353,8 @@ def _demo(cfg, args) -> int:
     if args.preset is not None:
         served = [name for name in config.PRESETS if name != "helm"]
         if args.preset == "helm":
-            raise UsageError("--preset helm cannot be served by the demo (each cluster would need its own job and "
-                             f"every pod two scrape targets); it serves {', '.join(served)}")
+            raise UsageError("--preset helm cannot be served by the demo (each cluster would need its own namespace "
+                             f"and every pod two scrape targets); it serves {', '.join(served)}")
         if args.preset not in served:
             raise UsageError(f"--preset must be one of {', '.join(served)}, not {args.preset!r}")
         cfg = config.with_preset(cfg, args.preset)

@@ -237,7 +237,12 @@ class Doctor:
                             f"({Naming(**self.cfg['naming']).selector(PRESENCE, '')})", f"preset: {preset}")
         else:
             self.report.add("ok", "naming", f"metric names fit the config ({preset} layout)")
-            if (suggested["labels"], suggested["selector"]) != (self.cfg["labels"], self.cfg["selector"]):
+            merged = sorted({s.get(cluster, "") for s in history}) if self.cfg.cluster not in labels else []
+            if len(merged) > 1:
+                self.report.add("fail", "labels", f"no series has the label {self.cfg.cluster}, so the {len(merged)} "
+                                f"clusters told apart by {cluster} ({_some(merged)}) would show as one",
+                                f"preset: {preset} (labels.cluster: {cluster})")
+            elif (suggested["labels"], suggested["selector"]) != (self.cfg["labels"], self.cfg["selector"]):
                 self.report.add("warn", "labels", f"the data fits preset {preset} (selector {suggested['selector']}, "
                                 f"labels {_pairs(suggested['labels'])}); the config says selector "
                                 f"{self.cfg['selector']}, labels {_pairs(self.cfg['labels'])}",
@@ -384,11 +389,12 @@ def write_config(report: Report, user_file: str | None, out) -> None:
 
 
 def _preset_config(preset: str) -> dict:
-    """The selector, labels and naming a preset sets, on top of the defaults."""
+    """The selector, labels and naming a preset sets, on top of the defaults (its other keys come with its name)."""
     out = {"preset": preset, "selector": DEFAULTS["selector"], "labels": dict(DEFAULTS["labels"]),
            "naming": dict(DEFAULTS["naming"])}
     for key, value in PRESETS[preset].items():
-        out[key] = {**out[key], **value} if isinstance(value, dict) else value
+        if key in out:
+            out[key] = {**out[key], **value} if isinstance(value, dict) else value
     return out
 
 

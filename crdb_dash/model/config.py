@@ -68,6 +68,14 @@ DEFAULTS: dict = {
         "port": "http",
         "scheme": "https",
         "tls_skip_verify": True,
+        # write servicemonitor.yaml and scrape-config.yaml; false where another scrape config names the clusters
+        # (preset helm: the chart's own ServiceMonitor; Cloud and Dedicated: their metrics export)
+        "service_monitor": True,
+        # a cluster's name, from its Service: ${namespace} and ${release} (label app.kubernetes.io/instance: the
+        # Helm release, or the CrdbCluster's name under the CockroachDB Operator)
+        "cluster_name": "${namespace}/${release}",
+        # the alert-rule ConfigMap (alerts.grafana_managed) for the Grafana sidecar's sidecar.alerts.label
+        "alert_labels": {"grafana_alert": "1"},
     },
 }
 
@@ -75,16 +83,24 @@ DEFAULTS: dict = {
 PRESETS: dict[str, dict] = {
     "self-hosted": {},
     "metrics-endpoint": {"naming": {"static_labels": True}},
-    "cloud": {"naming": {"prefix": "crdb_cloud_"}, "selector": 'cluster!=""', "labels": {"node": "node_id"}},
+    "cloud": {"naming": {"prefix": "crdb_cloud_"}, "selector": 'cluster!=""', "labels": {"node": "node_id"},
+              "kubernetes": {"service_monitor": False}},
     "dedicated": {"naming": {"prefix": "crdb_dedicated_", "lower_case": True}, "selector": 'cluster!=""',
-                  "labels": {"node": "node_id"}},
-    # The chart's discovery Service is named after the release and ends in "cockroachdb"; its -public
-    # Service selects the same pods, so matching the job keeps one scrape of each pod.
-    "helm": {"selector": 'job=~".*cockroachdb"', "labels": {"cluster": "job", "node": "pod"}},
+                  "labels": {"node": "node_id"}, "kubernetes": {"service_monitor": False}},
+    # The Helm chart's own ServiceMonitor (serviceMonitor.enabled): it cannot relabel, so a cluster is its
+    # namespace (one release per namespace). The chart's discovery Service is named after the release and ends
+    # in "cockroachdb"; its -public Service selects the same pods, so matching the job keeps one scrape of each.
+    "helm": {"selector": 'job=~".*cockroachdb"', "labels": {"cluster": "namespace", "node": "pod"},
+             "kubernetes": {"service_monitor": False}},
 }
 
 # Mappings a config file replaces whole: their keys are the user's own (Kubernetes labels).
-FREE_MAPPINGS = {"kubernetes.labels", "kubernetes.dashboard_labels", "kubernetes.service_selector"}
+FREE_MAPPINGS = {"kubernetes.labels", "kubernetes.dashboard_labels", "kubernetes.service_selector",
+                 "kubernetes.alert_labels"}
+# Labels the Prometheus Operator gives every target of a ServiceMonitor (prometheus-operator,
+# pkg/prometheus/promcfg.go, generateServiceMonitorConfig), and the labels CockroachDB's own series carry.
+OPERATOR_LABELS = ("namespace", "service", "pod", "container", "endpoint", "job", "instance")
+NODE_LABELS = ("instance", "pod", "node_id")
 
 SCHEMA_VERSIONS = range(39, 43)
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -411,6 +427,7 @@ def _regex_ok(regex: str) -> bool:
     return True
 
 
+_CLUSTER_NAME = re.compile(r"^([A-Za-z0-9_.:/-]|\$\{(namespace|release)\})+$")
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _K8S_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _K8S_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
@@ -421,7 +438,7 @@ def _validate_kubernetes(raw: dict, fail, text) -> None:
     spaces = raw["kubernetes"]["service_namespaces"]
     if not isinstance(spaces, list) or not all(isinstance(v, str) and _K8S_NAME.match(v) for v in spaces):
         fail("kubernetes.service_namespaces", "must be a list of Kubernetes namespace names")
-    for name in ("labels", "dashboard_labels", "service_selector"):
+    for name in ("labels", "dashboard_labels", "service_selector", "alert_labels"):
         for key, value in raw["kubernetes"][name].items():
             if not isinstance(key, str) or not _K8S_KEY.match(key):
                 fail(f"kubernetes.{name}", f"has {key!r}, not a Kubernetes label key")
@@ -433,8 +450,29 @@ def _validate_kubernetes(raw: dict, fail, text) -> None:
     text("kubernetes.port", re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$"), "a port name such as http")
     if raw["kubernetes"]["scheme"] not in ("http", "https"):
         fail("kubernetes.scheme", f"must be http or https, not {raw['kubernetes']['scheme']!r}")
-    if not isinstance(raw["kubernetes"]["tls_skip_verify"], bool):
-        fail("kubernetes.tls_skip_verify", "must be true or false")
+    for key in ("tls_skip_verify", "service_monitor"):
+        if not isinstance(raw["kubernetes"][key], bool):
+            fail(f"kubernetes.{key}", "must be true or false")
+    text("kubernetes.cluster_name", _CLUSTER_NAME, "letters, digits, '.', '_', ':', '/', '-', ${namespace} and "
+         "${release}")
+    if raw["kubernetes"]["service_monitor"]:
+        _check_service_monitor(raw, fail)
+
+
+def _check_service_monitor(raw: dict, fail) -> None:
+    """Our ServiceMonitor writes the cluster's name into labels.cluster: never into a label the Operator sets or
+    the selector picks series by, and the series it yields must carry labels.node."""
+    import promql_parser
+
+    cluster, node = raw["labels"]["cluster"], raw["labels"]["node"]
+    selected = {m.name for m in promql_parser.parse("up{" + raw["selector"] + "}").matchers.matchers}
+    if cluster in OPERATOR_LABELS or cluster in selected:
+        fail("labels.cluster", f"is {cluster!r}, which the Prometheus Operator or the selector sets, but the "
+             "ServiceMonitor writes each cluster's name into it: use a label of its own such as cluster, or set "
+             "kubernetes.service_monitor: false where another scrape config names clusters (preset helm does)")
+    if node not in NODE_LABELS:
+        fail("labels.node", f"is {node!r}, which series scraped by the ServiceMonitor lack: use instance (the "
+             f"pod's name), pod or node_id, or set kubernetes.service_monitor: false")
 
 
 def _check_windows(raw: dict, duration, fail, warn) -> None:

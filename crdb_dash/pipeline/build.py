@@ -30,9 +30,10 @@ GRAFANA_DIR = "provisioning"
 DASHBOARD_DIR = f"{GRAFANA_DIR}/dashboards/{PROVIDER}"
 DASHBOARD_PROVIDER_FILE = f"{GRAFANA_DIR}/dashboards/{PROVIDER}.yaml"
 DATASOURCE_FILE = f"{GRAFANA_DIR}/datasources/{PROVIDER}.yaml"
-ALERTING_FILE = f"{GRAFANA_DIR}/alerting/{PROVIDER}.yaml"
+ALERTING_FILE = rules.GRAFANA_FILE
 # Written only in some configurations: removed when a build no longer produces them.
-OPTIONAL_FILES = (DATASOURCE_FILE, ALERTING_FILE)
+OPTIONAL_FILES = (DATASOURCE_FILE, ALERTING_FILE,
+                  *(f"{kubernetes.DIR}/{name}" for name in kubernetes.OPTIONAL))
 
 
 def provisioning(cfg: Config) -> dict[str, str]:
@@ -63,8 +64,10 @@ def render(cfg: Config, models: dict[str, dict] | None = None) -> dict[str, str]
     models = models or compiled.dashboards(cfg)
     files = {f"{DASHBOARD_DIR}/{uid}.json": to_json(model) for uid, model in models.items()}
     files.update(provisioning(cfg))
-    files.update(rules.render(cfg, models))
-    files.update(kubernetes.render(cfg, models, rules.prometheus_groups(cfg)))
+    rule_files = rules.render(cfg, models)
+    files.update(rule_files)
+    grafana_rules = (ALERTING_FILE, rule_files[ALERTING_FILE]) if ALERTING_FILE in rule_files else None
+    files.update(kubernetes.render(cfg, models, rules.prometheus_groups(cfg), grafana_rules))
     return {rel: _header(rel) + text for rel, text in files.items()}
 
 

@@ -19,7 +19,6 @@ class Setup:
     name: str  # the config preset that fits it
     naming: Naming
     relabel: Callable[[dict[str, str]], list[dict[str, str]]]  # scrape labels -> one label set per copy
-    cluster_value: Callable[[str], str] = str  # a simulated cluster's name -> its cluster label's value
 
     def scraped(self, s: Series) -> list[Series]:
         name, extra = (s.name, {}) if s.name == "up" else self.naming.family(s.name)
@@ -42,14 +41,14 @@ def _cloud(labels: dict) -> list[dict]:
 
 
 def _helm(labels: dict) -> list[dict]:
-    """The Helm chart's ServiceMonitor: job = Service name, no cluster label, each pod under two Services."""
-    release = labels["cluster"]
+    """The Helm chart's own ServiceMonitor over a release of the chart's default name in each cluster's namespace:
+    job = Service name, no cluster label, each pod under two Services."""
+    namespace = labels["cluster"]
     node = labels["instance"].split("-n")[-1].split(":")[0]
     rest = {k: v for k, v in labels.items() if k not in ("job", "instance", "cluster")}
-    pod = {"pod": f"{release}-cockroachdb-{int(node) - 1}", "namespace": release, "endpoint": "http",
-           "instance": f"10.8.{len(release)}.{node}:8080"}
-    return [{**rest, **pod, "job": service, "service": service}
-            for service in (f"{release}-cockroachdb", f"{release}-cockroachdb-public")]
+    pod = {"pod": f"cockroachdb-{int(node) - 1}", "namespace": namespace, "endpoint": "http",
+           "instance": f"10.8.{len(namespace)}.{node}:8080"}
+    return [{**rest, **pod, "job": service, "service": service} for service in ("cockroachdb", "cockroachdb-public")]
 
 
 SETUPS: dict[str, Setup] = {s.name: s for s in (
@@ -57,5 +56,5 @@ SETUPS: dict[str, Setup] = {s.name: s for s in (
     Setup("metrics-endpoint", Naming(static_labels=True), _same),
     Setup("cloud", Naming(prefix="crdb_cloud_"), _cloud),
     Setup("dedicated", Naming(prefix="crdb_dedicated_", lower_case=True), _cloud),
-    Setup("helm", Naming(), _helm, cluster_value=lambda name: f"{name}-cockroachdb"),
+    Setup("helm", Naming(), _helm),
 )}
