@@ -4,19 +4,27 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CLI    := $(VENV)/bin/crdb-dash
 STAMP  := $(VENV)/.installed
+TESTED := $(VENV)/.installed-test
 # CONFIG=my.yaml overrides the built-in defaults for build, deploy, diff and demo. A build with your
 # CONFIG goes to OUT (dist/ unless set): the committed files under provisioning/ and rules/ stay the defaults.
 DASH   := $(CLI) $(if $(CONFIG),--config $(CONFIG))
 OUT    ?= $(if $(CONFIG),dist,.)
 
-.PHONY: install build golden check lint test engines prometheus bench deploy diff demo preview wheel clean
+.PHONY: install install-test build golden check lint test engines prometheus bench deploy diff demo preview wheel clean
 
+# What building needs; the test tools (pytest, ruff, typed models) only for lint, test and bench.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(TESTED): $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
 install: $(STAMP)
+
+install-test: $(TESTED)
 
 ## Build dashboards, provisioning files and rules: the defaults into the working tree, CONFIG's into OUT.
 build: install
@@ -40,15 +48,15 @@ engines: install
 prometheus: install
 	@$(PY) -m crdb_dash.simulation.engines install prometheus-3.5
 
-lint: install
+lint: install-test
 	$(VENV)/bin/ruff check crdb_dash panels dashboards tests bench scripts
 
 ## Every test on every engine; then the README's compatibility table from this run.
-test: install engines lint
+test: install-test engines lint
 	$(PY) -m pytest -n 2 --dist loadgroup
 	$(PY) scripts/compatibility.py README.md
 
-bench: install engines
+bench: install-test engines
 	$(PY) bench/run.py
 
 deploy: install

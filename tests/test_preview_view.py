@@ -85,13 +85,13 @@ def test_readme_pictures_exist_for_every_dashboard_and_are_small(cfg):
     from tests.conftest import ROOT
 
     models = compiled.dashboards(cfg)
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "demo-and-preview.md").read_text()
     for scenario in ("healthy", "problems"):
         pictures = {p.stem: p for p in (ROOT / "docs" / "images" / scenario).glob("*.png")}
         assert set(pictures) == set(models), f"run 'make preview' ({scenario})"
         for uid, path in pictures.items():
             assert path.stat().st_size < 300_000, path
-            assert f"docs/images/{scenario}/{uid}.png" in readme
+            assert f"images/{scenario}/{uid}.png" in readme
 
 
 def test_overrides_organize_and_cell_colours_of_a_table():
