@@ -10,6 +10,18 @@ replaces the dashboard holding it, keeping that one's uid, as Grafana's dashboar
 (``folderUid``, ``version``, ``provisioned``), versions with their messages, search (sorted by title,
 paged by ``limit``, default 1000 and at most 5000, and ``page``, from 1) and delete.
 
+Alert rules, as Grafana 12's alerting provisioning API keeps them (``/api/v1/provisioning``): GET and POST
+``alert-rules`` (201; 400 for an invalid rule, a missing folder or a uid already taken), GET, PUT (200) and
+DELETE (204, also for a rule already gone) ``alert-rules/{uid}`` (404 with an empty body when missing), GET and
+PUT ``folder/{folderUid}/rule-groups/{group}`` (404 for a group with no rules; the interval in seconds, above
+0 and a multiple of the 10s base interval; a body without rules changes the interval only). Rules are stored
+with provenance "api" unless the request has an ``X-Disable-Provenance`` header (then none); a rule whose
+provenance is neither none nor the request's cannot be changed or deleted (Grafana answers 500). As Grafana,
+the double answers what it stores: ``for`` respelled (0m as 0s, 90m as 1h30m), every query model with
+``intervalMs`` and ``maxDataPoints``, and the fields it sets itself (id, updated, keep_firing_for, ...); a
+new rule takes its group's interval, or the default 60s; the rule-group listing leaves out provenance. A
+Viewer may read rules, not write them.
+
 Faults can be injected per request, with a seeded generator: 5xx answers, slow answers and dropped
 connections, each either before the request takes effect or after (the change applied, the answer lost);
 or scripted for the first request matching a method and path.
@@ -53,6 +65,13 @@ class Faults:
 
 
 @dataclass
+class StoredRule:
+    rule: dict  # as GET answers it, provenance aside
+    provenance: str  # "api", "file" or "" (none: made in the UI, or with X-Disable-Provenance)
+    interval: int  # the group's evaluation interval, which Grafana keeps on every rule
+
+
+@dataclass
 class Stored:
     dashboard: dict
     folder_uid: str
@@ -70,10 +89,12 @@ class GrafanaDouble:
         self.datasources: dict[str, str] = {}  # uid -> the URL Grafana's datasource proxy forwards to
         self.folders: dict[str, dict] = {}
         self.dashboards: dict[str, Stored] = {}
+        self.rules: dict[str, StoredRule] = {}
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers) as received
         self.injected = 0  # faults injected so far
         self.lock = threading.Lock()
         self.next_id = 1
+        self.min_interval = 10  # Grafana's [unified_alerting] min_interval: rule groups may not run more often
         double = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,6 +108,9 @@ class GrafanaDouble:
 
             def do_DELETE(self):  # noqa: N802
                 double._serve(self, "DELETE")
+
+            def do_PUT(self):  # noqa: N802
+                double._serve(self, "PUT")
 
             def log_message(self, *args):
                 pass
@@ -114,7 +138,18 @@ class GrafanaDouble:
 
     # ---- helpers for tests ---------------------------------------------------------------------------
     def writes(self) -> list[tuple[str, str]]:
-        return [(m, p) for m, p, _ in self.requests if m in ("POST", "DELETE")]
+        return [(m, p) for m, p, _ in self.requests if m in ("POST", "PUT", "DELETE")]
+
+    def add_rule(self, rule: dict, provenance: str = "", interval: int = 60) -> None:
+        """An alert rule as Grafana holds it: made in the UI (provenance none), from files ("file") or the API."""
+        with self.lock:
+            self.next_id += 1
+            self.rules[rule["uid"]] = StoredRule(self._as_stored(copy.deepcopy(rule), self.next_id), provenance,
+                                                 interval)
+
+    def rule(self, uid: str) -> dict:
+        """A rule as GET answers it."""
+        return self._rule_view(self.rules[uid])
 
     def edit_in_ui(self, uid: str, title: str) -> None:
         """What saving a change in Grafana's UI does: a new version with the user's (empty) message."""
@@ -151,9 +186,10 @@ class GrafanaDouble:
         status, payload = self._route(method, url.path, parse_qs(url.query), body, handler.headers)
         if fault and after and self._fault(handler, fault):
             return
-        data = json.dumps(payload).encode()
+        data = b"" if payload is None else json.dumps(payload).encode()  # None: no body (204, or an empty 404)
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        if payload is not None:
+            handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
@@ -197,6 +233,7 @@ class GrafanaDouble:
         except ValueError:
             return 400, {"message": "bad request data"}
         with self.lock:
+            self.headers = headers  # of the request being answered, for the routes that read one
             for pattern, verb, action in self._routes():
                 match = re.fullmatch(pattern, path)
                 if match and verb == method:
@@ -228,6 +265,13 @@ class GrafanaDouble:
             (r"/api/dashboards/uid/([^/]+)/versions", "GET", self._versions),
             (r"/api/search", "GET", self._search),
             (r"/api/datasources/proxy/uid/([^/]+)(/.*)", "GET", self._proxy),
+            (r"/api/v1/provisioning/alert-rules", "GET", self._alert_rules),
+            (r"/api/v1/provisioning/alert-rules", "POST", self._create_rule),
+            (r"/api/v1/provisioning/alert-rules/([^/]+)", "GET", self._get_rule),
+            (r"/api/v1/provisioning/alert-rules/([^/]+)", "PUT", self._update_rule),
+            (r"/api/v1/provisioning/alert-rules/([^/]+)", "DELETE", self._delete_rule),
+            (r"/api/v1/provisioning/folder/([^/]+)/rule-groups/([^/]+)", "GET", self._get_group),
+            (r"/api/v1/provisioning/folder/([^/]+)/rule-groups/([^/]+)", "PUT", self._put_group),
         ]
 
     # ---- datasource proxy ------------------------------------------------------------------------------
@@ -357,6 +401,145 @@ class GrafanaDouble:
         return 200, out[(page - 1) * limit:page * limit]
 
 
+    # ---- alert rules (alerting provisioning API) -------------------------------------------------------
+    def _provenance(self) -> str:
+        return "" if "X-Disable-Provenance" in self.headers else "api"
+
+    def _rule_view(self, stored: StoredRule, with_provenance: bool = True) -> dict:
+        view = copy.deepcopy(stored.rule)
+        if stored.provenance and with_provenance:  # omitted when empty, as Grafana's JSON does
+            view["provenance"] = stored.provenance
+        return view
+
+    def _as_stored(self, rule: dict, rule_id: int) -> dict:
+        """The rule as Grafana stores and answers it: respelled durations, query defaults, its own fields."""
+        rule.pop("provenance", None)  # read-only: the request's header decides
+        for query in rule["data"]:
+            query.setdefault("queryType", "")
+            query["model"] = {"intervalMs": 1000, "maxDataPoints": 43200, **query["model"]}
+        return {**rule, "id": rule_id, "orgID": 1, "for": _respelled(rule.get("for", "0s")),
+                "keep_firing_for": _respelled(rule.get("keep_firing_for", "0s")),
+                "isPaused": bool(rule.get("isPaused")), "notification_settings": rule.get("notification_settings"),
+                "record": rule.get("record"), "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+    def _invalid(self, rule) -> str:
+        """Why Grafana would refuse the rule, or ''."""
+        if not isinstance(rule, dict):
+            return "bad request data"
+        refs = [q.get("refId") for q in rule.get("data") or [] if isinstance(q, dict)]
+        checks = [
+            (0 < len(rule.get("title") or "") <= 190, "title must be 1 to 190 characters"),
+            (0 < len(rule.get("ruleGroup") or "") <= 190, "rule group name must be 1 to 190 characters"),
+            (bool(rule.get("folderUID")), "folderUID must be set"),
+            (bool(refs) and all(isinstance(q.get("model"), dict) and q.get("datasourceUid") for q in rule["data"]),
+             "no queries or expressions are found"),
+            (rule.get("condition") in refs, f"condition {rule.get('condition')} does not exist"),
+            (rule.get("noDataState") in ("Alerting", "NoData", "OK", "KeepLast"), "unknown noDataState"),
+            (rule.get("execErrState") in ("OK", "Alerting", "Error", "KeepLast"), "unknown execErrState"),
+            (_respelled(rule.get("for", "")) is not None, f"invalid duration {rule.get('for')!r} for 'for'"),
+            (re.fullmatch(r"[a-zA-Z0-9_-]{0,40}", rule.get("uid") or "") is not None, "invalid UID"),
+        ]
+        for ok, why in checks:
+            if not ok:
+                return f"invalid alert rule: {why}"
+        if rule["folderUID"] not in self.folders:
+            return "invalid alert rule: folder does not exist"
+        return ""
+
+    def _group_rules(self, folder: str, group: str) -> list[StoredRule]:
+        return [s for s in self.rules.values() if (s.rule["folderUID"], s.rule["ruleGroup"]) == (folder, group)]
+
+    def _alert_rules(self, data, query):
+        return 200, [self._rule_view(s) for s in self.rules.values()]
+
+    def _get_rule(self, data, query, uid):
+        stored = self.rules.get(uid)
+        return (200, self._rule_view(stored)) if stored else (404, None)
+
+    def _create_rule(self, data, query):
+        invalid = self._invalid(data)
+        if invalid:
+            return 400, {"message": invalid}
+        uid = data.get("uid") or f"r{self.next_id}"
+        if uid in self.rules:
+            return 400, {"message": "failed to insert alert rules: a conflicting alert rule is found: rule UID under "
+                                    "the same organisation should be unique"}
+        group = self._group_rules(data["folderUID"], data["ruleGroup"])
+        self.next_id += 1
+        stored = StoredRule(self._as_stored({**copy.deepcopy(data), "uid": uid}, self.next_id), self._provenance(),
+                            group[0].interval if group else 60)
+        self.rules[uid] = stored
+        return 201, self._rule_view(stored)
+
+    def _update_rule(self, data, query, uid):
+        stored = self.rules.get(uid)
+        if stored is None:
+            return 404, None
+        invalid = self._invalid(data)
+        if invalid:
+            return 400, {"message": invalid}
+        provenance = self._provenance()
+        if stored.provenance not in (provenance, ""):
+            return 500, {"message": f"cannot change provenance from '{stored.provenance}' to '{provenance}'"}
+        stored.rule = self._as_stored({**copy.deepcopy(data), "uid": uid}, stored.rule["id"])
+        stored.provenance = provenance
+        return 200, self._rule_view(stored)
+
+    def _delete_rule(self, data, query, uid):
+        stored = self.rules.get(uid)
+        if stored is not None:
+            provenance = self._provenance()
+            if stored.provenance not in (provenance, ""):
+                return 500, {"message": f"cannot delete with provided provenance '{provenance}', needs "
+                                        f"'{stored.provenance}'"}
+            del self.rules[uid]
+        return 204, None
+
+    def _get_group(self, data, query, folder, group):
+        rules = self._group_rules(folder, group)
+        if not rules:
+            return 404, {"message": "rule group not found", "messageId": "alerting.alert-rule-group-not-found"}
+        return 200, {"title": group, "folderUid": folder, "interval": rules[0].interval,
+                     "rules": [self._rule_view(s, with_provenance=False) for s in rules]}
+
+    def _put_group(self, data, query, folder, group):
+        if not isinstance(data, dict):
+            return 400, {"message": "bad request data"}
+        interval = data.get("interval")
+        if not isinstance(interval, int) or interval <= 0 or interval % 10:
+            return 400, {"message": f"invalid alert rule: interval ({interval}s) should be non-zero and divided "
+                                    "exactly by scheduler interval: 10"}
+        if interval < self.min_interval:
+            return 400, {"message": f"invalid alert rule: interval ({interval}s) is lower than the minimum allowed "
+                                    f"interval ({self.min_interval}s)"}
+        provenance = self._provenance()
+        listed = {r.get("uid"): r for r in data.get("rules") or []}
+        current = self._group_rules(folder, group)
+        changed = current if not listed else current + [s for u, s in self.rules.items() if u in listed]
+        for stored in changed:
+            if stored.provenance not in (provenance, "") and not (stored.provenance == "api" and provenance == ""):
+                return 500, {"message": f"cannot update with provided provenance '{provenance}', needs "
+                                        f"'{stored.provenance}'"}
+        if listed:  # the group becomes exactly the rules listed
+            for stored in current:
+                if stored.rule["uid"] not in listed:
+                    del self.rules[stored.rule["uid"]]
+            for uid, rule in listed.items():
+                rule = {**rule, "folderUID": folder, "ruleGroup": group}
+                invalid = self._invalid(rule)
+                if invalid:
+                    return 400, {"message": invalid}
+                old = self.rules.get(uid)
+                self.next_id += 1
+                self.rules[uid] = StoredRule(self._as_stored(copy.deepcopy(rule), old.rule["id"] if old else
+                                                             self.next_id), provenance, interval)
+        for stored in self._group_rules(folder, group):
+            if stored.interval != interval:
+                stored.interval = interval
+                stored.provenance = provenance
+        return 200, {**data, "title": group, "folderUid": folder}
+
+
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -366,6 +549,19 @@ class _QuietServer(ThreadingHTTPServer):
 
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def _respelled(text: str) -> str | None:
+    """A Prometheus duration as Grafana answers it (model.Duration's String), or None when it is not one."""
+    sizes = {"y": 31536000, "w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+)([ywdhms])", text or "")
+    if not text or "".join(n + u for n, u in parts) != text:
+        return None
+    left, out = sum(int(n) * sizes[u] for n, u in parts), ""
+    for unit, size in sizes.items():
+        count, left = divmod(left, size)
+        out += f"{count}{unit}" if count else ""
+    return out or "0s"
 
 
 def _number(query: dict, name: str, default: int) -> int:
@@ -380,7 +576,8 @@ def _number(query: dict, name: str, default: int) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.grafana_double",
                                      description="A double of Grafana's HTTP API on 127.0.0.1, to try crdb-dash "
-                                     "deploy without a Grafana. Dashboards live in memory until Ctrl-C.")
+                                     "deploy without a Grafana. Dashboards and alert rules live in memory until "
+                                     "Ctrl-C.")
     parser.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000; 0 picks a free one)")
     parser.add_argument("--token", default="double-admin-token", help="the Admin token it accepts")
     args = parser.parse_args(argv)

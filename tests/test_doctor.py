@@ -217,3 +217,48 @@ def test_grafana_managed_alerts_without_the_recording_rules_fail(prometheus_by_s
     assert "cannot fire without them" in line and "rule_files" in result.stdout
     plain = crdb_dash("--prometheus", prometheus_by_setup("self-hosted").url)
     assert "recording rules" in plain.stdout and plain.returncode == 0  # a warning for the dashboards alone
+
+
+def test_doctor_through_grafana_says_whether_the_grafana_managed_rules_are_there(prometheus_by_setup, tmp_path):
+    """Grafana-managed: all of our alert rules in Grafana, or how many are missing; beside the recording rules they
+    read. Prometheus-managed: rules of ours left in Grafana, which would fire twice."""
+    from crdb_dash.delivery import alert_rules
+    from crdb_dash.model import config
+    from tests.grafana_double import GrafanaDouble
+    from tests.test_deploy import CANARY
+    from tests.test_deploy import crdb_dash as deploy
+
+    managed = tmp_path / "managed.yaml"
+    managed.write_text("alerts: {grafana_managed: true}\n")
+    n = len(alert_rules.desired(config.load(str(managed))))
+    env = {**os.environ, "GRAFANA_TOKEN": CANARY, "GRAFANA_USER": "", "GRAFANA_PASSWORD": ""}
+
+    def lines(result, topic: str) -> list[str]:
+        return [line for line in result.stdout.splitlines() if f" {topic}: " in line]
+
+    with GrafanaDouble(tokens={CANARY: "Admin"}) as grafana:
+        grafana.datasources["crdb-backups-prometheus"] = prometheus_by_setup("self-hosted").url
+        env["GRAFANA_URL"] = grafana.url
+        where = "(folder crdb-backups, group cockroachdb-backups)"
+        none = crdb_dash("--grafana", config=str(managed), env=env)
+        assert lines(none, "alert rules") == [f"[FAIL] alert rules: {n} of the {n} Grafana-managed alert rules are "
+                                              f"missing in Grafana {where}: those alerts cannot fire"]
+        assert "cannot fire without them" in lines(none, "recording rules")[0]
+        assert deploy(grafana.url, "deploy", config=str(managed)).returncode == 0
+        for uid in list(grafana.rules)[:2]:
+            grafana.rules.pop(uid)
+        some = crdb_dash("--grafana", config=str(managed), env=env)
+        assert lines(some, "alert rules")[0].startswith(f"[FAIL] alert rules: 2 of the {n} Grafana-managed")
+        assert deploy(grafana.url, "deploy", config=str(managed)).returncode == 0
+        retries = tmp_path / "retries.yaml"
+        retries.write_text("alerts: {grafana_managed: true, retries: 5}\n")
+        every = crdb_dash("--grafana", config=str(retries), env=env)
+        assert lines(every, "alert rules") == [
+            f"[ok]   alert rules: all {n} Grafana-managed alert rules are in Grafana {where}",
+            "[warn] alert rules: 2 of them differ from what this config builds"]
+        left = crdb_dash("--grafana", env=env)
+        assert lines(left, "alert rules") == [f"[warn] alert rules: {n} alert rule(s) of crdb-dash are in Grafana "
+                                              "while alerts.grafana_managed is false: each fires beside Prometheus' "
+                                              "alert"]
+        assert "crdb-dash deploy --prune deletes them" in left.stdout
+    assert CANARY not in none.stdout + none.stderr + every.stdout + left.stdout

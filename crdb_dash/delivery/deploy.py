@@ -10,7 +10,10 @@ Each dashboard is compared with Grafana's copy, ignoring ``id`` and ``version``:
 - provisioned from files: skipped (the other way of delivery owns it).
 
 ``--prune`` deletes only dashboards this tool created (our uid prefix and our version message) that are no
-longer defined, and only when every save succeeded.
+longer defined, and only when every save succeeded (the alert rules' among them).
+
+With ``alerts.grafana_managed``, ``crdb_dash.delivery.alert_rules`` deploys the alert rules alongside, with
+the same outcomes, report and summary.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 
 from crdb_dash import __version__
 from crdb_dash.delivery.grafana import Grafana, GrafanaError
+from crdb_dash.pipeline.compiled import panel_count
 
 ACTIONS = ("created", "updated", "unchanged", "refused", "failed", "skipped", "deleted", "kept")
 ALWAYS_COUNTED = ACTIONS[:5]
@@ -47,7 +51,8 @@ class Outcome:
     action: str
     detail: str = ""
     diff: str = ""
-    panels: int = 0
+    about: str = ""  # what a created one is, in one line
+    kind: str = "dashboard"  # or "alert rule", "rule group"
 
 
 def canonical(dashboard: dict) -> str:
@@ -65,17 +70,6 @@ def message(dashboard: dict) -> str:
 def slug(title: str) -> str:
     """Grafana's slug of a title, as far as titles we compare need: it tells two titles apart."""
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-
-
-def panel_count(dashboard: dict) -> int:
-    """Panels a user sees, rows not counted, collapsed rows' panels counted."""
-    count = 0
-    for panel in dashboard.get("panels", []):
-        if panel.get("type") == "row":
-            count += panel_count(panel)
-        else:
-            count += 1
-    return count
 
 
 def diff(remote: dict | None, ours: dict, uid: str) -> str:
@@ -103,23 +97,23 @@ class Deploy:
         with self._lock:
             self._say(text)
 
-    def run(self, dashboards: dict[str, dict], prune: bool = False) -> list[Outcome]:
-        # Reading the folder first proves the URL and the credentials; creating it goes on while the
-        # dashboards are read, and only saving a dashboard waits for it. Outcomes are reported when all
-        # are known, in the order the dashboards are defined, so every report reads the same.
+    def run(self, dashboards: dict[str, dict]) -> list[Outcome]:
+        """Creates or updates the dashboards; ``prune`` comes after every other save, the alert rules' too.
+
+        Reading the folder first proves the URL and the credentials; creating it goes on while the
+        dashboards are read, and only saving a dashboard waits for it. Outcomes are reported when all
+        are known, in the order the dashboards are defined, so every report reads the same."""
         exists = self.gf.folder(self.folder_uid) is not None
         with ThreadPoolExecutor(max_workers=WORKERS + 1) as pool:
             self._folder = pool.submit(self._ensure_folder, exists)
             outcomes = list(pool.map(self._one, dashboards.values()))
         self._wait_for_folder()  # its failure counts even when no dashboard needed saving
         for outcome in outcomes:
-            self._report(outcome)
+            self.report(outcome)
         skipped = sum(1 for o in outcomes if o.action == "skipped")
         if skipped:
             self.say(f"{skipped} dashboard(s) are provisioned from files in Grafana, so deploy leaves them alone: "
                      "use either file provisioning or deploy, not both")
-        if prune:
-            outcomes += self._prune(set(dashboards), outcomes)
         return outcomes
 
     def _ensure_folder(self, exists: bool) -> None:
@@ -145,7 +139,7 @@ class Deploy:
             raise
         except GrafanaError as exc:
             outcome = Outcome(model["uid"], model["title"], "failed", str(exc))
-        outcome.panels = panel_count(model)
+        outcome.about = f"{model['title']!r}, {panel_count(model)} panels"
         return outcome
 
     def _plan_and_apply(self, model: dict) -> Outcome:
@@ -224,26 +218,32 @@ class Deploy:
         return remote is not None and fingerprint(remote["dashboard"]) == fingerprint(model) \
             and remote["meta"].get("folderUid", "") == self.folder_uid
 
-    def _prune(self, keep: set[str], outcomes: list[Outcome]) -> list[Outcome]:
-        """Deletes what this tool created and no longer defines, only once every dashboard was saved."""
+    def prune(self, keep: set[str], outcomes: list[Outcome]) -> list[Outcome]:
+        """Deletes what this tool created and no longer defines, only once everything in ``outcomes`` was saved."""
         ours, theirs = self._prunable(keep)
-        unsaved = sum(1 for o in outcomes if o.action in ("refused", "failed"))
-        pruned = []
-        for hit in theirs:
-            pruned.append(Outcome(hit["uid"], hit.get("title", ""), "kept", "not created by crdb-dash, or changed "
-                                  "in Grafana since: its newest version is not one deploy saved"))
-        for hit in ours:
+        kept = [Outcome(hit["uid"], hit.get("title", ""), "kept", "not created by crdb-dash, or changed in Grafana "
+                        "since: its newest version is not one deploy saved") for hit in theirs]
+        return self.delete_unless_unsaved([(hit["uid"], hit.get("title", "")) for hit in ours], kept, outcomes,
+                                          self._delete)
+
+    def delete_unless_unsaved(self, ours: list[tuple[str, str]], kept: list[Outcome], outcomes: list[Outcome],
+                              delete, kind: str = "dashboard", explain: bool = True) -> list[Outcome]:
+        """Deletes each of ``ours`` (uid, title) with ``delete`` unless something in ``outcomes`` could not be saved;
+        reports them with ``kept``, in uid order, and (``explain``) says in one line why nothing was deleted."""
+        unsaved = unsaved_text(outcomes)
+        pruned = list(kept)
+        for uid, title in ours:
             if unsaved:
-                pruned.append(Outcome(hit["uid"], hit.get("title", ""), "kept", "no longer defined, but not "
-                                      f"deleted while {unsaved} dashboard(s) could not be saved"))
+                pruned.append(Outcome(uid, title, "kept", f"no longer defined, but not deleted while {unsaved} "
+                                      "could not be saved", kind=kind))
             else:
-                pruned.append(self._delete(hit))
+                pruned.append(delete(uid, title))
         pruned.sort(key=lambda o: o.uid)
         for outcome in pruned:
-            self._report(outcome)
-        if unsaved:
-            self.say(f"prune: nothing deleted, because {unsaved} dashboard(s) could not be saved"
-                     + (f"; kept {', '.join(h['uid'] for h in ours)}" if ours else ""))
+            self.report(outcome)
+        if unsaved and explain:
+            self.say(f"prune: nothing deleted, because {unsaved} could not be saved"
+                     + (f"; kept {', '.join(uid for uid, _ in ours)}" if ours else ""))
         return pruned
 
     def _prunable(self, keep: set[str]) -> tuple[list[dict], list[dict]]:
@@ -256,8 +256,7 @@ class Deploy:
             (ours if created_by_us else theirs).append(hit)
         return ours, theirs
 
-    def _delete(self, hit: dict) -> Outcome:
-        uid, title = hit["uid"], hit.get("title", "")
+    def _delete(self, uid: str, title: str) -> Outcome:
         if self.dry_run:
             return Outcome(uid, title, "deleted")
         try:
@@ -266,11 +265,12 @@ class Deploy:
             return Outcome(uid, title, "failed", str(exc))
         return Outcome(uid, title, "deleted", "no longer defined")
 
-    def _report(self, o: Outcome) -> None:
+    def report(self, o: Outcome) -> None:
         as_is = not self.dry_run or o.action in ("unchanged", "refused", "failed", "skipped", "kept")
         verb = o.action if as_is else f"would be {o.action}"
-        detail = f"{o.title!r}, {o.panels} panels" if o.action == "created" else o.detail
-        text = f"{o.uid}: {verb}" + (f" ({detail})" if detail else "")
+        detail = o.about if o.action == "created" else o.detail
+        name = o.uid if o.kind == "dashboard" else f"{o.kind} {o.uid}"
+        text = f"{name}: {verb}" + (f" ({detail})" if detail else "")
         new_and_summarised = o.action == "created" and not self.full
         if o.diff and (self.show_diff and not new_and_summarised or o.action == "refused"):
             text += "\n" + o.diff.rstrip("\n")
@@ -278,8 +278,22 @@ class Deploy:
 
 
 def summary(outcomes: list[Outcome]) -> str:
-    counts = {a: sum(1 for o in outcomes if o.action == a) for a in ACTIONS}
-    return ", ".join(f"{n} {a}" for a, n in counts.items() if n or a in ALWAYS_COUNTED)
+    """One line: the dashboards' counts, then the alert rules' when any were deployed or pruned (only pruned,
+    as when Prometheus evaluates the alerts: just what was done)."""
+
+    def counts(kind: str) -> str:
+        n = {a: sum(1 for o in outcomes if o.kind == kind and o.action == a) for a in ACTIONS}
+        always = ALWAYS_COUNTED if kind == "dashboard" or any(n[a] for a in ALWAYS_COUNTED) else ()
+        return ", ".join(f"{count} {a}" for a, count in n.items() if count or a in always)
+
+    rules = any(o.kind == "alert rule" for o in outcomes)
+    return counts("dashboard") + (f"; alert rules: {counts('alert rule')}" if rules else "")
+
+
+def unsaved_text(outcomes: list[Outcome]) -> str:
+    """What could not be saved, e.g. "1 dashboard(s) and 2 alert rule(s)"; "" when everything was."""
+    unsaved = [o.kind for o in outcomes if o.action in ("refused", "failed")]
+    return " and ".join(f"{unsaved.count(kind)} {kind}(s)" for kind in dict.fromkeys(unsaved))
 
 
 def succeeded(outcomes: list[Outcome]) -> bool:

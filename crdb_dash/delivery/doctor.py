@@ -1,7 +1,9 @@
 """``crdb-dash doctor``: will the dashboards and alerts show true data for what this Prometheus holds?
 
 Reads only Prometheus' HTTP API (metric names, series and their labels, a few instant queries, rules and
-targets), directly or through Grafana's datasource proxy, and reports each finding with its fix.
+targets), directly or through Grafana's datasource proxy, and reports each finding with its fix. Through
+Grafana it also reads Grafana's alert rules: are the Grafana-managed alerts there, or, Prometheus-managed, are
+rules of ours left there that would fire twice?
 """
 
 from __future__ import annotations
@@ -198,7 +200,7 @@ class Doctor:
         naming = detect_naming(names)
         if naming is None:
             raise DoctorError(f"{self.api.where} holds no CockroachDB backup metric under any known name or prefix: "
-                              "scrape every CockroachDB node's /_status/vars (README, 'Does it fit my setup?')")
+                              "scrape every CockroachDB node's /_status/vars (README, 'Pick your setup')")
         self.progress("reading series labels")
         history = self.series(naming.selector(PRESENCE, ""), self.now - HISTORY)
         layout = self._layout(naming, history)
@@ -209,6 +211,9 @@ class Doctor:
         self._check_rpo(naming, layout)
         self._check_rules()
         self._check_scrape_interval()
+        if isinstance(self.api, GrafanaProxyApi):
+            self.progress("reading Grafana's alert rules")
+            self._check_alert_rules(self.api.grafana)
         return self.report
 
     def _check_prometheus(self) -> None:
@@ -349,6 +354,41 @@ class Doctor:
         else:
             self.report.add("warn", "recording rules", "not loaded: the dashboards forget a backup rpo.window after "
                             "its node restarted, and RPO compliance shows no data", fix)
+
+    def _check_alert_rules(self, grafana) -> None:
+        from crdb_dash.delivery import alert_rules
+        from crdb_dash.delivery.grafana import GrafanaError
+        from crdb_dash.pipeline.rules import GRAFANA_FILE, GROUP
+
+        folder = self.cfg.get("grafana.folder_uid")
+        try:
+            found = {r.get("uid"): r for r in grafana.alert_rules()}
+        except GrafanaError as exc:
+            self.report.add("warn", "alert rules", f"cannot read Grafana's alert rules: {exc}",
+                            "read them with the credentials deploy uses")
+            return
+        if not self.cfg.get("alerts.grafana_managed"):
+            left = [r for r in found.values() if alert_rules.owned(r, folder, alert_rules.defined_uids(self.cfg))]
+            if left:
+                self.report.add("warn", "alert rules", f"{len(left)} alert rule(s) of crdb-dash are in Grafana while "
+                                "alerts.grafana_managed is false: each fires beside Prometheus' alert",
+                                "crdb-dash deploy --prune deletes them")
+            return
+        wanted = alert_rules.desired(self.cfg)
+        where = f"folder {folder}, group {GROUP}"
+        there = [w for w in wanted if (found.get(w["uid"]) or {}).get("folderUID") == folder
+                 and found[w["uid"]].get("ruleGroup") == GROUP]
+        if len(there) < len(wanted):
+            self.report.add("fail", "alert rules", f"{len(wanted) - len(there)} of the {len(wanted)} Grafana-managed "
+                            f"alert rules are missing in Grafana ({where}): those alerts cannot fire",
+                            f"crdb-dash deploy (or provision {GRAFANA_FILE})")
+        else:
+            self.report.add("ok", "alert rules", f"all {len(wanted)} Grafana-managed alert rules are in Grafana "
+                            f"({where})")
+        differ = sum(1 for w in there if not alert_rules.same(found[w["uid"]], w))
+        if differ:
+            self.report.add("warn", "alert rules", f"{differ} of them differ from what this config builds",
+                            "crdb-dash diff shows how; crdb-dash deploy updates them")
 
     def _check_scrape_interval(self) -> None:
         targets = self.api.get("/api/v1/targets", {"state": "active"}).get("activeTargets", [])

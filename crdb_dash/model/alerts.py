@@ -14,6 +14,7 @@ from crdb_dash.model.catalog import PRESENCE, UPTIME, Metric, metric
 from crdb_dash.model.config import Config, parse_duration
 
 PREFIX = "CockroachBackup"  # every alert's name begins with it
+UID_PREFIX = "crdb-"  # every alert rule's uid begins with it
 VALUE = "{{VALUE}}"  # stands for the firing value, formatted by ``fmt``
 SEVERITIES = ("warning", "critical")
 
@@ -65,7 +66,7 @@ class Alert:
     @property
     def uid(self) -> str:
         digest = hashlib.sha1(f"{self.alertname} {self.variant}".encode()).hexdigest()[:8]
-        return f"crdb-{self.name.lower()[:26]}-{digest}"
+        return f"{UID_PREFIX}{self.name.lower()[:26]}-{digest}"
 
 
 def _number(value: float) -> str:

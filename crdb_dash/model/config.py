@@ -328,6 +328,9 @@ def _validate(raw: dict, source: str) -> list[str]:
     version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_VERSIONS:
         fail("schema_version", f"must be one of 39, 40, 41, 42, not {version!r}")
+    if raw["alerts"]["grafana_managed"] and duration("alerts.evaluation_interval") % 10:
+        fail("alerts.evaluation_interval", f"must be a multiple of 10s when Grafana evaluates the alerts (Grafana "
+             f"refuses other rule group intervals), not {raw['alerts']['evaluation_interval']!r}")
     if raw["alerts"]["grafana_managed"] and version < 41:
         # Grafana-managed rules are titled with the alert names, which repeat (one per severity or holder):
         # Grafana allows that in one folder only from 12.0.

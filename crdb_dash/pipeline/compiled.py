@@ -16,3 +16,14 @@ def dashboards(cfg: Config) -> dict[str, dict]:
         model = normalize.dashboard(module.build(ctx), cfg["schema_version"])
         out[model["uid"]] = model
     return out
+
+
+def panel_count(dashboard: dict) -> int:
+    """Panels a user sees, rows not counted, collapsed rows' panels counted."""
+    count = 0
+    for panel in dashboard.get("panels", []):
+        if panel.get("type") == "row":
+            count += panel_count(panel)
+        else:
+            count += 1
+    return count
