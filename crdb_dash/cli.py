@@ -77,10 +77,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="size of the pictures: 1 is a 1920-pixel-wide browser window (default 1)")
     preview.add_argument("--out", metavar="DIR", required=True, help="where to write the PNGs")
 
-    for name, text in (("deploy", "create or update the dashboards in Grafana through its HTTP API"),
-                       ("diff", "show what deploy would change, writing nothing")):
+    for name, text in (("deploy", "create or update the dashboards, and the alert rules when Grafana evaluates them, "
+                                  "in Grafana through its HTTP API"),
+                       ("diff", "show what deploy would change in the dashboards and alert rules, writing nothing")):
         p = sub.add_parser(name, help=text, description=f"{text}. GRAFANA_URL says where; GRAFANA_TOKEN (a "
-                           "service-account token), or GRAFANA_USER and GRAFANA_PASSWORD (basic auth), say as whom.")
+                           "service-account token), or GRAFANA_USER and GRAFANA_PASSWORD (basic auth), say as whom. "
+                           "With alerts.grafana_managed the alert rules go through Grafana's alerting provisioning "
+                           "API into the dashboards' folder, read-only in Grafana's UI; without it, alert rules "
+                           "of crdb-dash left in Grafana are reported (--prune deletes them).")
         p.add_argument("--url", help="Grafana's URL (default: $GRAFANA_URL)")
         p.add_argument("--token-file", metavar="FILE", help="read the token from FILE instead of $GRAFANA_TOKEN")
         p.add_argument("--password-file", metavar="FILE",
@@ -88,13 +92,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--org-id", type=int, help="Grafana organisation id (default: the token's)")
         p.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
         p.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
-        p.add_argument("--prune", action="store_true", help="also delete dashboards deploy created (our uid prefix "
-                       "and version message, in our folder) that are no longer defined")
-        p.add_argument("--full", action="store_true",
-                       help="with diff or --dry-run: show new dashboards' whole JSON, not a one-line summary")
+        p.add_argument("--prune", action="store_true", help="also delete, in our folder, the dashboards and alert "
+                       "rules deploy wrote (our uids, our version message or mark) that are no longer defined, once "
+                       "every save succeeded")
+        p.add_argument("--full", action="store_true", help="with diff or --dry-run: show new dashboards' and alert "
+                       "rules' whole JSON, not a one-line summary")
         if name == "deploy":
             p.add_argument("--dry-run", action="store_true", help="report and diff, writing nothing")
-            p.add_argument("--force", action="store_true", help="overwrite dashboards changed in Grafana")
+            p.add_argument("--force", action="store_true", help="overwrite our dashboards and alert rules changed in "
+                           "Grafana since the last deploy (never another's rule holding one of our uids)")
     for command in sub.choices.values():
         _add_global_options(command, default=argparse.SUPPRESS)
     return parser
@@ -199,7 +205,9 @@ def _build(cfg, models: dict[str, dict], out: Path, check: bool) -> int:
         diff = build.compare(files, out)
         if diff:
             print(diff, end="")
-            print(f"{PROG}: generated files under {out} differ from a fresh build; run 'make build'", file=sys.stderr)
+            custom = f" --config {cfg.source}" if cfg.source != "built-in defaults" else ""
+            again = f"{PROG} build --out {out}{custom}"
+            print(f"{PROG}: generated files under {out} differ from a fresh build; run '{again}'", file=sys.stderr)
             return 1
         print(f"{len(files)} generated files match a fresh build")
         return 0
@@ -274,7 +282,7 @@ def _target(args):
 
 
 def _deploy(cfg, models: dict[str, dict], args) -> int:
-    from crdb_dash.delivery import deploy
+    from crdb_dash.delivery import alert_rules, deploy
     from crdb_dash.delivery.grafana import Grafana, GrafanaError
 
     dry_run = args.command == "diff" or args.dry_run
@@ -283,7 +291,14 @@ def _deploy(cfg, models: dict[str, dict], args) -> int:
         job = deploy.Deploy(Grafana(_target(args)), cfg.get("grafana.folder_uid"), cfg.get("grafana.folder"),
                             cfg.get("grafana.uid_prefix"), dry_run=dry_run, force=getattr(args, "force", False),
                             show_diff=dry_run, full=args.full, say=say)
-        outcomes = job.run(models, prune=args.prune)
+        rules = alert_rules.AlertRules(job, cfg, models)
+        rules.read()
+        outcomes = job.run(models)
+        outcomes += rules.run()
+        if args.prune:  # only once every save is known: nothing is deleted while anything could not be saved
+            saves = list(outcomes)
+            outcomes += job.prune(set(models), saves)
+            outcomes += rules.prune(saves)
     except GrafanaError as exc:
         raise UsageError(str(exc)) from None
     say(("dry run: " if dry_run else "") + deploy.summary(outcomes))
@@ -409,9 +424,8 @@ def _preview(cfg, args) -> int:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot write the preview: {exc.strerror or exc}") from None
-    failed = sum(len(r.errors) for r in reports)
-    say(f"{len(reports)} dashboards drawn under {out.resolve()}" + (f"; {failed} panels failed" if failed else ""))
-    return 1 if failed else 0
+    say(run.summary(reports, out))
+    return 1 if any(r.errors for r in reports) else 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ into Grafana's current JSON model, so nothing here works around grafanalib's out
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 
@@ -79,17 +80,30 @@ def absent_mapping(text: str, color: str, index: int = 0) -> dict:
     return {"type": "special", "options": {"match": "null", "result": {"text": text, "color": color, "index": index}}}
 
 
+def tile_order(legend: str) -> list[dict]:
+    """Transformations that put a stat's tiles in the order of the labels its legend names (cluster, then virtual
+    cluster): the series joined into one frame, its fields ordered by those labels. Without them Grafana shows the
+    tiles in the order the series arrive, which changes from one query to the next."""
+    labels = re.findall(r"\{\{\s*(\w+)\s*\}\}", legend)
+    if not labels:
+        return []
+    order = [{"type": "label", "name": label} for label in labels]
+    return [{"id": "joinByField", "options": {"mode": "outer"}},
+            {"id": "organize", "options": {"excludeByName": {}, "includeByName": {}, "indexByName": {},
+                                           "renameByName": {}, "orderByMode": "auto", "orderBy": order}}]
+
+
 def stat(title: str, description: str, expr: str, unit: str, steps: list[G.Threshold], *,
          legend: str = "", decimals: int | None = None, mappings: list | None = None,
          no_value: str = "No data", absent_color: str = "text", size: tuple[int, int] = STAT) -> G.Stat:
-    """A stat of one value per series; no value shows ``no_value`` in ``absent_color`` (never green: absence is not
-    good news)."""
+    """A stat of one value per series, its tiles in the order of the legend's labels; no value shows ``no_value``
+    in ``absent_color`` (never green: absence is not good news)."""
     mappings = [*(mappings or []), absent_mapping(no_value, absent_color, index=len(mappings or []))]
     return G.Stat(
         title=title, description=description, targets=[target(expr, legend, instant=True)], format=unit,
         thresholds=steps, decimals=decimals, mappings=mappings, noValue=no_value,
         colorMode="background", graphMode="none", reduceCalc="lastNotNull", textMode="auto",
-        gridPos=G.GridPos(h=size[1], w=size[0], x=0, y=0),
+        transformations=tile_order(legend), gridPos=G.GridPos(h=size[1], w=size[0], x=0, y=0),
     )
 
 
@@ -106,11 +120,12 @@ def colored(ref_id: str, color: str) -> dict:
 
 def timeseries(title: str, description: str, targets: list[G.Target], unit: str, *,
                steps: list[G.Threshold] | None = None, bars: bool = False, show_thresholds: bool = False,
-               color: dict | None = None, overrides: list[dict] | None = None,
+               color: dict | None = None, overrides: list[dict] | None = None, decimals: int | None = None,
                size: tuple[int, int] = GRAPH) -> G.TimeSeries:
-    """A graph; bars stand left of their point, over the step whose events they count, stacked (not overlapping)."""
+    """A graph; bars stand left of their point, over the step whose events they count, stacked (not overlapping).
+    ``decimals=0``: whole numbers, on the axis too."""
     return G.TimeSeries(
-        title=title, description=description, targets=targets, unit=unit,
+        title=title, description=description, targets=targets, unit=unit, valueDecimals=decimals,
         thresholds=steps or thresholds(("green", None)), thresholdsStyleMode="dashed" if show_thresholds else "off",
         drawStyle="bars" if bars else "line", barAlignment=-1 if bars else 0, fillOpacity=80 if bars else 10,
         lineWidth=1, showPoints="never", overrides=overrides or [],
@@ -132,13 +147,19 @@ def _window_note(m: Metric) -> str:
     return STEP_NOTE if m.bars else ""
 
 
+def whole(m: Metric) -> int | None:
+    """0 decimals for what comes in whole numbers (events, jobs, records: the unit "short"), else Grafana's own."""
+    return 0 if m.unit == "short" else None
+
+
 def _graph_style(m: Metric, ctx: Ctx) -> dict:
-    """Every event bad: the series in red. A bad level: a dashed line there."""
+    """Every event bad: the series in red. A bad level: a dashed line there. Whole numbers: whole ticks."""
+    style = {"decimals": whole(m)}
     if isinstance(m.bad_from, str):
-        return {"steps": bad_thresholds(m, ctx), "show_thresholds": True}
+        return {**style, "steps": bad_thresholds(m, ctx), "show_thresholds": True}
     if m.bad_from is not None:
-        return {"color": fixed_color("red", shades=True)}
-    return {}
+        return {**style, "color": fixed_color("red", shades=True)}
+    return style
 
 
 def graph(m: Metric, ctx: Ctx) -> G.TimeSeries:
@@ -175,7 +196,7 @@ def now(m: Metric, ctx: Ctx) -> G.Stat:
         if m.bad_within:
             description += f" Red for {ctx.cfg.get(m.bad_within)} after such a failure."
     return stat(f"{m.title} now", description, promql.current(m, ctx.scope), m.unit,
-                bad_thresholds(m, ctx), decimals=0 if m.unit == "short" else None,
+                bad_thresholds(m, ctx), decimals=whole(m),
                 no_value=m.absent, legend=ctx.legend)
 
 
@@ -190,7 +211,7 @@ def combined(title: str, description: str, metrics: list[Metric], ctx: Ctx) -> G
     overrides = [colored(ref, "red" if m.bad_from is not None else "orange")
                  for ref, m in zip(string.ascii_uppercase, metrics, strict=False)]
     return timeseries(title, f"{description}{_window_note(first)} Metrics: {names}.", targets, first.unit,
-                      bars=first.bars, overrides=overrides)
+                      bars=first.bars, overrides=overrides, decimals=whole(first))
 
 
 @dataclass(frozen=True)

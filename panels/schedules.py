@@ -74,8 +74,9 @@ def last_completed_over_time(ctx: Ctx) -> G.TimeSeries:
 def last_completed_by_virtual_cluster(ctx: Ctx) -> G.TimeSeries:
     m = metric("schedules_BACKUP_last_completed_time_by_virtual_cluster")
     # Held to the host's (system tenant's) targets: the legend names the cluster and the virtual cluster's ID.
+    legend = "{{%s}} tenant {{tenant_id}}" % ctx.cfg.cluster
     panel = _coarse(timeseries(m.title, m.description + _rpo_note(ctx),
-                               [target(promql.age_over_time(m, ctx.scope), "{{%s}} {{tenant_id}}" % ctx.cfg.cluster)],
+                               [target(promql.age_over_time(m, ctx.scope), legend)],
                                m.unit, steps=_rpo_steps(ctx), show_thresholds=True), ctx)
     return per_cluster(panel, ctx.cfg, "rpo", host=True)
 

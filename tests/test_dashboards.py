@@ -522,3 +522,36 @@ def _every_panel(model: dict):
     for panel in model["panels"]:
         yield panel
         yield from panel.get("panels", [])
+
+
+def test_graphs_and_stats_of_whole_numbers_show_no_decimals(panels):
+    """Events, jobs and records come whole: Grafana then draws whole ticks (no 0.5 failures) and whole values."""
+    bars = [p for _, p in panels if p["type"] == "timeseries"
+            and p["fieldConfig"]["defaults"]["custom"]["drawStyle"] == "bars"]
+    counts = [p for _, p in panels if p["fieldConfig"]["defaults"].get("unit") == "short"]
+    assert bars and all(p in counts for p in bars) and any(p["type"] == "stat" for p in counts)
+    for panel in counts:
+        assert panel["fieldConfig"]["defaults"].get("decimals") == 0, panel["title"]
+
+
+def test_every_stat_orders_its_tiles_by_the_labels_its_legend_names(panels, cfg):
+    """Grafana shows a stat's series in the order they arrive, which changes from one query to the next: joined
+    into one frame, the fields are ordered by cluster, then virtual cluster (or by node)."""
+    stats = [p for _, p in panels if p["type"] == "stat"]
+    assert len(stats) >= 30
+    for panel in stats:
+        (target,) = panel["targets"]
+        labels = re.findall(r"\{\{(\w+)\}\}", target["legendFormat"])
+        assert labels in ([cfg.cluster, cfg.tenant], [promql.dashboard_scope(cfg).node_label]), panel["title"]
+        join, organize = panel["transformations"]
+        assert join == {"id": "joinByField", "options": {"mode": "outer"}}
+        assert organize["id"] == "organize" and organize["options"]["orderByMode"] == "auto"
+        assert organize["options"]["orderBy"] == [{"type": "label", "name": label} for label in labels]
+
+
+def test_series_of_virtual_clusters_by_id_are_named_as_such(panels, cfg):
+    from crdb_dash.preview.format import legend_name
+
+    (panel,) = [p for _, p in panels if p["title"] == "Time since last completed backup, by virtual cluster"]
+    (target,) = panel["targets"]
+    assert legend_name(target["legendFormat"], {cfg.cluster: "prod", "tenant_id": "2"}) == "prod tenant 2"

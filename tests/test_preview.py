@@ -23,7 +23,7 @@ from crdb_dash.simulation.simulator import Cluster, Scenario, Schedule, Simulati
 END = run.scenario_end()
 H, M = 3600, 60
 RPO = "Time since last completed backup"
-OVERVIEW, SCHEDULES = "crdb-backups-overview", "crdb-backups-schedules"
+OVERVIEW, SCHEDULES, FLEET = "crdb-backups-overview", "crdb-backups-schedules", "crdb-backups-fleet"
 # Backups succeed for three runs, then fail for a day and a half: the recovery point is more than a day old.
 STALE = Scenario("stale-for-a-day", 36 * H, (Cluster("stale", tenants=(Tenant(schedule=Schedule(
     cadence=H, duration=10 * M, first=5 * M, fail_runs=frozenset(range(3, 40)))),)),))
@@ -141,7 +141,7 @@ def test_cli_preview_against_a_running_prometheus(prom, capsys):
         png = Path(out) / f"{OVERVIEW}.png"
         assert code == 0, capsys.readouterr().err
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size < 300_000
-    assert "1 dashboards drawn" in capsys.readouterr().out
+    assert "1 dashboard drawn" in capsys.readouterr().out
 
 
 def test_cli_preview_runs_a_scenario_and_stops_its_prometheus(capsys, monkeypatch):
@@ -173,21 +173,36 @@ def test_a_scenario_has_the_recording_rules_so_rpo_compliance_shows(models, cfg)
         assert (value.value, value.color) == (1, "green"), (title, value)
 
 
-def test_a_scenario_is_labelled_and_named_as_the_config_says(sims, tmp_path):
-    """With other label names, selector and metric names, a scenario's panels show what the default shows."""
+@pytest.fixture(scope="module")
+def relabelled(tmp_path_factory):
+    """The Overview and the Fleet of failing-schedule, previewed with other label names, selector and metric names."""
     from crdb_dash.model import config
     from crdb_dash.pipeline import compiled
 
-    path = tmp_path / "c.yaml"
+    path = tmp_path_factory.mktemp("relabelled") / "c.yaml"
     path.write_text("selector: 'job=\"crdb\", env=\"prod\"'\nlabels: {cluster: k8s_cluster, node: pod, tenant: vc}\n"
                     "naming: {prefix: acme_}\n")
     cfg = config.load(path)
+    models = compiled.dashboards(cfg)
     with run.scenario_prometheus(cfg, SCENARIOS["failing-schedule"], END) as server:
-        report = run.evaluate(compiled.dashboards(cfg)[OVERVIEW], server, END, 30, "prometheus", {})
+        return {uid: run.evaluate(models[uid], server, END, 30, "prometheus", {}) for uid in (OVERVIEW, FLEET)}
+
+
+def test_a_scenario_is_labelled_and_named_as_the_config_says(sims, relabelled):
+    """With other label names, selector and metric names, a scenario's panels show what the default shows."""
+    report = relabelled[OVERVIEW]
     bad = sims["failing-schedule"].truth_count("failing", "schedules_BACKUP_failed", END - 24 * H, END)
     (failed,) = report.panel("Scheduled backups failed in range").stats
     assert (failed.text, failed.color) == (str(bad), "red") and bad > 0
     assert report.variables["cluster"] == ["failing"]
+
+
+def test_a_scenario_has_its_alerts_states_so_a_cluster_in_trouble_shows_alerts_firing(relabelled):
+    """The shipped alerting rules evaluated over the scenario's history, as a Prometheus that loads rules/ has
+    them: the Fleet counts the alerts a failing cluster fires (its failures, its recovery point too old)."""
+    table = relabelled[FLEET].panel("Clusters, worst first")
+    ((cluster, firing),) = [(row[0], row[table.columns.index("Alerts firing")]) for row in table.rows]
+    assert cluster == "failing" and int(firing) > 0
 
 
 def test_cli_preview_refuses_labels_a_scenario_cannot_have(tmp_path, capsys):

@@ -162,3 +162,15 @@ def test_interval_rate_interval_and_range_of_a_panel_as_grafana_sends_them():
     assert narrow.step == 300  # 292 px: 296 s rounds to 5m
     floor = query.panel_vars({**panel, "interval": "5m"}, {}, {}, 3600, 30)
     assert floor.step == 300  # the panel's min interval
+
+
+def test_names_sort_as_grafanas_collator_sorts_them():
+    """Intl.Collator(undefined, {sensitivity: "base", numeric: true}): case and accents ignored, numbers by value,
+    spaces and punctuation before digits, digits before letters."""
+    names = ["node-10", "Node-9", "node 2", "b", "é", "2", "a", "A1"]
+    assert sorted(names, key=F.collation_key) == ["2", "a", "A1", "b", "é", "node 2", "Node-9", "node-10"]
+    assert F.collation_key("Prod") == F.collation_key("prod") and F.collation_key("") < F.collation_key("a")
+
+
+def test_counts_read_as_words():
+    assert [F.plural(n, "panel") for n in (0, 1, 2)] == ["0 panels", "1 panel", "2 panels"]

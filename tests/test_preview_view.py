@@ -190,3 +190,122 @@ def test_y_axis_follows_the_data_and_soft_limits_not_the_thresholds():
     panel["fieldConfig"]["defaults"]["custom"]["axisSoftMax"] = 120
     v = view.build(panel, [_result("A", series)], NOW)
     assert draw._y_range(v, 10, 10) == (0, 126)
+
+
+def _fleet_table(cfg):
+    from crdb_dash.pipeline import compiled
+
+    (panel,) = [p for p in compiled.dashboards(cfg)["crdb-backups-fleet"]["panels"] if p["type"] == "table"]
+    return panel
+
+
+def test_the_fleet_table_sorts_by_the_status_value_worst_first_as_its_sortby_says(cfg):
+    """Grafana sorts by the field's raw value (the Status level), not by the text its mapping shows; a row
+    without a value comes last."""
+    panel = _fleet_table(cfg)
+    assert panel["options"]["sortBy"] == [{"displayName": "Status", "desc": True}]
+    status = [{"metric": {"cluster": c, "tenant": "system"}, "value": [NOW, level]}
+              for c, level in (("a", "0"), ("b", "4"), ("c", "7"))]
+    reporting = [{"metric": {"cluster": c, "tenant": "system"}, "value": [NOW, "1"]} for c in "abcd"]
+    results = [_result("A", status), *(_result(chr(ord("B") + i), []) for i in range(8)),
+               _result("J", reporting)]
+    v = view.build(panel, results, NOW)
+    assert [(row[0], row[2]) for row in v.rows] == [("c", "Not reporting"), ("b", "RPO warning"), ("a", "OK"),
+                                                   ("d", "")]
+
+
+def test_a_table_honours_its_columns_own_widths(cfg):
+    v = view.build(_fleet_table(cfg), [_result("A", [{"metric": {"cluster": "a", "tenant": "b"},
+                                                      "value": [NOW, "0"]}])], NOW)
+    assert v.column_widths[:3] == [160, 120, None]
+    assert draw._column_widths(v, 1000)[:3] == [160, 120, (1000 - 280) / (len(v.columns) - 2)]
+
+
+def test_headers_too_wide_for_their_column_are_cut_with_an_ellipsis_and_never_overlap(cfg):
+    panel = _fleet_table(cfg)
+    row = [{"metric": {"cluster": "a", "tenant": "b"}, "value": [NOW, "0"]}]
+    v = view.build(panel, [_result(t["refId"], row) for t in panel["targets"]], NOW)
+    c = draw.Canvas(1888, 800)
+    draw._table(c, v, 0, 0, 1888, 800)
+    renderer = c.fig.canvas.get_renderer()
+    headers = [t for t in c.fig.texts if t.get_fontweight() == "bold"]
+    assert len(headers) == len(v.columns) and any(t.get_text().endswith("…") for t in headers)
+    extents = [t.get_window_extent(renderer) for t in headers]
+    assert all(a.x1 < b.x0 for a, b in zip(extents, extents[1:], strict=False)), [t.get_text() for t in headers]
+
+
+@pytest.mark.parametrize("text, width", [("Since last successful backup", 90), ("Scheduled backup success ratio", 150),
+                                         ("everything system", 40), ("x", 1)])
+def test_fit_cuts_to_the_width_as_drawn(text, width):
+    cut = draw.fit(text, width, 13, "bold")
+    assert cut.endswith("…") and draw.text_width(cut, 13, "bold") <= width or cut == "…"
+    assert draw.fit(text, draw.text_width(text, 13) + 1, 13) == text
+
+
+def _tiles(order_by=("cluster", "tenant")):
+    from crdb_dash.panels.base import tile_order
+
+    legend = " ".join("{{%s}}" % label for label in order_by)
+    return {"type": "stat", "title": "s", "gridPos": _grid(w=12, h=4), "transformations": tile_order(legend),
+            "targets": [{"refId": "A", "legendFormat": legend}]}
+
+
+SERIES = [{"metric": {"cluster": c, "tenant": t}, "value": [NOW, "1"]}
+          for c, t in (("b", "system"), ("a", "tenant-10"), ("B", "app"), ("a", "tenant-9"), ("a", "system"))]
+
+
+def test_stat_tiles_follow_the_panels_order_by_cluster_then_virtual_cluster_whatever_the_query_order():
+    panel = _tiles()
+    names = [s.name for s in view.build(panel, [_result("A", SERIES, "{{cluster}} {{tenant}}")], NOW).stats]
+    # compared as Grafana's collator compares: case ignored (B and b are one cluster), numbers by value
+    assert names == ["a system", "a tenant-9", "a tenant-10", "B app", "b system"]
+    for shuffled in (SERIES[::-1], SERIES[2:] + SERIES[:2]):
+        again = view.build(panel, [_result("A", shuffled, "{{cluster}} {{tenant}}")], NOW).stats
+        assert [s.name for s in again] == names
+    assert [s.name for s in view.build({**panel, "transformations": []},
+                                       [_result("A", SERIES, "{{cluster}} {{tenant}}")], NOW).stats][0] == "b system"
+
+
+def test_a_stat_draws_the_same_picture_whatever_order_its_series_arrive_in(tmp_path):
+    panel = _tiles()
+    series = [{"metric": {"cluster": c, "tenant": t}, "value": [NOW, v]}
+              for c, t, v in (("b", "system", "1"), ("a", "app", "2"), ("a", "system", "3"))]
+    pictures = []
+    for order in (series, series[::-1]):
+        v = view.build(panel, [_result("A", order, "{{cluster}} {{tenant}}")], NOW)
+        draw.dashboard("d", "s", [v], tmp_path / "d.png", scale=0.25)
+        pictures.append((tmp_path / "d.png").read_bytes())
+    assert pictures[0] == pictures[1]
+
+
+def test_text_is_never_drawn_below_the_legible_size_whatever_the_scale():
+    for scale in (0.25, 0.6, 1.0, 2.0):
+        c = draw.Canvas(400, 300, scale)
+        c.text(0, 0, "50 MB/s", size=12)
+        pixels = c.fig.texts[-1].get_fontsize() * c.fig.dpi / 72
+        assert pixels >= draw.MIN_TEXT_PX - 1e-9 and (scale < 1 or pixels == pytest.approx(12 * scale))
+
+
+def test_whole_numbers_get_whole_ticks_only():
+    panel = {"type": "timeseries", "title": "t", "gridPos": _grid(), "fieldConfig": {"defaults": {"decimals": 0}}}
+    v = view.build(panel, [_result("A", [{"metric": {}, "values": [[NOW, "1"]]}])], NOW)
+    assert draw._y_ticks(v, draw._y_range(v, 0, 1), 300) == [0, 1]
+    v.decimals = None
+    assert any(tick % 1 for tick in draw._y_ticks(v, draw._y_range(v, 0, 1), 300))
+
+
+def test_counts_in_messages_are_pluralised_and_count_panels_as_deploy_does(tmp_path):
+    from crdb_dash.pipeline.compiled import panel_count
+
+    text = {"type": "text", "title": "t", "gridPos": _grid(w=24), "options": {"content": "x"}}
+    row = {"type": "row", "title": "r", "collapsed": True, "gridPos": _grid(y=8, w=24, h=1),
+           "panels": [{**text, "title": "u"}, {**text, "title": "v"}]}
+    said = []
+    for panels, expected in (([text], "(1 panel)"), ([text, row], "(3 panels)")):
+        model = {"uid": "d", "title": "D", "time": {"from": "now-1h"}, "panels": panels}
+        (report,) = run.render({"d": model}, None, NOW, tmp_path, 30, "prometheus", "x", say=said.append)
+        assert said[-1].endswith(expected) and panel_count(model) == int(expected[1])
+    assert run.summary([report], tmp_path) == f"1 dashboard drawn under {tmp_path.resolve()}"
+    report.errors = ["a", "b"]
+    assert run.summary([report, report], tmp_path).endswith("2 dashboards drawn under "
+                                                            f"{tmp_path.resolve()}; 4 panels failed")

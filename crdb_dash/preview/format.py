@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # --- numbers ---------------------------------------------------------------------------------------------
@@ -350,3 +351,20 @@ def legend_name(legend_format: str, labels: dict[str, str]) -> str:
     name = labels.get("__name__", "")
     rest = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
     return f"{name}{{{rest}}}" if rest else (name or "Value")
+
+
+def collation_key(text: str) -> tuple:
+    """A sort key that orders names as Intl.Collator(undefined, {sensitivity: "base", numeric: true}) does, which
+    Grafana's organize transformation sorts fields with: case and accents ignored, a run of digits by its value,
+    spaces and punctuation before digits, digits before letters."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return tuple((1, int(part)) if part.isdecimal() else (2, part) if part.isalpha() else (0, part)
+                 for part in re.findall(r"\d+|.", plain, re.S))
+
+
+# --- words --------------------------------------------------------------------------------------------------
+
+
+def plural(count: int, noun: str) -> str:
+    """The count and its noun: 1 panel, 2 panels, 0 panels."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crdb_dash.pipeline.compiled import panel_count
 from crdb_dash.preview import layout, query, view
+from crdb_dash.preview.format import plural
 from crdb_dash.simulation import promrun
 from crdb_dash.simulation.evaluate import range_seconds as default_range
 
@@ -74,7 +76,7 @@ def time_range_text(model: dict) -> str:
     number, unit = amount[:-1], units.get(amount[-1:], "")
     if not number.isdigit() or not unit:
         return f"{model['time']['from']} to {model['time'].get('to', 'now')}"
-    return f"Last {number} {unit}{'' if number == '1' else 's'}"
+    return f"Last {plural(int(number), unit)}"
 
 
 def subtitle(model: dict, report: Report, source: str) -> str:
@@ -107,18 +109,26 @@ def render(models: dict[str, dict], prom, at: int, out: Path, scrape: int, datas
             report = evaluate(model, prom, at, scrape, datasource, chosen)
             report.path = out / f"{uid}.png"
             args = (report.title, subtitle(model, report, source), report.views, report.path, scale)
-            pending.append((report, start, pool.submit(draw.dashboard, *args) if pool else draw.dashboard(*args)))
-        for report, start, job in pending:
+            job = pool.submit(draw.dashboard, *args) if pool else draw.dashboard(*args)
+            pending.append((report, panel_count(model), start, job))
+        for report, panels, start, job in pending:
             if pool:
                 job.result()
             report.seconds = time.perf_counter() - start
-            say(f"wrote {report.path} ({len(report.views)} panels)")
+            say(f"wrote {report.path} ({plural(panels, 'panel')})")
             for problem in report.problems:
                 say(f"  layout: {problem}")
             for error in report.errors:
                 say(f"  query failed: {error}")
             reports.append(report)
     return reports
+
+
+def summary(reports: list[Report], out: Path) -> str:
+    """The last line of ``crdb-dash preview``: how many dashboards were drawn where, and how many panels failed."""
+    failed = sum(len(r.errors) for r in reports)
+    return f"{plural(len(reports), 'dashboard')} drawn under {out.resolve()}" + (
+        f"; {plural(failed, 'panel')} failed" if failed else "")
 
 
 def scenario_end(now: float | None = None) -> int:
@@ -130,15 +140,19 @@ def scenario_end(now: float | None = None) -> int:
 @contextlib.contextmanager
 def scenario_prometheus(cfg, scenario, end: int) -> Iterator[promrun.Prometheus]:
     """The scenario simulated up to ``end``, its series labelled and named as the config says (as the demo's),
-    backfilled into a temporary Prometheus with the shipped recording rules evaluated over it, as a Prometheus
-    that loads rules/ has them (the RPO compliance panels read only those); stopped on exit. DemoError (on
-    entry) for a config the simulated series cannot honour."""
+    backfilled into a temporary Prometheus with the shipped rule file evaluated over it, as a Prometheus that
+    loads rules/ has it: the recording rules' series (the RPO compliance panels read only those) and, unless
+    Grafana evaluates the alerts, the alerts' ALERTS series (the Fleet's "Alerts firing"); stopped on exit.
+    DemoError (on entry) for a config the simulated series cannot honour."""
     from crdb_dash.pipeline import rules
     from crdb_dash.simulation import demo
     from crdb_dash.simulation.simulator import openmetrics
 
     sim = demo.Labelled(scenario, end, demo.labelling(cfg), cfg.naming)
     with promrun.serve(openmetrics([sim]), rules.prometheus_file(cfg), (sim.start, end)) as prom:
+        if not cfg.get("alerts.grafana_managed"):
+            demo.backfill_alert_states(prom, cfg, (sim.start, end))
+            prom.start()
         yield prom
 
 

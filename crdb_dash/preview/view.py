@@ -3,6 +3,7 @@ series with their legend values and colours, threshold lines, tables, text. Draw
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class PanelView:
     legend_calcs: list[str] = field(default_factory=list)
     show_legend: bool = True
     columns: list[str] = field(default_factory=list)
+    column_widths: list[float | None] = field(default_factory=list)  # custom.width in pixels, None: a share
     rows: list[list[str]] = field(default_factory=list)
     cell_colors: list[list[str]] = field(default_factory=list)  # hex background per cell, "" for none
     transparent: bool = False
@@ -110,18 +112,54 @@ def display(value: float | None, defaults: dict, now: float) -> tuple[str, str]:
 def stat_view(panel: dict, results: list[TargetResult], view: PanelView, now: float) -> None:
     defaults = _defaults(panel)
     calc = ((panel.get("options") or {}).get("reduceOptions") or {}).get("calcs", ["lastNotNull"])[0]
-    for r in results:
-        for s in r.series:
-            values = [_num(s["value"][1])] if "value" in s else [_num(v) for _, v in s.get("values", [])]
-            value = F.reduce(values, calc)
-            name = F.legend_name(r.legend, s["metric"])
-            config = field_config(panel, name, r.ref_id)
-            text, color = display(value, config, now)
-            view.stats.append(StatValue(config.get("displayName") or name, value, text, color, F.color_hex(color)))
+    pairs = [(result, series) for result in results for series in result.series]
+    for r, s in ordered_series(panel, pairs):
+        values = [_num(s["value"][1])] if "value" in s else [_num(v) for _, v in s.get("values", [])]
+        value = F.reduce(values, calc)
+        name = F.legend_name(r.legend, s["metric"])
+        config = field_config(panel, name, r.ref_id)
+        text, color = display(value, config, now)
+        view.stats.append(StatValue(config.get("displayName") or name, value, text, color, F.color_hex(color)))
     if not view.stats:
         # createNoValuesFieldDisplay: noValue, coloured as the display processor colours null (the base step)
         text, color = display(None, defaults, now)
         view.stats.append(StatValue("", None, text, color, F.color_hex(color)))
+
+
+def _auto_order(panel: dict) -> list[dict]:
+    """The organize transformation's automatic order (orderByMode auto) when it follows a join into one frame:
+    the fields of separate series are ordered only once they share a frame."""
+    joined = False
+    for t in panel.get("transformations") or []:
+        if t.get("disabled"):
+            continue
+        options = t.get("options") or {}
+        if t.get("id") == "organize" and joined and options.get("orderByMode") == "auto":
+            return options.get("orderBy") or []
+        joined = joined or t.get("id") == "joinByField"
+    return []
+
+
+def ordered_series(panel: dict, pairs: list[tuple[TargetResult, dict]]) -> list[tuple[TargetResult, dict]]:
+    """(query, series) pairs in the order Grafana shows their fields after the panel's transformations: by each
+    orderBy entry in turn (a label's value, '' when absent, or the series' name), compared as Intl.Collator
+    compares (case insensitive, numbers by value); ties keep the order of the query."""
+    order = _auto_order(panel)
+
+    def key(pair, entry: dict) -> tuple:
+        result, series = pair
+        if entry.get("type") == "name":
+            return F.collation_key(F.legend_name(result.legend, series["metric"]))
+        return F.collation_key(series["metric"].get(entry.get("name", ""), ""))
+
+    def compare(a, b) -> int:
+        for entry in order:
+            ka, kb = key(a, entry), key(b, entry)
+            if ka != kb:
+                return (-1 if ka < kb else 1) * (-1 if entry.get("desc") else 1)
+        return 0
+
+    return sorted(pairs, key=functools.cmp_to_key(compare))
 
 
 def timeseries_view(panel: dict, results: list[TargetResult], view: PanelView, now: float) -> None:
@@ -165,7 +203,7 @@ def table_view(panel: dict, results: list[TargetResult], view: PanelView, now: f
     labels = sorted({k for r in results for s in r.series for k in s["metric"] if k != "__name__"})
     several = len(results) > 1
     value_columns = [f"Value #{r.ref_id}" if several else "Value" for r in results]
-    rows: dict[tuple, list[tuple[str, str]]] = {}
+    rows: dict[tuple, list[tuple[str, str, float | None]]] = {}
     for i, r in enumerate(results):
         config = field_config(panel, value_columns[i], r.ref_id)
         cell = (config.get("custom") or {}).get("cellOptions") or {}
@@ -175,14 +213,29 @@ def table_view(panel: dict, results: list[TargetResult], view: PanelView, now: f
             key = tuple(s["metric"].get(k, "") for k in labels)
             value = _num(s["value"][1]) if "value" in s else _num((s.get("values") or [[0, None]])[-1][1])
             text, color = display(value, config, now)
-            row = rows.setdefault(key, [("", "")] * len(results))
-            row[i] = (text, F.color_hex(color) if colored else "")
+            row = rows.setdefault(key, [("", "", None)] * len(results))
+            row[i] = (text, F.color_hex(color) if colored else "", value)
     columns = labels + value_columns
-    table = [[(k, "") for k in key] + cells for key, cells in sorted(rows.items())]
+    table = [[(k, "", k) for k in key] + cells for key, cells in sorted(rows.items())]
     columns, table = _organize(panel, columns, table)
-    view.columns = [field_config(panel, c).get("displayName") or c for c in columns]
-    view.rows = [[text for text, _ in row] for row in table]
-    view.cell_colors = [[color for _, color in row] for row in table]
+    configs = [field_config(panel, c) for c in columns]
+    view.columns = [config.get("displayName") or c for config, c in zip(configs, columns, strict=True)]
+    view.column_widths = [(config.get("custom") or {}).get("width") for config in configs]
+    table = sort_rows(panel, view.columns, table)
+    view.rows = [[text for text, _, _ in row] for row in table]
+    view.cell_colors = [[color for _, color, _ in row] for row in table]
+
+
+def sort_rows(panel: dict, columns: list[str], rows: list[list[tuple]]) -> list[list[tuple]]:
+    """The table's sortBy (display name, desc) as Grafana sorts: by the field's raw value, not the text a mapping
+    shows, empty cells lowest; several fields sort by the first, then the next."""
+    for sort in reversed((panel.get("options") or {}).get("sortBy") or []):
+        if sort.get("displayName") not in columns:
+            continue
+        j = columns.index(sort["displayName"])
+        rows = sorted(rows, key=lambda row: (0, 0) if row[j][2] is None else (1, row[j][2]),
+                      reverse=bool(sort.get("desc")))
+    return rows
 
 
 def _organize(panel: dict, columns: list[str], rows: list[list]) -> tuple[list[str], list[list]]:

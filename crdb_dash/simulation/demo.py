@@ -162,6 +162,12 @@ def _backfill(cfg: Config, history: Labelled, prom: promrun.Prometheus, work: Pa
     # The alerts read the recorded targets (and the compliance rules read the alerts' records).
     records = {"groups": [g for g in rules.prometheus_rules(cfg)["groups"] if g["name"] != rules.GROUP]}
     promrun.backfill_recording_rules(prom, to_yaml(records), span, work)
+    backfill_alert_states(prom, cfg, span)
+
+
+def backfill_alert_states(prom: promrun.Prometheus, cfg: Config, span: tuple[int, int]) -> None:
+    """The alerts' states over ``span`` (alert_states, read from ``prom``) written into ``prom``'s storage, which
+    is stopped to take them: start it again to read them."""
     states = list(alert_states(prom, cfg, *span))
     prom.stop()
     promrun.backfill(states, prom.tsdb)
