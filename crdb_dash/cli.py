@@ -288,7 +288,9 @@ def _deploy(cfg, models: dict[str, dict], args) -> int:
     dry_run = args.command == "diff" or args.dry_run
     say = lambda text: print(text, flush=True)  # noqa: E731
     try:
-        job = deploy.Deploy(Grafana(_target(args)), cfg.get("grafana.folder_uid"), cfg.get("grafana.folder"),
+        grafana = Grafana(_target(args))
+        grafana.check()
+        job = deploy.Deploy(grafana, cfg.get("grafana.folder_uid"), cfg.get("grafana.folder"),
                             cfg.get("grafana.uid_prefix"), dry_run=dry_run, force=getattr(args, "force", False),
                             show_diff=dry_run, full=args.full, say=say)
         rules = alert_rules.AlertRules(job, cfg, models)
@@ -306,6 +308,18 @@ def _deploy(cfg, models: dict[str, dict], args) -> int:
 
 
 def _doctor(cfg, args) -> int:
+    """With --json, a refusal is JSON on stdout too (the one line on stderr as ever), so machines read every exit."""
+    try:
+        return _diagnose(cfg, args)
+    except UsageError as exc:
+        if args.json:
+            import json
+
+            print(json.dumps({"healthy": False, "error": str(exc)}, indent=2))
+        raise
+
+
+def _diagnose(cfg, args) -> int:
     from crdb_dash.delivery import doctor
     from crdb_dash.model import config
 

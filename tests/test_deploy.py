@@ -16,6 +16,7 @@ from crdb_dash.dashboards import ALL
 from crdb_dash.delivery import deploy
 from crdb_dash.pipeline import compiled
 from tests.grafana_double import Faults, GrafanaDouble
+from tests.stub_server import StubServer
 
 CANARY = "glsa_CANARY_7d1f0c2e9b_do_not_print"
 PASSWORD = "pw-CANARY-3e8a51-do-not-print"
@@ -400,3 +401,15 @@ def test_https_certificates_are_verified_unless_insecure(tmp_path):
         insecure = crdb_dash(grafana.url, "deploy", "--insecure")
         assert insecure.returncode == 0, insecure.stderr
         assert len(grafana.dashboards) == N
+
+
+@pytest.mark.parametrize("status, body", [(404, b"<html><body><h1>Not Found</h1></body></html>"),
+                                          (200, b"<!doctype html><html><title>Welcome to nginx!</title></html>")])
+def test_a_server_that_is_not_grafana_is_one_line_before_any_write(status, body):
+    """Issue 21: deploy against a web server that is not Grafana names the problem at once, writing nothing
+    (the stub answers GET only: a POST would be answered 501 and retried)."""
+    with StubServer(status, body, "text/html") as server:
+        result = crdb_dash(server.url, "deploy")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "<" not in result.stderr and "POST" not in result.stderr
+    assert f"{server.url} is not Grafana: GET /api/health" in result.stderr

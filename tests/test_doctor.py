@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from crdb_dash.delivery import doctor
+from crdb_dash.model import config
 from crdb_dash.model.naming import Naming
 from crdb_dash.simulation import promrun, setups, simulator
 from crdb_dash.simulation.scenarios import H, M
@@ -168,6 +169,14 @@ def test_unreachable_prometheus_and_bad_usage():
     assert "must be an http" in crdb_dash("--prometheus", "prometheus:9090").stderr
 
 
+def test_json_says_why_on_every_exit():
+    """Issue 21: --json prints JSON on exit 2 too (a machine reading stdout learns why), and the line on stderr."""
+    result = crdb_dash("--prometheus", f"http://127.0.0.1:{promrun.free_port()}", "--json")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    report = json.loads(result.stdout)
+    assert report["healthy"] is False and "could not reach Prometheus" in report["error"]
+
+
 def test_doctor_through_grafanas_datasource_proxy(prometheus_by_setup):
     """--grafana reads the same API through Grafana, with the deploy's credentials, as the dashboards do."""
     import os
@@ -262,3 +271,32 @@ def test_doctor_through_grafana_says_whether_the_grafana_managed_rules_are_there
                                               "alert"]
         assert "crdb-dash deploy --prune deletes them" in left.stdout
     assert CANARY not in none.stdout + none.stderr + every.stdout + left.stdout
+
+
+class _JustStarted:
+    """A Prometheus started a moment ago with a cockroachdb scrape job whose target discovery lists on the second
+    ask."""
+
+    where = "http://prometheus:9090"
+
+    def __init__(self):
+        self.asked = 0
+
+    def get(self, path: str, params: dict | None = None):
+        if path == "/api/v1/targets":
+            self.asked += 1
+            return {"activeTargets": [{"labels": {"job": "cockroachdb"}, "scrapeInterval": "10s"}] * (self.asked > 1)}
+        if path == "/api/v1/status/runtimeinfo":
+            return {"startTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))}
+        return {"yaml": "scrape_configs:\n- job_name: cockroachdb\n  scrape_interval: 10s\n"}
+
+
+def test_targets_not_yet_discovered_right_after_a_start_are_asked_for_again(monkeypatch):
+    """Issue 21: right after Prometheus starts, discovery may list no target yet: no false warning."""
+    monkeypatch.setattr(doctor, "DISCOVERY_WAIT", 0)
+    api = _JustStarted()
+    checked = doctor.Doctor(api, config.load())
+    checked.report.detected["jobs"] = ["cockroachdb"]
+    checked._check_scrape_interval()
+    assert api.asked == 2
+    assert [(f.level, f.topic) for f in checked.report.findings] == [("ok", "scrape interval")]

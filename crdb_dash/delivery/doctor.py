@@ -28,6 +28,7 @@ NODE_CANDIDATES = ("instance", "pod", "node_id", "node")
 SCRAPE_LABELS = {"job", "instance", "service", "endpoint", "__name__"}  # what tells two scrapes of a node apart
 RECENT = 300  # seconds: a series seen this recently reports now
 HISTORY = 86400  # seconds of history compared with now
+DISCOVERY_WAIT = 3  # seconds: how long a Prometheus just started may take to list its targets
 ENABLE_SQL = ("ALTER BACKUP SCHEDULE <schedule id> SET SCHEDULE OPTION "
               "updates_cluster_last_backup_time_metric = 'true';")
 
@@ -391,9 +392,11 @@ class Doctor:
                             "crdb-dash diff shows how; crdb-dash deploy updates them")
 
     def _check_scrape_interval(self) -> None:
-        targets = self.api.get("/api/v1/targets", {"state": "active"}).get("activeTargets", [])
         jobs = set(self.report.detected.get("jobs", []))
-        seen = sorted({t.get("scrapeInterval", "") for t in targets if t.get("labels", {}).get("job") in jobs} - {""})
+        seen = self._scrape_intervals(jobs)
+        if not seen and self._just_started(jobs):  # discovery has not listed the targets yet: ask once more
+            time.sleep(DISCOVERY_WAIT)
+            seen = self._scrape_intervals(jobs)
         configured = self.cfg["scrape_interval"]
         if not seen:
             self.report.add("warn", "scrape interval", f"no active scrape target of jobs {_some(sorted(jobs))}: "
@@ -406,6 +409,25 @@ class Doctor:
                             f"says {configured}: rate windows would be too short", f"scrape_interval: {seen[-1]}")
         else:
             self.report.add("ok", "scrape interval", f"{', '.join(seen)} (config: {configured})")
+
+
+    def _scrape_intervals(self, jobs: set[str]) -> list[str]:
+        targets = self.api.get("/api/v1/targets", {"state": "active"}).get("activeTargets", [])
+        return sorted({t.get("scrapeInterval", "") for t in targets if t.get("labels", {}).get("job") in jobs} - {""})
+
+    def _just_started(self, jobs: set[str]) -> bool:
+        """Whether Prometheus started within the last minute with a scrape job of ``jobs`` configured (False when
+        it cannot say)."""
+        from datetime import datetime
+
+        try:
+            started = self.api.get("/api/v1/status/runtimeinfo").get("startTime", "")
+            when = datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp()
+            configured = self.api.get("/api/v1/status/config").get("yaml", "")
+        except (DoctorError, AttributeError, ValueError):
+            return False
+        named = any(re.search(rf"job_name: ['\"]?{re.escape(job)}['\"]?$", configured, re.M) for job in jobs)
+        return named and time.time() - when < 60
 
 
 def write_config(report: Report, user_file: str | None, out) -> None:

@@ -104,6 +104,18 @@ class Grafana:
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line
             raise _error(what, exc, self.target) from None
 
+    def check(self) -> None:
+        """Proves the URL is Grafana before anything is read or written: GET /api/health answers Grafana's JSON."""
+        try:
+            body = self.call("GET /api/health", lambda api: api.client.GET("/health"))
+        except GrafanaError as exc:
+            if exc.status in (401, 403) or not exc.status or exc.status >= 500:
+                raise
+            body = None
+        if not isinstance(body, dict) or "database" not in body:
+            raise GrafanaError(f"{safe_url(self.target.url)} is not Grafana: GET /api/health did not answer "
+                               "Grafana's health JSON (is GRAFANA_URL Grafana's address, with its sub-path?)")
+
     # ---- the calls the deploy makes ----------------------------------------------------------------
     def folder(self, uid: str) -> dict | None:
         return self._or_none(f"GET /api/folders/{uid}", lambda api: api.folder.get_folder(uid))
@@ -220,7 +232,7 @@ def _error(what: str, exc: Exception, target: Target) -> GrafanaError:
     if isinstance(exc, GrafanaException) and exc.status_code:
         body = exc.response if isinstance(exc.response, dict) else {}
         reason = body.get("status", "")
-        message = body.get("message") or str(exc)
+        message = body.get("message") or (_first_line(exc) if body else "not Grafana's JSON (is this Grafana?)")
         unauthorized = " (are GRAFANA_USER and its password right?)" if target.user else \
             " (is GRAFANA_TOKEN a valid service-account token?)"
         hint = {401: unauthorized, 403: f" ({target.who} may not do this)"}.get(exc.status_code, "")
