@@ -42,8 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("scenarios", help="list the named simulator scenarios")
 
     doctor = sub.add_parser("doctor", help="check that Prometheus' data fits the config, with the fix for each "
-                            "finding", description="Reads Prometheus' HTTP API only (names, series, labels, a few "
-                            "instant queries). Exit 0: the dashboards will show true data; 1: they would not.")
+                            "finding", description="Reads Prometheus' HTTP API (names, series, labels, a few instant "
+                            "queries, rules, targets), directly or through Grafana's datasource proxy (--grafana, "
+                            "which also checks the Grafana-managed alert rules); writes nothing unless "
+                            "--write-config. Exit 0: the dashboards will show true data; 1: they would not; 2: it "
+                            "cannot tell (unreachable, refused, no CockroachDB data, bad usage).")
     where = doctor.add_mutually_exclusive_group()
     where.add_argument("--prometheus", metavar="URL", help="Prometheus' URL, e.g. http://prometheus:9090 "
                        "(default: $PROMETHEUS_URL)")
@@ -226,6 +229,9 @@ def _build(cfg, models: dict[str, dict], out: Path, check: bool) -> int:
     unchanged = len(files) - len(result.written)
     print(f"{len(files)} files under {out.resolve()}: {len(result.written)} written, {len(result.removed)} removed, "
           f"{unchanged} unchanged")
+    if not cfg.get("alerts.runbook_url") and not cfg.get("grafana.url"):
+        print("note: the alerts' runbook links are docs/runbooks.md#..., a path in this project: set grafana.url (they "
+              "then open the Runbooks dashboard) or alerts.runbook_url for links that open from a notification")
     if cfg.get("alerts.grafana_managed"):
         print(f"note: the Grafana-managed alerts ({rules.GRAFANA_FILE}) read the recording rules of {rules.RULES_FILE}:"
               " load that file into the Prometheus they query, or they cannot fire ('crdb-dash doctor' checks)")
@@ -303,7 +309,7 @@ def _deploy(cfg, models: dict[str, dict], args) -> int:
             outcomes += rules.prune(saves)
     except GrafanaError as exc:
         raise UsageError(str(exc)) from None
-    say(("dry run: " if dry_run else "") + deploy.summary(outcomes))
+    say(("dry run: " if dry_run else "") + deploy.summary(outcomes, dry_run))
     return 0 if deploy.succeeded(outcomes) else 1
 
 
@@ -335,7 +341,9 @@ def _diagnose(cfg, args) -> int:
             from crdb_dash.delivery.grafana import Grafana, GrafanaError
 
             try:
-                api = doctor.GrafanaProxyApi(Grafana(_target(args)), cfg.get("datasource.uid"))
+                grafana = Grafana(_target(args))
+                grafana.check()
+                api = doctor.GrafanaProxyApi(grafana, cfg.get("datasource.uid"))
             except GrafanaError as exc:
                 raise UsageError(str(exc)) from None
         else:

@@ -580,12 +580,18 @@ def main(argv: list[str] | None = None) -> None:
                                      "Ctrl-C.")
     parser.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000; 0 picks a free one)")
     parser.add_argument("--token", default="double-admin-token", help="the Admin token it accepts")
+    parser.add_argument("--prometheus", metavar="URL", help="a Prometheus its datasource proxy forwards to, as the "
+                        "datasource of --datasource-uid (for crdb-dash doctor --grafana)")
+    parser.add_argument("--datasource-uid", default="crdb-backups-prometheus", help="that datasource's uid "
+                        "(default: the config's default datasource.uid)")
     args = parser.parse_args(argv)
     try:
         double = GrafanaDouble(tokens={args.token: "Admin", "double-viewer-token": "Viewer"},
                                users={"admin": ("admin", "Admin")}, port=args.port)
     except OSError as exc:
         parser.exit(2, f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}\n")
+    if args.prometheus:
+        double.datasources[args.datasource_uid] = args.prometheus.rstrip("/")
     with double:
         print(f"Grafana API double at {double.url}: GRAFANA_URL={double.url} GRAFANA_TOKEN={args.token} "
               "(Admin; double-viewer-token is a Viewer), or GRAFANA_USER=admin GRAFANA_PASSWORD=admin. "

@@ -88,6 +88,14 @@ def test_build_creates_a_missing_output_directory(tmp_path):
     assert (out / build.DASHBOARD_DIR / "crdb-backups-overview.json").is_file()
 
 
+def test_build_says_when_runbook_links_would_not_open_from_a_notification(tmp_path):
+    """Issue 21 (trial): the default runbook_url is a path in this project; the build says how to get links."""
+    assert "set grafana.url" in run("build", "--out", str(tmp_path / "a")).stdout
+    linked = tmp_path / "linked.yaml"
+    linked.write_text("grafana: {url: 'https://grafana.example.com'}\n")
+    assert "runbook links" not in run("build", "--config", str(linked), "--out", str(tmp_path / "b")).stdout
+
+
 def test_build_into_a_file_is_a_one_line_error(tmp_path):
     out = tmp_path / "file"
     out.write_text("")

@@ -51,6 +51,7 @@ def test_override_merges_with_defaults(tmp_path):
     ("alerts: {forget_after: 30m}\n", "forget_after"),
     ("alerts: {recovery_point_unknown_for: 8d}\n", "'alerts.recovery_point_unknown_for'"),
     ("schema_version: 12\n", "'schema_version'"),
+    ("rpo: {warnin: 2h}\n", "unknown key 'rpo.warnin' (did you mean 'rpo.warning'?)"),
     ("alerts: {grafana_managed: true, evaluation_interval: 45s}\n", "'alerts.evaluation_interval'"),
     ("schema_version: true\n", "'schema_version'"),
     ("labels: {cluster: 'bad label'}\n", "'labels.cluster'"),

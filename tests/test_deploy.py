@@ -133,7 +133,7 @@ def test_dry_run_and_diff_write_nothing_and_summarise_new_dashboards(grafana, ou
     for args in (["deploy", "--dry-run"], ["diff"]):
         result = crdb_dash(grafana.url, *args)
         assert result.returncode == 0, result.stderr
-        assert f"dry run: {N} created" in result.stdout
+        assert f"dry run: {N} to create" in result.stdout
         assert "crdb-backups-overview: would be created ('CockroachDB Backups / Overview', 18 panels)" in result.stdout
         assert reported(result) == list(ours)
         assert '"title"' not in result.stdout and len(result.stdout.splitlines()) == N + 2
@@ -147,7 +147,7 @@ def test_diff_shows_full_diffs_for_changed_dashboards(grafana, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("rpo: {warning: 90m}\n")
     result = crdb_dash(grafana.url, "diff", config=str(config))
-    assert result.returncode == 0 and f"dry run: 0 created, 3 updated, {N - 3} unchanged" in result.stdout
+    assert result.returncode == 0 and f"dry run: 0 to create, 3 to update, {N - 3} unchanged" in result.stdout
     assert "--- crdb-backups-overview (Grafana)\n+++ crdb-backups-overview (ours)" in result.stdout
 
 
@@ -367,7 +367,7 @@ def test_the_double_runs_by_hand_on_loopback(ours):
             assert url.startswith("http://127.0.0.1:")
             assert crdb_dash(url, "deploy", token=token).returncode == 0
             basic = crdb_dash(url, "diff", token="", env={"GRAFANA_USER": "admin", "GRAFANA_PASSWORD": "admin"})
-            assert f"dry run: 0 created, 0 updated, {N} unchanged" in basic.stdout, basic.stdout + basic.stderr
+            assert f"dry run: 0 to create, 0 to update, {N} unchanged" in basic.stdout, basic.stdout + basic.stderr
         finally:
             double.terminate()
 

@@ -222,7 +222,7 @@ def test_diff_and_dry_run_write_nothing_and_show_rule_changes(grafana, managed):
         result = crdb_dash(grafana.url, *args, config=path)
         assert result.returncode == 0, result.stdout + result.stderr
         assert grafana.writes() == []
-        assert f"dry run: {N} created, 0 updated, 0 unchanged, 0 refused, 0 failed; alert rules: {n} created" \
+        assert f"dry run: {N} to create, 0 to update, 0 unchanged, 0 refused, 0 failed; alert rules: {n} to create" \
             in result.stdout
         assert f"alert rule {provisioned(path)[0]['uid']}: would be created ('" in result.stdout
         assert '"condition"' not in result.stdout
@@ -232,7 +232,7 @@ def test_diff_and_dry_run_write_nothing_and_show_rule_changes(grafana, managed):
     before = len(grafana.writes())
     diff = crdb_dash(grafana.url, "diff", config=managed("evaluation_interval: 2m, retries: 5", name="r.yaml"))
     assert diff.returncode == 0 and len(grafana.writes()) == before, diff.stdout
-    assert "alert rules: 0 created, 2 updated" in diff.stdout and "would be updated" in diff.stdout
+    assert "alert rules: 0 to create, 2 to update" in diff.stdout and "would be updated" in diff.stdout
     assert "-                3\n+                5" in diff.stdout
     assert "rule group cockroachdb-backups: would be updated (interval 60s -> 120s)" in diff.stdout
 

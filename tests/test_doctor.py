@@ -195,7 +195,8 @@ def test_doctor_through_grafanas_datasource_proxy(prometheus_by_setup):
     assert "Grafana datasource crdb-backups-prometheus" in ok.stdout and "6 node(s) report now" in ok.stdout
     assert any(p.startswith("/api/datasources/proxy/uid/crdb-backups-prometheus/api/v1/") for _, p, _ in
                grafana.requests)
-    assert missing.returncode == 2 and "404" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+    assert "Grafana has no datasource with uid crdb-backups-prometheus: set datasource.uid" in missing.stderr
     assert token not in ok.stdout + ok.stderr + missing.stdout + missing.stderr
 
 
@@ -300,3 +301,13 @@ def test_targets_not_yet_discovered_right_after_a_start_are_asked_for_again(monk
     checked._check_scrape_interval()
     assert api.asked == 2
     assert [(f.level, f.topic) for f in checked.report.findings] == [("ok", "scrape interval")]
+
+
+def test_a_node_label_no_series_has_fails(prometheus_by_setup, tmp_path):
+    """Issue 21 (trial): a config naming nodes by a label the data lacks would merge each cluster's nodes."""
+    path = tmp_path / "pods.yaml"
+    path.write_text("labels: {node: pod}\n")
+    result = crdb_dash("--prometheus", prometheus_by_setup("self-hosted").url, config=str(path))
+    assert result.returncode == 1, result.stdout
+    assert "[FAIL] labels: no series has the label pod, so each cluster's nodes would show as one" in result.stdout
+    assert "fix: labels.node: instance" in result.stdout

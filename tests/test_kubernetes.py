@@ -117,7 +117,7 @@ def test_scrape_config_passes_promtool(files, tmp_path):
 
 @pytest.mark.parametrize("text, key, names", [
     ("labels: {cluster: job}\n", "labels.cluster", "kubernetes.service_monitor: false"),
-    ("labels: {cluster: namespace}\n", "labels.cluster", "preset helm"),
+    ("labels: {cluster: namespace}\n", "labels.cluster", "kubernetes/servicemonitor.yaml"),
     ("selector: 'job=\"crdb\", k8s_cluster!=\"\"'\nlabels: {cluster: k8s_cluster}\n", "labels.cluster", "selector"),
     ("preset: helm\nkubernetes: {service_monitor: true}\n", "labels.cluster", "kubernetes.service_monitor: false"),
     ("preset: cloud\nkubernetes: {service_monitor: true}\n", "labels.cluster", "kubernetes.service_monitor: false"),

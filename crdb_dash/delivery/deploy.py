@@ -139,7 +139,8 @@ class Deploy:
             raise
         except GrafanaError as exc:
             outcome = Outcome(model["uid"], model["title"], "failed", str(exc))
-        outcome.about = f"{model['title']!r}, {panel_count(model)} panels"
+        panels = panel_count(model)
+        outcome.about = f"{model['title']!r}, {panels} panel{'' if panels == 1 else 's'}"
         return outcome
 
     def _plan_and_apply(self, model: dict) -> Outcome:
@@ -277,14 +278,18 @@ class Deploy:
         self.say(text)
 
 
-def summary(outcomes: list[Outcome]) -> str:
+DRY_RUN_WORDS = {"created": "to create", "updated": "to update", "deleted": "to delete"}
+
+
+def summary(outcomes: list[Outcome], dry_run: bool = False) -> str:
     """One line: the dashboards' counts, then the alert rules' when any were deployed or pruned (only pruned,
-    as when Prometheus evaluates the alerts: just what was done)."""
+    as when Prometheus evaluates the alerts: just what was done). A dry run says what it would do."""
 
     def counts(kind: str) -> str:
         n = {a: sum(1 for o in outcomes if o.kind == kind and o.action == a) for a in ACTIONS}
         always = ALWAYS_COUNTED if kind == "dashboard" or any(n[a] for a in ALWAYS_COUNTED) else ()
-        return ", ".join(f"{count} {a}" for a, count in n.items() if count or a in always)
+        words = DRY_RUN_WORDS if dry_run else {}
+        return ", ".join(f"{count} {words.get(a, a)}" for a, count in n.items() if count or a in always)
 
     rules = any(o.kind == "alert rule" for o in outcomes)
     return counts("dashboard") + (f"; alert rules: {counts('alert rule')}" if rules else "")

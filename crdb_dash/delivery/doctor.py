@@ -121,6 +121,9 @@ class GrafanaProxyApi:
         try:
             body = self.grafana.datasource_get(self.uid, path, params or {})
         except GrafanaError as exc:
+            if exc.status == 404 and "datasource" in str(exc).lower():
+                raise DoctorError(f"Grafana has no datasource with uid {self.uid}: set datasource.uid to the uid of "
+                                  "the Prometheus datasource the dashboards read") from None
             raise DoctorError(str(exc)) from None
         return _data(body, self.where, path)
 
@@ -244,6 +247,9 @@ class Doctor:
         else:
             self.report.add("ok", "naming", f"metric names fit the config ({preset} layout)")
             merged = sorted({s.get(cluster, "") for s in history}) if self.cfg.cluster not in labels else []
+            if self.cfg.node not in labels and node in labels:
+                self.report.add("fail", "labels", f"no series has the label {self.cfg.node}, so each cluster's nodes "
+                                f"would show as one; the data names nodes by {node}", f"labels.node: {node}")
             if len(merged) > 1:
                 self.report.add("fail", "labels", f"no series has the label {self.cfg.cluster}, so the {len(merged)} "
                                 f"clusters told apart by {cluster} ({_some(merged)}) would show as one",

@@ -234,7 +234,11 @@ def _merge(base: dict, override: dict, source: str, prefix: str) -> None:
     for key, value in override.items():
         dotted = f"{prefix}{key}"
         if key not in base:
-            raise ConfigError(f"{source}: unknown key '{dotted}'")
+            import difflib
+
+            near = difflib.get_close_matches(str(key), list(base), n=1, cutoff=0.75)
+            raise ConfigError(f"{source}: unknown key '{dotted}'" + (f" (did you mean '{prefix}{near[0]}'?)"
+                                                                     if near else ""))
         if isinstance(base[key], dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: key '{dotted}' must be a mapping")
@@ -471,11 +475,12 @@ def _check_service_monitor(raw: dict, fail) -> None:
     selected = {m.name for m in promql_parser.parse("up{" + raw["selector"] + "}").matchers.matchers}
     if cluster in OPERATOR_LABELS or cluster in selected:
         fail("labels.cluster", f"is {cluster!r}, which the Prometheus Operator or the selector sets, but the "
-             "ServiceMonitor writes each cluster's name into it: use a label of its own such as cluster, or set "
-             "kubernetes.service_monitor: false where another scrape config names clusters (preset helm does)")
+             "generated kubernetes/servicemonitor.yaml writes each cluster's name into it: use a label of its own "
+             "such as cluster, or, not on Kubernetes or scraped otherwise, set kubernetes.service_monitor: false")
     if node not in NODE_LABELS:
-        fail("labels.node", f"is {node!r}, which series scraped by the ServiceMonitor lack: use instance (the "
-             f"pod's name), pod or node_id, or set kubernetes.service_monitor: false")
+        fail("labels.node", f"is {node!r}, which series scraped by the generated kubernetes/servicemonitor.yaml "
+             "lack: use instance (the pod's name), pod or node_id, or, not on Kubernetes or scraped otherwise, set "
+             "kubernetes.service_monitor: false")
 
 
 def _check_windows(raw: dict, duration, fail, warn) -> None:
