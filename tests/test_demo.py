@@ -219,11 +219,12 @@ def test_demo_labels_follow_the_config(selector, labels, job, extra):
 @pytest.mark.parametrize("text, message", [
     ("selector: 'job=~\"crdb-.+\"'\n", 'matcher job=~"crdb-.+": their series are labelled from = matchers only'),
     ("selector: 'job=\"crdb\", env!=\"\"'\n", 'matcher env!=""'),
-    ("selector: 'job=\"crdb\", cluster=\"prod\"'\n", "they set label 'cluster' themselves"),
+    ("selector: 'job=\"crdb\", cluster=\"prod\"'\nkubernetes: {service_monitor: false}\n",
+     "they set label 'cluster' themselves"),
     ("selector: 'job=\"crdb\", instance=~\".*:8080\"'\n", "they set label 'instance' themselves"),
     ("labels: {cluster: tenant, tenant: vc}\n", "simulated clusters cannot use labels.cluster 'tenant'"),
     ("labels: {cluster: node_id}\n", "simulated clusters cannot use labels.cluster 'node_id'"),
-    ("labels: {node: cluster}\n", "three different label names"),
+    ("labels: {node: cluster}\nkubernetes: {service_monitor: false}\n", "three different label names"),
 ])
 def test_demo_refuses_what_it_cannot_honour(tmp_path, text, message):
     err = _fails(["--config", str(_write(tmp_path, text)), "demo", "--seconds", "1", "--out", str(tmp_path / "out")])

@@ -39,7 +39,7 @@ def test_a_preset_sets_naming_labels_and_selector_and_the_files_own_keys_win(tmp
     path = tmp_path / "c.yaml"
     path.write_text("preset: helm\nlabels: {node: instance}\n")
     cfg = config.load(path)
-    assert cfg["selector"] == 'job=~".*cockroachdb"' and cfg.cluster == "job" and cfg.node == "instance"
+    assert cfg["selector"] == 'job=~".*cockroachdb"' and cfg.cluster == "namespace" and cfg.node == "instance"
     path.write_text("preset: dedicated\n")
     assert config.load(path).naming == Naming(prefix="crdb_dedicated_", lower_case=True)
 
