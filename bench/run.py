@@ -80,7 +80,7 @@ def bench_fleet(clusters: int) -> dict:
     for n in (1, clusters):
         sim = Simulation(_fleet(n), end)
         start = time.perf_counter()
-        with promrun.serve(openmetrics([sim]), rules.prometheus_file(cfg), (sim.start, end)) as prom:
+        with promrun.serve(openmetrics([sim]), rules.history_file(cfg), (sim.start, end)) as prom:
             if n == clusters:
                 out["fleet_backfill_s"] = round(time.perf_counter() - start, 1)
                 out["fleet_series"] = prom.series_count('{job="cockroachdb"}')

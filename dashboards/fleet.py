@@ -24,4 +24,5 @@ def build(ctx: Ctx):
     table = common.with_min_interval(fleet.table(ctx, common.uid(ctx.cfg, overview.KEY)), ctx)
     return G.Dashboard(**common.frame(ctx, KEY, TITLE, "Which cluster's backups need me now? One row per cluster and "
                                                 "virtual cluster, worst first."),
-                       templating=variables(ctx), panels=rows(("Clusters", [table])), links=common.links(ctx))
+                       templating=variables(ctx), panels=rows(("Clusters", [fleet.rules_loaded(ctx), table])),
+                       links=common.links(ctx))

@@ -21,6 +21,8 @@ from crdb_dash.panels.base import (
     absent_mapping,
     compliance_levels,
     freshness_levels,
+    stat,
+    thresholds,
 )
 
 LAST = metric("schedules_BACKUP_last_completed_time")
@@ -45,30 +47,44 @@ class Column:
 
 def _rows_now(scope: promql.Scope) -> str:
     """(cluster, tenant) of every cluster reporting now, value 0."""
-    return f"0 * {_nodes(scope, promql.selector(PRESENCE, scope))}"
+    return f"0 * {_count(scope, _nodes_now(scope))}"
 
 
-def _nodes(scope: promql.Scope, expr: str) -> str:
-    """How many nodes have a series in ``expr``, by cluster and tenant."""
-    return f"sum by ({scope.grouping()}) ({replace(scope, tenants='').per_node(expr)} >= bool 0)"
+def _nodes_now(scope: promql.Scope) -> str:
+    """The nodes exporting backup metrics now, by cluster, tenant and node."""
+    sel = promql.selector(PRESENCE, scope)
+    return f"group by ({scope.grouping()}, {scope.node_label}) ({replace(scope, tenants='').per_node(sel)})"
+
+
+def _nodes_seen(scope: promql.Scope) -> str:
+    """The nodes that exported backup metrics in the range: the per-node recording rule, or every sample in it."""
+    by = f"{scope.grouping()}, {scope.node_label}"
+    if scope.recorded:
+        seen = f"{promql.recorded(promql.NODE_SEEN_RECORD, scope)} > time() - {promql.RANGE_SECONDS}"
+        return f"{_nodes_now(scope)} or group by ({by}) ({seen})"
+    sel = promql.selector(PRESENCE, scope)
+    return f"group by ({by}) ({replace(scope, tenants='').per_node(f'max_over_time({sel}[{promql.RANGE}])')})"
+
+
+def _count(scope: promql.Scope, nodes: str) -> str:
+    return f"count by ({scope.grouping()}) ({nodes})"
 
 
 def reporting(scope: promql.Scope) -> str:
     """The share of the nodes seen in the range that report now (within the lookback); 0 when none does."""
-    sel = promql.selector(PRESENCE, scope)
-    seen = _nodes(scope, f"max_over_time({sel}[{promql.RANGE}])")
-    return f"({_nodes(scope, sel)} or 0 * {seen}) / {seen}"
+    seen = _count(scope, _nodes_seen(scope))
+    return f"({_count(scope, _nodes_now(scope))} or 0 * {seen}) / {seen}"
 
 
 def _alerts(ctx: Ctx) -> str:
-    scope = promql.fleet_scope(ctx.cfg)
+    scope = promql.fleet_scope(ctx.cfg, recorded=False)  # nothing recorded: the alerts firing now
     firing = f'ALERTS{{alertstate="firing", alertname=~"{PREFIX}.+", {ctx.cfg.cluster}=~"${promql.FLEET_FILTER}"}}'
     return f"count by ({scope.grouping()}) ({firing}) or {_rows_now(scope)}"
 
 
 def _failures(scope: promql.Scope) -> str:
-    """Scheduled backups failed in the range, counted as the Overview counts them."""
-    return promql.counted(metric("schedules_BACKUP_failed"), scope, promql.RANGE)
+    """Scheduled backups failed in the range, 0 for a cluster seen in it without any."""
+    return f"{promql.failed_in(scope, promql.RANGE)} or 0 * {_count(scope, _nodes_seen(scope))}"
 
 
 def _pts(scope: promql.Scope) -> str:
@@ -78,38 +94,48 @@ def _pts(scope: promql.Scope) -> str:
     return f"(({schedules}) > ({jobs})) or ({jobs}) or ({schedules})"
 
 
-def status(ctx: Ctx) -> str:
+def status(ctx: Ctx, recorded: bool = True) -> str:
     """The worst of: not reporting; the recovery point over its critical target, no scheduled success for the
     critical freshness level, the same at the warning levels; failures / paused jobs / firing alerts; no backup
     known at all; else OK. Targets are each cluster's own (rpo.overrides). An unknown recovery point with fresh
     successes is OK: most schedules do not maintain the gauge."""
-    scope, cfg = promql.fleet_scope(ctx.cfg), ctx.cfg
+    met = conditions(ctx, recorded)
+    levels = [f"(0 * ({met[level]}) + {level})" for level, _, _ in STATUSES if level in met]
+    return " or ".join([*levels, _rows_now(promql.fleet_scope(ctx.cfg, recorded))])
+
+
+def conditions(ctx: Ctx, recorded: bool = True) -> dict[int, str]:
+    """Each status level's condition, by level: the rows it holds for. Targets are the recorded ones (one series a
+    row whatever rpo.overrides holds), or in the raw forms the overrides written out."""
+    scope, cfg = promql.fleet_scope(ctx.cfg, recorded), ctx.cfg
     g = scope.grouping()
     rows = _rows_now(scope)
     age, unsuccessful = promql.age(LAST, scope), promql.unsuccessful_since(scope)
 
     def over(value: str, severity: str, kind: str) -> str:
+        if recorded:  # of the rows reporting now, as in the raw forms
+            return f"{promql.over_target(value, scope, severity, kind=kind)} and on ({g}) {rows}"
         return f"({value}) > on ({g}) ({promql.rpo_target(cfg, rows, severity, kind)})"
 
     paused = [promql.current(metric(f"jobs_{kind}_currently_paused"), scope) for kind in ("backup", "restore")]
     attention = " or ".join(f"(({e}) > 0)" for e in (_failures(scope), *paused, _alerts(ctx)))
-    conditions = {7: f"({reporting(scope)}) == 0", 6: over(age, "critical", "rpo"),
-                  5: over(unsuccessful, "critical", "freshness"), 4: over(age, "warning", "rpo"),
-                  3: over(unsuccessful, "warning", "freshness"), 2: attention,
-                  1: f"{rows} unless on ({g}) ({age}) unless on ({g}) ({unsuccessful})"}
-    levels = [f"(0 * ({conditions[level]}) + {level})" for level, _, _ in STATUSES if level in conditions]
-    return " or ".join([*levels, rows])
+    return {7: f"({reporting(scope)}) == 0", 6: over(age, "critical", "rpo"),
+            5: over(unsuccessful, "critical", "freshness"), 4: over(age, "warning", "rpo"),
+            3: over(unsuccessful, "warning", "freshness"), 2: attention,
+            1: f"{rows} unless on ({g}) ({age}) unless on ({g}) ({unsuccessful})"}
 
 
-def columns(ctx: Ctx) -> list[Column]:
-    scope, cfg = promql.fleet_scope(ctx.cfg), ctx.cfg
+def columns(ctx: Ctx, recorded: bool = True) -> list[Column]:
+    """The table's columns, reading the recording rules; ``recorded=False``: the same values from the raw series
+    (every sample of the range), which the recorded forms are tested against."""
+    scope, cfg = promql.fleet_scope(ctx.cfg, recorded), ctx.cfg
     objective = f"{cfg.get('rpo.compliance.objective') * 100:g}%"
     period = cfg.get("rpo.compliance.period")
     status_map = {"type": "value", "options": {str(level): {"text": text, "color": colour, "index": i}
                                                for i, (level, text, colour) in enumerate(STATUSES)}}
     compliance_steps = compliance_levels(cfg)
     return [
-        Column("Status", status(ctx), "none",
+        Column("Status", status(ctx, recorded), "none",
                "The worst of: not reporting; the recovery point, or the time since a scheduled backup last succeeded, "
                "over the cluster's critical level, then its warning level (rpo.overrides, freshness); failures in "
                "the range, paused jobs or firing alerts; no backup known at all. An unknown recovery point with "
@@ -155,6 +181,23 @@ def columns(ctx: Ctx) -> list[Column]:
                "below 0 the objective is missed.", BUDGET_LEVELS,
                decimals=0),
     ]
+
+
+def rules_loaded(ctx: Ctx) -> G.Stat:
+    """The one place that says whether the table's recording rules are loaded, and of this release."""
+    rule_file = "rules/crdb-backups.rules.yml"
+    version = promql.RULES_VERSION
+    older = {"type": "range", "options": {"from": 0, "to": version - 0.5, "result": {
+        "text": f"Out of date: the table needs this release's recording rules ({rule_file})", "color": "orange",
+        "index": 1}}}
+    current = {"type": "range", "options": {"from": version - 0.5, "to": None, "result": {
+        "text": "Loaded", "color": "green", "index": 0}}}
+    return stat("Recording rules", "The table reads what the recording rules keep per cluster (the recovery point, "
+                f"the last success, failures, nodes seen, compliance): without them loaded ({rule_file}, in the "
+                "Prometheus this datasource reads) its cells are empty.",
+                f"max({promql.RULES_VERSION_RECORD})", "none", thresholds(("text", None)), mappings=[current, older],
+                no_value=f"Not loaded: the table is empty without its recording rules ({rule_file})",
+                absent_color="red", size=(24, 3))
 
 
 def _cell(colour_steps: tuple) -> dict:

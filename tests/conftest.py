@@ -65,11 +65,12 @@ def config_error(path: Path, text: str) -> str:
 
 
 def group_order(rule_file) -> list[str]:
-    """The rule file's groups in file order, for promtool's ``group_eval_order``: recording rules before the alerts
-    that read them at the same evaluation (promtool otherwise evaluates groups in a random order)."""
+    """The rule file's groups in reverse order, for promtool's ``group_eval_order``: the alerts before the recording
+    rules they read, so that each alert sees the records of the evaluation before, as a ruler that evaluates groups
+    independently (Thanos, Mimir, vmalert) may show them. Nothing may depend on the order of groups."""
     import yaml
 
-    return [g["name"] for g in yaml.safe_load(Path(rule_file).read_text())["groups"]]
+    return [g["name"] for g in yaml.safe_load(Path(rule_file).read_text())["groups"]][::-1]
 
 
 def need(engine: engines.Engine) -> engines.Engine:

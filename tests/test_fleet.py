@@ -61,7 +61,7 @@ def sim():
 @pytest.fixture(scope="module")
 def prom(sim):
     try:
-        with promrun.serve(openmetrics([sim]), rules.render(_cfg())[rules.RULES_FILE], (sim.start, END)) as server:
+        with promrun.serve(openmetrics([sim]), rules.history_file(_cfg()), (sim.start, END)) as server:
             yield server
     except promrun.PrometheusError as exc:
         pytest.fail(str(exc))

@@ -60,7 +60,7 @@ def prom(request, sims, cfg):
     serve = vmrun.serve if engine.kind == "victoriametrics" else promrun.serve
     span = (min(s.start for s in sims.values()), END)
     try:
-        with serve(openmetrics(list(sims.values())), rules.render(cfg)[rules.RULES_FILE], span, engine) as server:
+        with serve(openmetrics(list(sims.values())), rules.history_file(cfg), span, engine) as server:
             yield server
     except promrun.PrometheusError as exc:
         pytest.fail(str(exc))
@@ -659,7 +659,7 @@ def test_a_full_refresh_reads_at_most_its_budget_of_samples(cfg, recorded_models
     sim = Simulation(bench._fleet(1), END)
     budgets = {1.5: compiled.dashboards(cfg), 1.0: recorded_models}
     over = []
-    with promrun.serve(openmetrics([sim]), rules.render(cfg)[rules.RULES_FILE], (sim.start, END)) as server:
+    with promrun.serve(openmetrics([sim]), rules.history_file(cfg), (sim.start, END)) as server:
         for budget, models in budgets.items():
             for uid, model in models.items():
                 cost = bench._refresh(server, model, END)

@@ -40,7 +40,7 @@ def test_vmalert_rejects_a_broken_rule_file(tmp_path, vm_engine):
 def test_imported_history_and_replayed_recording_rule_match_the_simulation(cfg, vm_engine):
     end = int(time.time()) // 3600 * 3600
     sim = Simulation(named("rolling-restart"), end)
-    text = rules.render(cfg)[rules.RULES_FILE]
+    text = rules.history_file(cfg)
     with vmrun.serve(openmetrics([sim]), text, (sim.start, end), vm_engine) as vm:
         completed = vm.query("max(schedules_BACKUP_last_completed_time)", end)["result"]
         recorded = vm.query(f"max({promql.RPO_RECORD})", end)["result"]

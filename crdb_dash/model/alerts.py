@@ -401,8 +401,25 @@ def compliance_rules(cfg: Config) -> list[dict]:
     """RPO compliance: within target or not at each evaluation, and its average over the compliance period
     (read by the dashboards, so that a 30-day figure costs one sample)."""
     scope = promql.rule_scope(cfg)
+    totals = (promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD)
     return [{"record": promql.COMPLIANT_RECORD, "expr": promql.within_target(cfg, scope)},
-            {"record": SUSTAINED_MISS_RECORD,
-             "expr": sustained_miss(cfg)},
+            *({"record": r, "expr": promql.compliance_total(cfg, scope, r)} for r in totals),
+            {"record": SUSTAINED_MISS_RECORD, "expr": sustained_miss(cfg)},
             {"record": promql.PERIOD_RECORD,
-             "expr": promql.compliance(scope, cfg.get("rpo.compliance.period"))}]
+             "expr": promql.compliance(replace(scope, recorded=True), cfg.get("rpo.compliance.period"))}]
+
+
+def fleet_rules(cfg: Config) -> list[dict]:
+    """What the Fleet reads besides the alerts' memory: per node, when it last reported; failures per minute; and
+    which version of these rules is loaded (the Fleet says when they are missing or older than its queries)."""
+    scope = promql.rule_scope(cfg)
+    return [{"record": promql.NODE_SEEN_RECORD, "expr": promql.node_last_seen(scope, cfg.get("alerts.forget_after"))},
+            {"record": promql.FAILED_RECORD, "expr": promql.failed_each_minute(scope)},
+            {"record": promql.RULES_VERSION_RECORD, "expr": f"vector({promql.RULES_VERSION})"}]
+
+
+def history_forms() -> dict[str, str]:
+    """Rules that read their own earlier values, as expressions of stored samples: for a history evaluated at once
+    (a backfill, a replay), which cannot feed a rule its own past."""
+    totals = (promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD)
+    return {r: promql.compliance_total_history(r) for r in totals}

@@ -21,6 +21,7 @@ from crdb_dash.model.naming import Naming
 RATE_INTERVAL = "$__rate_interval"
 STEP = "${__interval_ms}ms"  # exactly the query's step ($__interval is truncated to a whole unit)
 RANGE = "$__range"
+RANGE_SECONDS = "$__range_s"
 SYSTEM_TENANT = "system"  # what a series without a tenant label belongs to
 SELECTED = "tenant_selected"  # a label marking series of the tenants chosen on a dashboard
 UNLABELLED = "tenant_unlabelled"  # a label marking series that had no tenant label
@@ -40,6 +41,12 @@ RECORDS = {
 # that hide a series at once, which would reset an alert's `for`; this bridges a gap as an instant query
 # bridges missing samples (Prometheus' default lookback), without them.
 GAP = "5m"
+# The Fleet's own records: per node, when it last exported backup metrics; scheduled backups failed in each minute
+# any failed (a sparse series: the Fleet sums only minutes with failures)
+NODE_SEEN_RECORD = "cluster_tenant_node:backup_metrics:last_seen_time"
+FAILED_RECORD = "cluster_tenant:schedules_BACKUP_failed:events_1m"
+RULES_VERSION_RECORD = "crdb_backups:recording_rules:version"  # which recording rules are loaded
+RULES_VERSION = 2  # raised when the dashboards need a record older rule files lack
 SUCCESS_STEP = "1m"  # the resolution of the time a scheduled backup last succeeded
 EVENT_STEP = "60000ms"  # rules count a counter's events step by step at this resolution (see step_events)
 
@@ -345,6 +352,22 @@ def restarted(scope: Scope) -> str:
     return f"count by ({scope.by[0]}, {scope.node_label}) ({uptime} < {STEP.removesuffix('ms')} / 1000)"
 
 
+def failed_each_minute(scope: Scope) -> str:
+    """The recording rule ``FAILED_RECORD``: scheduled backups failed in the latest whole minute (``counted``: minutes
+    aligned as the dashboards' steps are, whatever second of the minute the rule is evaluated at), only where any
+    did."""
+    return f"{counted(metric('schedules_BACKUP_failed'), scope, SUCCESS_STEP, EVENT_STEP)} > 0"
+
+
+def failed_in(scope: Scope, window: str) -> str:
+    """Scheduled backups failed in ``window``, as the Overview counts them (``counted``), or (``scope.recorded``) the
+    sum of ``FAILED_RECORD``'s minutes in the window, as many samples as minutes with failures."""
+    if not scope.recorded:
+        return counted(metric("schedules_BACKUP_failed"), scope, window)
+    minutes = f"{recorded(FAILED_RECORD, scope)}[{window}] offset -1ms"  # the window's minutes, as ``counted``'s
+    return f"sum by ({scope.grouping()}) (sum_over_time({minutes}))"
+
+
 def success_ratio(scope: Scope, window: str) -> str:
     """Succeeded / (succeeded + failed) scheduled backups that finished in ``window``: no value (not NaN) when
     none did; either counter may be absent."""
@@ -361,6 +384,15 @@ def not_reporting(scope: Scope) -> str:
     starts is not a tenant disappearing. A cluster with one node left reporting is absent.
     """
     return f"time() - {SEEN_RECORD} unless on ({scope.grouping()}) ({reporting_now(scope)})"
+
+
+def node_last_seen(scope: Scope, forget: str) -> str:
+    """The recording rule: per node, the time of its newest sample of ``PRESENCE`` (every node exports it from
+    start-up), forgotten ``forget`` later; what the Fleet reads for the nodes seen in its range."""
+    by = f"{scope.grouping()}, {scope.node_label}"
+    newest = f"max by ({by}) ({scope.per_node(f'timestamp({selector(metric(PRESENCE), scope)})')})"
+    kept = f"last_over_time({NODE_SEEN_RECORD}[{scope.rpo_window}]) > time() - {parse_duration(forget)}"
+    return f"{newest} or ({kept})"
 
 
 def nodes_reporting(scope: Scope) -> str:
@@ -393,14 +425,14 @@ def success_age(scope: Scope) -> str:
     knows one."""
     g = scope.grouping()
     if scope.recorded:
-        return f"time() - max by ({g}) ({_recorded(SUCCESS_RECORD, scope)})"
-    return f"time() - max by ({g}) ({last_success(scope, scope.rpo_window)} or {_recorded(SUCCESS_RECORD, scope)})"
+        return f"time() - max by ({g}) ({recorded(SUCCESS_RECORD, scope)})"
+    return f"time() - max by ({g}) ({last_success(scope, scope.rpo_window)} or {recorded(SUCCESS_RECORD, scope)})"
 
 
 def unsuccessful_since(scope: Scope) -> str:
     """For dashboards: seconds since a scheduled backup last succeeded (``success_age``) or, while none is known,
     since one was first seen starting (the recording rule)."""
-    first = f"time() - max by ({scope.grouping()}) ({_recorded(FIRST_RUN_RECORD, scope)})"
+    first = f"time() - max by ({scope.grouping()}) ({recorded(FIRST_RUN_RECORD, scope)})"
     return f"{success_age(scope)} or {first}"
 
 
@@ -493,7 +525,7 @@ def within_target(cfg: Config, scope: Scope) -> str:
     return f"{within} or on ({g}) ({once_known} + {1 if unknown == 'compliant' else 0})"
 
 
-def _recorded(name: str, scope: Scope) -> str:
+def recorded(name: str, scope: Scope) -> str:
     """A compliance rule's series, narrowed to the scope's clusters and tenants (rules read every one)."""
     if not scope.record_matchers:
         return name
@@ -502,12 +534,46 @@ def _recorded(name: str, scope: Scope) -> str:
 
 
 def compliance(scope: Scope, window: str) -> str:
-    """The share of rule evaluations in ``window`` with the recovery point within its target."""
-    return f"avg_over_time({_recorded(COMPLIANT_RECORD, scope)}[{window}])"
+    """The share of rule evaluations in ``window`` with the recovery point within its target: from the compliance
+    rule's samples in the window, or (``scope.recorded``) from its running sums, two samples a row whatever the
+    window (``compliance_total``)."""
+    if not scope.recorded:
+        return f"avg_over_time({recorded(COMPLIANT_RECORD, scope)}[{window}])"
+
+    def within(record: str) -> str:  # the sum's growth over the window; all of it when the sum began since
+        now = recorded(record, scope)
+        return f"(({now} - {now} offset {window}) >= 0 or {now} + 0)"
+    return f"{within(COMPLIANT_SUM_RECORD)} / ({within(COMPLIANT_COUNT_RECORD)} > 0)"
 
 
 def compliance_over_period(scope: Scope) -> str:
-    return _recorded(PERIOD_RECORD, scope)
+    return recorded(PERIOD_RECORD, scope)
+
+
+# The compliance rule's running sums: of its values (evaluations within target) and of its evaluations. The share
+# within target over any window is then the growth of one over the other's (``compliance``).
+COMPLIANT_SUM_RECORD = "cluster_tenant:backup_rpo_within_target:sum"
+COMPLIANT_COUNT_RECORD = "cluster_tenant:backup_rpo_within_target:count"
+
+
+def compliance_total(cfg: Config, scope: Scope, record: str) -> str:
+    """The recording rule ``record`` (a running sum): its own last value plus this evaluation's compliance value (or
+    1 for the count), kept while the cluster is known. The value is computed here as the compliance rule computes
+    it, not read from that rule: an engine may read a rule of the same group one evaluation late."""
+    value = within_target(cfg, scope)
+    step = value if record == COMPLIANT_SUM_RECORD else f"0 * ({value}) + 1"
+    kept = remembered(record, scope)
+    return f"({kept} + on ({scope.grouping()}) ({step})) or ({step}) or {kept}"
+
+
+def compliance_total_history(record: str) -> str:
+    """``compliance_total`` as one expression of the compliance rule's stored samples, for a history evaluated at
+    once (a backfill, a replay), where a rule cannot read its own earlier values."""
+    function = "sum_over_time" if record == COMPLIANT_SUM_RECORD else "count_over_time"
+    return f"{function}({COMPLIANT_RECORD}[{HISTORY}])"
+
+
+HISTORY = "3650d"  # all of a stored history
 
 
 def budget_left(cfg: Config, scope: Scope) -> str:
@@ -525,8 +591,9 @@ def burn_rate(cfg: Config, scope: Scope, window: str) -> str:
 FLEET_FILTER = "cluster_filter"  # the Fleet dashboard's regex of clusters
 
 
-def fleet_scope(cfg: Config) -> Scope:
-    """Every cluster the Fleet dashboard's filter matches, every tenant, every node."""
+def fleet_scope(cfg: Config, recorded: bool = True) -> Scope:
+    """Every cluster the Fleet dashboard's filter matches, every tenant, every node; what depends on the range read
+    from the recording rules unless ``recorded`` is false (the raw forms, which read every sample in the range)."""
     every = f'{cfg["selector"]}, {cfg.cluster}=~"${FLEET_FILTER}"'
     return Scope(every, every, (cfg.cluster, cfg.tenant), cfg.node, cfg.tenant, cfg.get("rpo.window"),
-                 f'{cfg.cluster}=~"${FLEET_FILTER}"', bool(cfg.get("rpo.recorded")), tenants=".*", naming=cfg.naming)
+                 f'{cfg.cluster}=~"${FLEET_FILTER}"', recorded, tenants=".*", naming=cfg.naming)

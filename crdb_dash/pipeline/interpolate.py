@@ -86,6 +86,7 @@ def substitute(expr: str, v: Vars) -> str:
         "__interval": seconds_text(v.step),
         "__interval_ms": str(v.step * 1000),
         "__range": seconds_text(v.range_seconds),
+        "__range_s": str(v.range_seconds),
         "cluster": v.cluster,
         "node": multi_value(v.nodes),
         "tenant": multi_value(v.tenants),

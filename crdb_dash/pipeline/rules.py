@@ -51,7 +51,7 @@ def prometheus_rules(cfg: Config) -> dict:
     } for a in alerts.table(cfg)]
     interval = cfg.get("alerts.evaluation_interval")
     # One group: its rules are evaluated in order, each reading the ones before it at the same evaluation.
-    records = alerts.recording_rules(cfg) + alerts.compliance_rules(cfg)
+    records = alerts.recording_rules(cfg) + alerts.compliance_rules(cfg) + alerts.fleet_rules(cfg)
     return {"groups": [{"name": f"{GROUP}-records", "interval": interval, "rules": records},
                        {"name": GROUP, "interval": interval, "rules": rules}]}
 
@@ -106,6 +106,15 @@ def render(cfg: Config, models: dict[str, dict] | None = None) -> dict[str, str]
 def prometheus_file(cfg: Config) -> str:
     """The text of the rule file Prometheus loads (RULES_FILE)."""
     return to_yaml({"groups": prometheus_groups(cfg)})
+
+
+def history_file(cfg: Config) -> str:
+    """The rule file for a history evaluated at once (a backfill, a replay): the rules that read their own earlier
+    values written as expressions of stored samples (alerts.history_forms), the others as shipped."""
+    forms = alerts.history_forms()
+    groups = [{**g, "rules": [{**r, "expr": forms.get(r.get("record"), r["expr"])} for r in g["rules"]]}
+              for g in prometheus_groups(cfg)]
+    return to_yaml({"groups": groups})
 
 
 def prometheus_groups(cfg: Config) -> list[dict]:

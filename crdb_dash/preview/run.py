@@ -149,7 +149,7 @@ def scenario_prometheus(cfg, scenario, end: int) -> Iterator[promrun.Prometheus]
     from crdb_dash.simulation.simulator import openmetrics
 
     sim = demo.Labelled(scenario, end, demo.labelling(cfg), cfg.naming)
-    with promrun.serve(openmetrics([sim]), rules.prometheus_file(cfg), (sim.start, end)) as prom:
+    with promrun.serve(openmetrics([sim]), rules.history_file(cfg), (sim.start, end)) as prom:
         if not cfg.get("alerts.grafana_managed"):
             demo.backfill_alert_states(prom, cfg, (sim.start, end))
             prom.start()

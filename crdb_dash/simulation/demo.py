@@ -19,7 +19,6 @@ from pathlib import Path
 from crdb_dash.model.config import Config, parse_duration
 from crdb_dash.model.naming import Naming
 from crdb_dash.pipeline import build, rules
-from crdb_dash.pipeline.serialize import to_yaml
 from crdb_dash.simulation import live, promrun
 from crdb_dash.simulation.simulator import Scenario, Series, Simulation, openmetrics
 
@@ -160,8 +159,7 @@ def _backfill(cfg: Config, history: Labelled, prom: promrun.Prometheus, work: Pa
     prom.start()
     span = (history.start, history.end)
     # The alerts read the recorded targets (and the compliance rules read the alerts' records).
-    records = {"groups": [g for g in rules.prometheus_rules(cfg)["groups"] if g["name"] != rules.GROUP]}
-    promrun.backfill_recording_rules(prom, to_yaml(records), span, work)
+    promrun.backfill_recording_rules(prom, rules.history_file(cfg), span, work)
     backfill_alert_states(prom, cfg, span)
 
 
