@@ -1,7 +1,9 @@
 """The Fleet table: one row per cluster and virtual cluster, worst first, each linked to its Overview.
 
 Every column is an instant query by (cluster, tenant) in table format; Grafana merges them into one row per
-cluster and tenant. Grafana colours a table column by one set of thresholds, so the recovery point is
+cluster and tenant. What depends on the time range is read from recording rules (nodes seen, failures, compliance,
+the recovery point, the last success), so a row costs a few hundred samples whatever the range and the fleet's
+size; ``recorded=False`` gives the same columns from the raw series, which the tests compare them with. Grafana colours a table column by one set of thresholds, so the recovery point is
 judged against each cluster's own targets (rpo.overrides) in PromQL: the Status column.
 """
 
@@ -170,9 +172,10 @@ def columns(ctx: Ctx, recorded: bool = True) -> list[Column]:
         Column("Alerts firing", _alerts(ctx), "short",
                f"Backup alerts ({PREFIX}*) firing now, from Prometheus' ALERTS series (Prometheus-evaluated "
                "alerts only).", (("red", 1),), decimals=0),
-        Column("RPO compliance in range", promql.compliance(scope, promql.RANGE), "percentunit",
+        Column("RPO compliance in range", (promql.compliance_from_sums if recorded else promql.compliance)(
+                   scope, promql.RANGE), "percentunit",
                "Share of the selected time range the recovery point was within its target (from the compliance "
-               "recording rule).", compliance_steps, decimals=2),
+               "recording rule's running sums).", compliance_steps, decimals=2),
         Column(f"RPO compliance, {period}", promql.compliance_over_period(scope), "percentunit",
                f"Share of the last {period} the recovery point was within its target.", compliance_steps,
                decimals=2),
@@ -191,13 +194,13 @@ def rules_loaded(ctx: Ctx) -> G.Stat:
         "text": f"Out of date: the table needs this release's recording rules ({rule_file})", "color": "orange",
         "index": 1}}}
     current = {"type": "range", "options": {"from": version - 0.5, "to": None, "result": {
-        "text": "Loaded", "color": "green", "index": 0}}}
+        "text": "Loaded", "color": "transparent", "index": 0}}}
     return stat("Recording rules", "The table reads what the recording rules keep per cluster (the recovery point, "
                 f"the last success, failures, nodes seen, compliance): without them loaded ({rule_file}, in the "
                 "Prometheus this datasource reads) its cells are empty.",
                 f"max({promql.RULES_VERSION_RECORD})", "none", thresholds(("text", None)), mappings=[current, older],
                 no_value=f"Not loaded: the table is empty without its recording rules ({rule_file})",
-                absent_color="red", size=(24, 3))
+                absent_color="red", size=(24, 2))
 
 
 def _cell(colour_steps: tuple) -> dict:

@@ -311,3 +311,23 @@ def test_a_node_label_no_series_has_fails(prometheus_by_setup, tmp_path):
     assert result.returncode == 1, result.stdout
     assert "[FAIL] labels: no series has the label pod, so each cluster's nodes would show as one" in result.stdout
     assert "fix: labels.node: instance" in result.stdout
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["this release's rules", "an older rule file"])
+def test_doctor_tells_an_older_rule_file_from_this_releases(tmp_path, older):
+    """The Fleet reads records that older rule files lack: doctor says which rule file Prometheus has loaded."""
+    from crdb_dash.model import promql
+    from crdb_dash.pipeline import rules
+
+    groups = rules.prometheus_groups(config.load(None))
+    if older:
+        groups = [{**g, "rules": [r for r in g["rules"] if r.get("record") != promql.RULES_VERSION_RECORD]}
+                  for g in groups]
+    rule_file = tmp_path / "crdb-backups.rules.yml"
+    rule_file.write_text(yaml.safe_dump({"groups": groups}))
+    tsdb = tmp_path / "tsdb"
+    promrun.backfill(simulator.openmetrics([simulator.Simulation(_scenario(), _now())]), tsdb)
+    with promrun.Prometheus(tsdb, config=f"rule_files: [{rule_file}]\n") as prom:
+        result = crdb_dash("--prometheus", prom.url)
+    (line,) = [line for line in result.stdout.splitlines() if "recording rules" in line]
+    assert ("an older rule file is loaded" in line) == older and ("loaded" in line), result.stdout

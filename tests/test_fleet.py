@@ -12,8 +12,10 @@ import pytest
 from crdb_dash.model import alerts, config, promql
 from crdb_dash.model.catalog import UNKNOWN
 from crdb_dash.panels import fleet
+from crdb_dash.panels.base import Ctx
 from crdb_dash.pipeline import compiled, rules
 from crdb_dash.pipeline.interpolate import Vars
+from crdb_dash.pipeline.serialize import to_yaml
 from crdb_dash.preview.run import scenario_end
 from crdb_dash.simulation import evaluate, promrun
 from crdb_dash.simulation.simulator import Cluster, Scenario, Schedule, Simulation, Tenant, openmetrics
@@ -176,3 +178,61 @@ def test_rows_link_to_their_clusters_overview_keeping_time_and_datasource():
     assert panel["options"]["sortBy"] == [{"displayName": "Status", "desc": True}]
     assert [t["id"] for t in panel["transformations"]] == ["merge", "organize"]
     assert fleet.STATUSES[0][0] == max(level for level, _, _ in fleet.STATUSES)
+
+
+# ---- cost: 2 million samples a refresh for 1,000 clusters of 2 virtual clusters each ---------------------------------
+ROW_BUDGET = 1000  # samples a row of the table may read
+
+
+def _samples(server, targets, v) -> int:
+    return sum(evaluate.run(server, t, v, END).samples for t in targets)
+
+
+def test_a_fleet_refresh_reads_at_most_its_budget_of_samples_a_row(prom):
+    """Read from the records, the table costs a few samples a row whatever the range; its raw forms (every sample of
+    the range) cost dozens of times the budget."""
+    cfg = _cfg()
+    model = _fleet_model(cfg)
+    v = Vars(cluster="unused", range_seconds=DAY, scrape_seconds=15)
+    rows = len(FLEET.clusters)
+    shipped = _samples(prom, [t for p in model["panels"] for t in p.get("targets", [])], v)
+    assert shipped <= ROW_BUDGET * rows, shipped / rows
+    raw = [{"expr": c.expr, "instant": True} for c in fleet.columns(Ctx.for_dashboards(cfg), recorded=False)]
+    assert _samples(prom, raw, v) > 10 * ROW_BUDGET * rows
+
+
+def test_a_clusters_own_dashboards_read_the_same_samples_in_a_fleet_as_alone(prom):
+    """Every per-cluster dashboard reads only its cluster's series: its cost does not grow with the fleet."""
+    cfg = _cfg()
+    alone = Scenario("alone", FLEET.duration, tuple(c for c in FLEET.clusters if c.name == "fleet-ok-1"),
+                     scrape=FLEET.scrape)
+    sim = Simulation(alone, END)
+    models = {uid: m for uid, m in compiled.dashboards(cfg).items() if not uid.endswith("-fleet")}
+
+    def cost(server) -> dict[str, int]:
+        return {uid: _samples(server, [t for p in m["panels"] for t in p.get("targets", [])],
+                              Vars(cluster="fleet-ok-1", range_seconds=evaluate.range_seconds(m), scrape_seconds=15))
+                for uid, m in models.items()}
+
+    with promrun.serve(openmetrics([sim]), rules.history_file(cfg), (sim.start, END)) as single:
+        in_fleet, by_itself = cost(prom), cost(single)
+    assert sum(in_fleet.values()) > 0 and in_fleet == by_itself
+
+
+@pytest.mark.parametrize(("version", "shown"), [(None, "Not loaded"), (1, "Out of date"),
+                                                (promql.RULES_VERSION, "Loaded")])
+def test_one_tile_says_whether_the_tables_recording_rules_are_loaded(version, shown):
+    """Without the records the table's cells are empty: the tile above it says so (and when the rule file is older
+    than the dashboards), as Grafana draws it."""
+    from crdb_dash.preview import query, view
+
+    cfg = _cfg()
+    (tile,) = [p for p in _fleet_model(cfg)["panels"] if p["title"] == "Recording rules"]
+    scenario = Scenario("tile", H, FLEET.clusters[:1], scrape=FLEET.scrape)
+    sim = Simulation(scenario, END)
+    version_rule = {"record": promql.RULES_VERSION_RECORD, "expr": f"vector({version})"}
+    text = to_yaml({"groups": [{"name": "records", "interval": "1m", "rules": [version_rule]}]}) if version else ""
+    with promrun.serve(openmetrics([sim]), text, (sim.start, END)) as server:
+        results = query.run_panel(server, tile, {}, END, H, FLEET.scrape)
+    (stat,) = view.build(tile, results, END).stats
+    assert stat.text.startswith(shown), stat.text

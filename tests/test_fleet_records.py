@@ -65,7 +65,7 @@ def _rows_seen(sim: Simulation, cluster: str, at: int, span: int) -> int:
 def records_file(tmp_path_factory):
     """The shipped recording rules alone: the alerts only add the firing-alert column, read alike by both forms."""
     path = tmp_path_factory.mktemp("fleet-records") / "records.rules.yml"
-    groups = [g for g in rules.prometheus_groups(_cfg()) if g["name"] != rules.GROUP]
+    groups = [g for g in rules.prometheus_groups(_cfg()) if g["name"] == rules.RECORDS_GROUP]
     path.write_text(to_yaml({"groups": groups}))
     return path
 

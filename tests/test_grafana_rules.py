@@ -148,7 +148,8 @@ def test_each_grafana_rule_links_to_a_panel_showing_its_metric(cfg, recorded):
         names = [m.exported + "{" for m in METRICS] + [promql.COMPLIANT_RECORD + "["]  # the compliance alert's rule
         first = min((expr.index(name), name[:-1]) for name in names if name in expr)[1]
         assert any(first in t["expr"] for t in panel["targets"]), (rule["title"], panel["title"])
-        shows_now = panel["type"] == "table" or "now" in panel["title"]  # the Fleet table: each cluster now
+        # the Fleet table: each cluster now; a stat of now, or of the whole range (compliance)
+        shows_now = panel["type"] == "table" or "now" in panel["title"] or "in range" in panel["title"]
         assert panel["type"] == "timeseries" or shows_now, (rule["title"], panel["title"])
 
 
@@ -163,3 +164,12 @@ def test_grafana_alert_texts_are_the_prometheus_ones(cfg):
         description = p["annotations"]["description"]
         assert alerts.where(cfg) in description or "$labels.tenant_id" in description
 
+
+
+def test_each_prometheus_rule_group_fits_mimirs_default_limit_and_every_alert_is_in_one():
+    cfg = configured(rpo={"overrides": [{"match": {"cluster": "daily-.*"}, "warning": "26h", "critical": "30h"}]})
+    groups = rules.prometheus_groups(cfg)
+    assert [g["name"] for g in groups] == [rules.RECORDS_GROUP, rules.GROUP, rules.JOBS_GROUP]
+    assert max(len(g["rules"]) for g in groups) <= rules.MOST_RULES
+    shipped = sorted(r["alert"] for g in groups for r in g["rules"] if "alert" in r)
+    assert shipped == sorted(a.alertname for a in alerts.table(cfg))

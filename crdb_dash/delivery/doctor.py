@@ -344,12 +344,17 @@ class Doctor:
             self.report.add("ok", "recovery point", "every cluster's schedules maintain the recovery point gauge")
 
     def _check_rules(self) -> None:
-        from crdb_dash.model.promql import RPO_RECORD
+        from crdb_dash.model.promql import RPO_RECORD, RULES_VERSION, RULES_VERSION_RECORD
 
         groups = self.api.get("/api/v1/rules", {"type": "record"}).get("groups", [])
-        loaded = any(r.get("name") == RPO_RECORD for g in groups for r in g.get("rules", []))
+        queries = {r.get("name"): r.get("query", "") for g in groups for r in g.get("rules", [])}
+        loaded = RPO_RECORD in queries
         fix = "add rules/crdb-backups.rules.yml to Prometheus' rule_files"
-        if loaded:
+        if loaded and queries.get(RULES_VERSION_RECORD, "").replace(" ", "") != f"vector({RULES_VERSION})":
+            self.report.add("warn", "recording rules", "an older rule file is loaded: the Fleet's table reads "
+                            "records it lacks and shows empty cells",
+                            "load this release's rules/crdb-backups.rules.yml")
+        elif loaded:
             self.report.add("ok", "recording rules", "loaded")
         elif self.cfg.get("alerts.grafana_managed"):
             self.report.add("fail", "recording rules", f"alerts.grafana_managed is true but {RPO_RECORD} is not "
@@ -359,8 +364,8 @@ class Doctor:
             self.report.add("fail", "recording rules", f"rpo.recorded is true but {RPO_RECORD} is not loaded",
                             f"{fix}, or set rpo.recorded: false")
         else:
-            self.report.add("warn", "recording rules", "not loaded: the dashboards forget a backup rpo.window after "
-                            "its node restarted, and RPO compliance shows no data", fix)
+            self.report.add("warn", "recording rules", "not loaded: the Fleet's table is empty, the dashboards forget "
+                            "a backup rpo.window after its node restarted, and RPO compliance shows no data", fix)
 
     def _check_alert_rules(self, grafana) -> None:
         from crdb_dash.delivery import alert_rules

@@ -31,6 +31,13 @@ DURATION = "humanizeDuration"  # seconds as 1h 2m 3s
 RAW = ""  # as Prometheus prints it (for a value no description shows)
 
 
+# The alerts on the recovery point, its compliance, the time since a success and reporting (the rest are on jobs,
+# schedules, protected timestamps and KMS): Prometheus evaluates them in a rule group of their own.
+RECOVERY_POINT_ALERTS = frozenset({"RecoveryPointTooOld", "VirtualClusterRecoveryPointTooOld",
+                                   "RecoveryPointBudgetBurn", "RecoveryPointUnknown", "NoSuccessfulBackup",
+                                   "NotReporting"})
+
+
 @dataclass(frozen=True, kw_only=True)
 class Alert:
     name: str  # without the prefix
@@ -406,7 +413,7 @@ def compliance_rules(cfg: Config) -> list[dict]:
             *({"record": r, "expr": promql.compliance_total(cfg, scope, r)} for r in totals),
             {"record": SUSTAINED_MISS_RECORD, "expr": sustained_miss(cfg)},
             {"record": promql.PERIOD_RECORD,
-             "expr": promql.compliance(replace(scope, recorded=True), cfg.get("rpo.compliance.period"))}]
+             "expr": promql.compliance_from_sums(scope, cfg.get("rpo.compliance.period"))}]
 
 
 def fleet_rules(cfg: Config) -> list[dict]:

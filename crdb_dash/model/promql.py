@@ -534,13 +534,14 @@ def recorded(name: str, scope: Scope) -> str:
 
 
 def compliance(scope: Scope, window: str) -> str:
-    """The share of rule evaluations in ``window`` with the recovery point within its target: from the compliance
-    rule's samples in the window, or (``scope.recorded``) from its running sums, two samples a row whatever the
-    window (``compliance_total``)."""
-    if not scope.recorded:
-        return f"avg_over_time({recorded(COMPLIANT_RECORD, scope)}[{window}])"
+    """The share of rule evaluations in ``window`` with the recovery point within its target."""
+    return f"avg_over_time({recorded(COMPLIANT_RECORD, scope)}[{window}])"
 
-    def within(record: str) -> str:  # the sum's growth over the window; all of it when the sum began since
+
+def compliance_from_sums(scope: Scope, window: str) -> str:
+    """``compliance`` from the compliance rule's running sums (``compliance_total``): four samples a row whatever the
+    window. Where the sums began within the window, all of them."""
+    def within(record: str) -> str:
         now = recorded(record, scope)
         return f"(({now} - {now} offset {window}) >= 0 or {now} + 0)"
     return f"{within(COMPLIANT_SUM_RECORD)} / ({within(COMPLIANT_COUNT_RECORD)} > 0)"

@@ -13,7 +13,10 @@ from crdb_dash.model.config import Config
 from crdb_dash.pipeline import compiled
 from crdb_dash.pipeline.serialize import to_yaml
 
-GROUP = "cockroachdb-backups"
+GROUP = "cockroachdb-backups"  # the recovery point's alerts in Prometheus; every alert in Grafana
+RECORDS_GROUP = f"{GROUP}-records"
+JOBS_GROUP = f"{GROUP}-jobs"  # the alerts on jobs, schedules, protected timestamps and KMS, in Prometheus
+MOST_RULES = 20  # rules a group may hold: Grafana Mimir's default limit (ruler.max-rules-per-rule-group)
 RULES_FILE = "rules/crdb-backups.rules.yml"
 GRAFANA_FILE = "provisioning/alerting/crdb-backups.yaml"
 
@@ -52,8 +55,11 @@ def prometheus_rules(cfg: Config) -> dict:
     interval = cfg.get("alerts.evaluation_interval")
     # One group: its rules are evaluated in order, each reading the ones before it at the same evaluation.
     records = alerts.recording_rules(cfg) + alerts.compliance_rules(cfg) + alerts.fleet_rules(cfg)
-    return {"groups": [{"name": f"{GROUP}-records", "interval": interval, "rules": records},
-                       {"name": GROUP, "interval": interval, "rules": rules}]}
+    recovery = [r for r in rules if r["alert"].removeprefix(alerts.PREFIX) in alerts.RECOVERY_POINT_ALERTS]
+    others = [r for r in rules if r not in recovery]
+    return {"groups": [{"name": RECORDS_GROUP, "interval": interval, "rules": records},
+                       {"name": GROUP, "interval": interval, "rules": recovery},
+                       {"name": JOBS_GROUP, "interval": interval, "rules": others}]}
 
 
 def grafana_rules(cfg: Config, models: dict[str, dict] | None = None) -> dict:

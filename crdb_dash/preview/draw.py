@@ -143,8 +143,9 @@ def _stat(c: Canvas, v: PanelView, left, top, width, height) -> None:
     stats = v.stats
     if len(stats) == 1:
         s = stats[0]
-        _frame(c, v, left, top, width, height, background=s.hex, title_color=F.text_on(s.hex))
-        _big_value(c, s.text, left, top + TITLE_H, width, height - TITLE_H, F.text_on(s.hex))
+        background = PANEL if s.hex == F.color_hex("transparent") else s.hex  # the panel's own
+        _frame(c, v, left, top, width, height, background=background, title_color=F.text_on(background))
+        _big_value(c, s.text, left, top + TITLE_H, width, height - TITLE_H, F.text_on(background))
         return
     _frame(c, v, left, top, width, height)
     n = len(stats)

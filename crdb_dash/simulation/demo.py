@@ -179,7 +179,7 @@ def alert_states(prom: promrun.Prometheus, cfg: Config, start: int, end: int) ->
     """
     step = cfg.seconds("alerts.evaluation_interval")
     alerts, for_state = [], []
-    for rule in next(g for g in rules.prometheus_rules(cfg)["groups"] if g["name"] == rules.GROUP)["rules"]:
+    for rule in (r for g in rules.prometheus_rules(cfg)["groups"] for r in g["rules"] if "alert" in r):
         hold = _seconds(rule["for"])
         for metric, times in _evaluations(prom, rule["expr"], start - start % step, end, step):
             labels = {**{k: v for k, v in metric.items() if k != "__name__"}, **rule["labels"],
