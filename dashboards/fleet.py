@@ -21,8 +21,8 @@ def variables(ctx: Ctx) -> G.Templating:
 
 
 def build(ctx: Ctx):
-    table = common.with_min_interval(fleet.table(ctx, common.uid(ctx.cfg, overview.KEY)), ctx)
+    panels = [common.with_min_interval(p, ctx)
+              for p in (fleet.rules_loaded(ctx), fleet.table(ctx, common.uid(ctx.cfg, overview.KEY)))]
     return G.Dashboard(**common.frame(ctx, KEY, TITLE, "Which cluster's backups need me now? One row per cluster and "
                                                 "virtual cluster, worst first."),
-                       templating=variables(ctx), panels=rows(("Clusters", [fleet.rules_loaded(ctx), table])),
-                       links=common.links(ctx))
+                       templating=variables(ctx), panels=rows(("Clusters", panels)), links=common.links(ctx))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from crdb_dash.simulation import engines
-from crdb_dash.simulation.promrun import Prometheus, PrometheusError, binary
+from crdb_dash.simulation.promrun import Prometheus, PrometheusError, binary, one_by_one
 
 
 class VictoriaMetrics(Prometheus):
@@ -31,15 +31,23 @@ class VictoriaMetrics(Prometheus):
         self._post("/internal/force_flush", b"")
 
     def replay_rules(self, text: str, span: tuple[int, int], work: Path) -> None:
-        """Evaluate recording rules over stored history with ``vmalert -replay``, writing back to this server."""
-        rule_file = work / "records.yml"
+        """Evaluate a rule file over stored history with ``vmalert -replay``, writing back to this server: one
+        recording rule at a time, each flushed before the next (which may read it) is replayed, then the alerts."""
+        import yaml
+
+        for i, rule in enumerate(one_by_one(text)):
+            self._replay(rule, span, work / f"records{i}.yml")
+        groups = [{**g, "rules": [r for r in g["rules"] if "alert" in r]} for g in yaml.safe_load(text)["groups"]]
+        if any(g["rules"] for g in groups):
+            self._replay(yaml.safe_dump({"groups": [g for g in groups if g["rules"]]}), span, work / "alerts.yml")
+
+    def _replay(self, text: str, span: tuple[int, int], rule_file: Path) -> None:
         rule_file.write_text(text)
         result = subprocess.run(
             [binary("vmalert", self.engine), f"-rule={rule_file}", f"-datasource.url={self.url}",
              f"-remoteWrite.url={self.url}",
              f"-replay.timeFrom={_rfc3339(span[0])}", f"-replay.timeTo={_rfc3339(span[1])}", "-loggerLevel=ERROR",
-             # chained rules (targets -> compliance -> its period average) each read what the one before wrote
-             "-replay.disableProgressBar", "-replay.rulesDelay=2s", "-remoteWrite.flushInterval=1s"],
+             "-replay.disableProgressBar", "-replay.rulesDelay=0s", "-remoteWrite.flushInterval=1s"],
             capture_output=True, text=True)
         if result.returncode != 0:
             raise PrometheusError(f"vmalert could not replay rules: {result.stderr.strip().splitlines()[-1:]}")
