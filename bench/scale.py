@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import json
+import os
 import re
 import shutil
 import statistics
@@ -41,6 +42,7 @@ RANGE = 86400  # the Fleet's default time range (now-24h)
 class Query:
     title: str
     expr: str  # variables substituted
+    labels: dict = field(default_factory=dict)  # a rule's own labels, added to what its expr gives
 
 
 @dataclass
@@ -67,7 +69,9 @@ def queries() -> Queries:
     model = next(m for uid, m in compiled.dashboards(cfg).items() if uid.endswith("-fleet"))
     v = Vars(cluster="", range_seconds=RANGE, scrape_seconds=fleetgen.SCRAPE)
     shipped, raw = [], []
-    raw_columns = [c.expr for c in fleet.columns(Ctx.for_dashboards(cfg), recorded=False)]
+    ctx = Ctx.for_dashboards(cfg)
+    raw_columns = [c.expr for c in fleet.columns(ctx, recorded=False)]
+    column_titles = [c.title for c in fleet.columns(ctx)]
     for panel in _panels(model["panels"]):
         targets = panel.get("targets", [])
         table = panel.get("type") == "table"
@@ -77,7 +81,7 @@ def queries() -> Queries:
             if not target.get("instant"):
                 raise SystemExit(f"the Fleet's panel {panel.get('title')!r} has a range query")
             tv = replace(v, min_interval=parse_duration(target["interval"])) if target.get("interval") else v
-            title = f"{panel.get('title')} / {target.get('refId', i)}"
+            title = f"column {column_titles[i]}" if table else str(panel.get("title"))
             shipped.append(Query(title, substitute(target["expr"], tv)))
             raw.append(Query(title, substitute(raw_columns[i] if table else target["expr"], tv)))
     variable = next(t["query"] for t in model["templating"]["list"] if t.get("name") == "cluster_filter")
@@ -87,7 +91,7 @@ def queries() -> Queries:
     for group in yaml.safe_load(rules.prometheus_file(cfg))["groups"]:
         for rule in group["rules"]:
             name = rule.get("record") or f"{rule['alert']} ({rule.get('labels', {}).get('severity', '')})"
-            groups.setdefault(group["name"], []).append(Query(name, rule["expr"]))
+            groups.setdefault(group["name"], []).append(Query(name, rule["expr"], rule.get("labels", {})))
             if "record" in rule:
                 records.append((rule["record"], rule.get("labels", {})))
     return Queries(shipped, raw, (found.group(2), found.group(1)), groups, records)
@@ -196,7 +200,67 @@ def _metrics(server) -> dict[str, float]:
     return out
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """The machine's CPU time so far, in clock ticks: all of it, and the busy part."""
+    with open("/proc/stat") as handle:
+        ticks = [int(x) for x in handle.readline().split()[1:]]
+    return sum(ticks), sum(ticks) - ticks[3] - ticks[4]
+
+
+def busy(seconds: float = 2.0) -> float:
+    """The share of the machine's CPU time not idle over ``seconds``."""
+    total, used = _cpu_ticks()
+    time.sleep(seconds)
+    total2, used2 = _cpu_ticks()
+    return (used2 - used) / max(1, total2 - total)
+
+
+QUIET_WAIT = 600.0  # seconds to wait at most for other work on the machine to end before a server is measured
+
+
+def wait_quiet(threshold: float = 0.15) -> float:
+    """Wait (at most ``QUIET_WAIT`` seconds) until other work leaves the machine nearly idle; the busy share seen
+    last. Timings taken while other processes compete for the cores say more about them than about the queries."""
+    deadline = time.monotonic() + QUIET_WAIT
+    while True:
+        share = busy()
+        if share < threshold or time.monotonic() > deadline:
+            return round(share, 2)
+
+
+class Others:
+    """The share of the machine's CPU that processes other than the measured server and this one used while
+    timings were taken (0: the measurements had the machine to themselves)."""
+
+    def __init__(self, server):
+        self.server, self.spent, self.span = server, 0.0, 0.0
+
+    def __enter__(self):
+        self._ticks = _cpu_ticks()
+        self._mine = cpu_seconds(self.server) + sum(os.times()[:2])
+        return self
+
+    def __exit__(self, *exc) -> None:
+        total, used = _cpu_ticks()
+        tick = os.sysconf("SC_CLK_TCK")
+        mine = cpu_seconds(self.server) + sum(os.times()[:2]) - self._mine
+        self.spent += (used - self._ticks[1]) / tick - mine
+        self.span += (total - self._ticks[0]) / tick
+
+    @property
+    def share(self) -> float:
+        return round(max(0.0, self.spent / self.span), 2) if self.span else 0.0
+
+
+def cpu_seconds(server) -> float:
+    """User and system CPU time the server process has used so far."""
+    with open(f"/proc/{server.process.pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rows_read(server) -> float:
+    time.sleep(1.5)  # VictoriaMetrics updates its /metrics figures about once a second
     return _metrics(server).get("vm_rows_read_per_query_sum", 0.0)
 
 
@@ -245,23 +309,28 @@ def refresh(server, kind: str, qs: list[Query], at: int, runs: int) -> dict:
     samples = (sum(a.samples or 0 for a in first) if kind == PROMETHEUS
                else int(_rows_read(server) - before))
     per_query: dict[str, list[float]] = {q.title: [] for q in qs}
-    sequential, parallel = [], []
+    sequential, parallel, cpu = [], [], []
+    others = Others(server)
     for _ in range(runs):
-        total = 0.0
-        for q in qs:
-            a = ask(server, q.expr, at)
-            per_query[q.title].append(a.seconds)
-            total += a.seconds
+        total, used = 0.0, cpu_seconds(server)
+        with others:
+            for q in qs:
+                a = ask(server, q.expr, at)
+                per_query[q.title].append(a.seconds)
+                total += a.seconds
         sequential.append(total)
+        cpu.append(cpu_seconds(server) - used)
     with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
         for _ in range(runs):
             start = time.perf_counter()
-            list(pool.map(lambda q: ask(server, q.expr, at), qs))
+            with others:
+                list(pool.map(lambda q: ask(server, q.expr, at), qs))
             parallel.append(time.perf_counter() - start)
     medians = {t: statistics.median(v) for t, v in per_query.items()}
     slowest = max(medians, key=medians.get)
     out = {"samples": samples, "seconds": round(statistics.median(sequential), 3),
-           "parallel_seconds": round(statistics.median(parallel), 3),
+           "parallel_seconds": round(statistics.median(parallel), 3), "cpu_seconds": round(statistics.median(cpu), 2),
+           "others_busy": others.share,
            "slowest_query": slowest, "slowest_query_s": round(medians[slowest], 3),
            "errors": [f"{q.title}: {a.error}" for q, a in zip(qs, first, strict=True) if a.error],
            "rows": len({_row(s["metric"]) for s in first[-1].series}) if first and not first[-1].error else 0}
@@ -280,7 +349,7 @@ def _row(metric: dict) -> tuple:
 def _statuses(answers: list[Answer], qs: list[Query]) -> dict[str, int]:
     """How many rows the table's Status column puts at each level."""
     for q, a in zip(qs, answers, strict=True):
-        if q.title.endswith("/ A") and "worst first" in q.title and not a.error:
+        if q.title == "column Status" and not a.error:
             counts: dict[str, int] = {}
             for s in a.series:
                 level = str(int(float(s["value"][1])))
@@ -290,7 +359,7 @@ def _statuses(answers: list[Answer], qs: list[Query]) -> dict[str, int]:
 
 
 def rule_groups(server, kind: str, groups: dict[str, list[Query]], at: int, runs: int,
-                expected: dict[str, dict[tuple, float]]) -> dict:
+                expected: dict[str, dict[tuple, tuple]]) -> dict:
     """Each group evaluated at ``at`` as its rules' instant queries one after the other: the time of the whole group
     (median of ``runs``), samples per rule, the slowest rule; for the recording rules, whether what they compute at
     ``at`` is what the generator wrote for them."""
@@ -301,17 +370,21 @@ def rule_groups(server, kind: str, groups: dict[str, list[Query]], at: int, runs
         before = _rows_read(server) if kind == VICTORIA else 0
         first = [ask(server, q.expr, at, stats=kind == PROMETHEUS) for q in qs]
         rows = int(_rows_read(server) - before) if kind == VICTORIA else None
-        totals, per_rule = [], {i: [] for i in range(len(qs))}
+        totals, cpu, per_rule = [], [], {i: [] for i in range(len(qs))}
+        others = Others(server)
         for _ in range(runs):
-            total = 0.0
-            for i, q in enumerate(qs):
-                a = ask(server, q.expr, at)
-                per_rule[i].append(a.seconds)
-                total += a.seconds
+            total, used = 0.0, cpu_seconds(server)
+            with others:
+                for i, q in enumerate(qs):
+                    a = ask(server, q.expr, at)
+                    per_rule[i].append(a.seconds)
+                    total += a.seconds
             totals.append(total)
+            cpu.append(cpu_seconds(server) - used)
         medians = [statistics.median(per_rule[i]) for i in range(len(qs))]
         order = sorted(range(len(qs)), key=lambda i: -medians[i])
         g = {"rules": len(qs), "seconds": round(statistics.median(totals), 3),
+             "cpu_seconds": round(statistics.median(cpu), 2), "others_busy": others.share,
              "slowest": [{"rule": qs[i].title, "seconds": round(medians[i], 3),
                           **({"samples": first[i].samples} if kind == PROMETHEUS else {})} for i in order[:3]],
              "errors": [f"{q.title}: {a.error}" for q, a in zip(qs, first, strict=True) if a.error]}
@@ -326,18 +399,23 @@ def rule_groups(server, kind: str, groups: dict[str, list[Query]], at: int, runs
     return out
 
 
-def _check_records(qs: list[Query], answers: list[Answer], expected: dict[str, dict[tuple, float]]) -> dict:
-    """Per record: the series the rule computes at the end time, and how many have the value the generator wrote
-    for that evaluation."""
+def _check_records(qs: list[Query], answers: list[Answer], expected: dict[str, dict[tuple, tuple]]) -> dict:
+    """Per record: the series the rule computes at the end time, and how many have the value the generator gives it
+    there, or at the evaluation before (an instant query reads the records of the same group one evaluation late,
+    where Prometheus would read those it has just written)."""
     got: dict[str, dict[frozenset, float]] = {}
     for q, a in zip(qs, answers, strict=True):
         for s in a.series:
-            got.setdefault(q.title, {})[frozenset(s["metric"].items())] = float(s["value"][1])
+            labels = {k: v for k, v in s["metric"].items() if k != "__name__"}
+            got.setdefault(q.title, {})[frozenset({**labels, **q.labels}.items())] = float(s["value"][1])
     out = {}
     for record, values in got.items():
         want = {frozenset(k): v for k, v in expected.get(record, {}).items()}
-        same = sum(1 for k, v in values.items() if k in want and abs(want[k] - v) <= 1e-9 * max(1.0, abs(v)))
-        out[record] = {"series": len(values), "written": len(want), "agree": same}
+        differ = [(dict(k), v, want.get(k)) for k, v in values.items()
+                  if k not in want or not any(abs(w - v) <= 1e-9 * max(1.0, abs(v)) for w in want[k] if w == w)]
+        out[record] = {"series": len(values), "written": len(want), "agree": len(values) - len(differ)}
+        if differ:
+            out[record]["differ"] = [f"{k}: computed {v}, written {w}" for k, v, w in differ[:2]]
     for record in expected:
         out.setdefault(record, {"series": 0, "written": len(expected[record]), "agree": 0})
     return out
@@ -366,7 +444,8 @@ def measure(clusters: int, end: int, engines: list[str], runs: int, raw: bool, q
             raise SystemExit(f"the generator wrote no series for {', '.join(sorted(missing))}")
         out.update(generate_s=round(time.perf_counter() - start, 1), raw_series=raw_sink.series,
                    raw_samples=raw_sink.samples, record_series=rec_sink.series, record_samples=rec_sink.samples,
-                   raw_window_s=max(fleet.raw.values()), openmetrics_bytes=om_raw.stat().st_size + om_rec.stat().st_size)
+                   raw_window_s=max(fleet.raw.values()),
+                   openmetrics_bytes=om_raw.stat().st_size + om_rec.stat().st_size)
         log(f"{clusters} clusters: {raw_sink.series} raw series ({raw_sink.samples} samples), {rec_sink.series} "
             f"recorded ({rec_sink.samples}), generated in {out['generate_s']} s")
         for key in engines:
@@ -377,8 +456,10 @@ def measure(clusters: int, end: int, engines: list[str], runs: int, raw: bool, q
                 om_raw.unlink()
                 om_rec.unlink()
             with serve as server:
-                log(f"  {key}: loaded in {timings['load_s']} s")
-                result = {"load_s": timings["load_s"]}
+                waiting = time.perf_counter()
+                result = {"load_s": timings["load_s"], "busy_before": wait_quiet()}
+                result["waited_s"] = round(time.perf_counter() - waiting)
+                log(f"  {key}: loaded in {timings['load_s']} s; the machine {result['busy_before']:.0%} busy")
                 result["fleet"] = refresh(server, key, qs.shipped, end, runs)
                 log(f"  {key}: Fleet {result['fleet']['samples']} samples, {result['fleet']['seconds']} s")
                 if raw:
@@ -422,5 +503,6 @@ def run(sizes: list[int], raw_sizes: list[int], engines: list[str], runs: int, l
     results = {n: measure(n, end, engines, runs, n in raw_sizes, qs, log) for n in sizes}
     extrapolate(results, engines)
     return {"sizes": {str(n): r for n, r in results.items()}, "engines": {k: engine(k).version() for k in engines},
+            "groups": list(qs.groups), "quiet_wait_s": QUIET_WAIT,
             "runs": runs, "scrape_s": fleetgen.SCRAPE, "range_s": RANGE, "total_s": round(time.perf_counter() - start),
             "query_limit": DEFAULT_LIMIT}

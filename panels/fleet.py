@@ -3,8 +3,9 @@
 Every column is an instant query by (cluster, tenant) in table format; Grafana merges them into one row per
 cluster and tenant. What depends on the time range is read from recording rules (nodes seen, failures, compliance,
 the recovery point, the last success), so a row costs a few hundred samples whatever the range and the fleet's
-size; ``recorded=False`` gives the same columns from the raw series, which the tests compare them with. Grafana colours a table column by one set of thresholds, so the recovery point is
-judged against each cluster's own targets (rpo.overrides) in PromQL: the Status column.
+size; ``recorded=False`` gives the same columns from the raw series, which the tests compare them with.
+Grafana colours a table column by one set of thresholds, so the recovery point is judged against each cluster's
+own targets (rpo.overrides) in PromQL: the Status column.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ RAW = ""  # as Prometheus prints it (for a value no description shows)
 RECOVERY_POINT_ALERTS = frozenset({"RecoveryPointTooOld", "VirtualClusterRecoveryPointTooOld",
                                    "RecoveryPointBudgetBurn", "RecoveryPointUnknown", "NoSuccessfulBackup",
                                    "NotReporting"})
+RUNNING_LONG_ALERTS = frozenset({"JobRunningLong", "RestoreJobRunningLong"})  # the costliest: a group of their own
 
 
 @dataclass(frozen=True, kw_only=True)
