@@ -188,19 +188,20 @@ def columns(ctx: Ctx, recorded: bool = True) -> list[Column]:
 
 
 def rules_loaded(ctx: Ctx) -> G.Stat:
-    """The one place that says whether the table's recording rules are loaded, and of this release."""
+    """The one place that says whether the table's recording rules are loaded, and of this release: an older rule
+    file (which records no version) reads 0."""
     rule_file = "rules/crdb-backups.rules.yml"
     version = promql.RULES_VERSION
     older = {"type": "range", "options": {"from": 0, "to": version - 0.5, "result": {
         "text": f"Out of date: the table needs this release's recording rules ({rule_file})", "color": "orange",
         "index": 1}}}
-    current = {"type": "range", "options": {"from": version - 0.5, "to": None, "result": {
-        "text": "Loaded", "color": "transparent", "index": 0}}}
+    current = {"type": "value", "options": {str(version): {"text": "Loaded", "color": "transparent", "index": 0}}}
+    loaded = f"min({promql.RULES_VERSION_RECORD}) or 0 * max({promql.RPO_RECORD})"
     return stat("Recording rules", "The table reads what the recording rules keep per cluster (the recovery point, "
                 f"the last success, failures, nodes seen, compliance): without them loaded ({rule_file}, in the "
-                "Prometheus this datasource reads) its cells are empty.",
-                f"max({promql.RULES_VERSION_RECORD})", "none", thresholds(("text", None)), mappings=[current, older],
-                no_value=f"Not loaded: the table is empty without its recording rules ({rule_file})",
+                "Prometheus this datasource reads) those cells are empty.",
+                loaded, "none", thresholds(("text", None)), mappings=[current, older],
+                no_value=f"Not loaded: the table needs its recording rules ({rule_file})",
                 absent_color="red", size=(24, 2))
 
 

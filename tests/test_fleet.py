@@ -224,20 +224,21 @@ def test_a_clusters_own_dashboards_read_the_same_samples_in_a_fleet_as_alone(pro
     assert sum(in_fleet.values()) > 0 and in_fleet == by_itself
 
 
-@pytest.mark.parametrize(("version", "shown"), [(None, "Not loaded"), (1, "Out of date"),
-                                                (promql.RULES_VERSION, "Loaded")])
-def test_one_tile_says_whether_the_tables_recording_rules_are_loaded(version, shown):
-    """Without the records the table's cells are empty: the tile above it says so (and when the rule file is older
-    than the dashboards), as Grafana draws it."""
+@pytest.mark.parametrize(("loaded", "shown"), [("none", "Not loaded"), ("older", "Out of date"),
+                                               ("this release's", "Loaded")])
+def test_one_tile_says_whether_the_tables_recording_rules_are_loaded(loaded, shown):
+    """Without the records the table's cells are empty: the tile above it says so, and when the rule file is older
+    than the dashboards (it records the recovery point but no version), as Grafana draws it."""
     from crdb_dash.preview import query, view
 
     cfg = _cfg()
     (tile,) = [p for p in _fleet_model(cfg)["panels"] if p["title"] == "Recording rules"]
     scenario = Scenario("tile", H, FLEET.clusters[:1], scrape=FLEET.scrape)
     sim = Simulation(scenario, END)
-    version_rule = {"record": promql.RULES_VERSION_RECORD, "expr": f"vector({version})"}
-    text = to_yaml({"groups": [{"name": "records", "interval": "1m", "rules": [version_rule]}]}) if version else ""
-    with promrun.serve(openmetrics([sim]), text, (sim.start, END)) as server:
+    records = {"none": [], "older": [{"record": promql.RPO_RECORD, "expr": "vector(1)"}],
+               "this release's": [{"record": promql.RULES_VERSION_RECORD, "expr": f"vector({promql.RULES_VERSION})"}]}
+    text = to_yaml({"groups": [{"name": "records", "interval": "1m", "rules": records[loaded]}]})
+    with promrun.serve(openmetrics([sim]), text if records[loaded] else "", (sim.start, END)) as server:
         results = query.run_panel(server, tile, {}, END, H, FLEET.scrape)
     (stat,) = view.build(tile, results, END).stats
     assert stat.text.startswith(shown), stat.text

@@ -80,6 +80,13 @@ def test_every_column_from_the_records_equals_the_raw_form(name, records_file, t
     sim = Simulation(scenario, scenario.duration)  # starts at 0, the rule-test tool's time
     pairs = [(a.title, a.expr, b.expr) for a, b in zip(fleet.columns(ctx), fleet.columns(ctx, recorded=False),
                                                        strict=True) if a.title != "Status"]
+    # The period's column reads its record in both forms: that record too, against the average over the period
+    # (as of one evaluation earlier on vmalert, which reads the sums, rules of the same group, one evaluation late).
+    period = cfg.get("rpo.compliance.period")
+    late = " offset 1m" if rule_engine.kind == "victoriametrics" else ""
+    raw_period = promql.compliance(promql.fleet_scope(cfg, recorded=False), period).replace(
+        f"[{period}])", f"[{period}]{late})")
+    pairs.append(("period", promql.compliance_over_period(promql.fleet_scope(cfg)), raw_period))
     raw_conditions = fleet.conditions(ctx, recorded=False)
     pairs += [(f"Status {level}", f"0 * ({e}) + {level}", f"0 * ({raw_conditions[level]}) + {level}")
               for level, e in fleet.conditions(ctx).items()]
@@ -114,3 +121,21 @@ def test_a_column_that_differs_is_found(records_file, tmp_path):
     read = _metrics_read([check["expr"], records_file.read_text()])
     rule_test(tmp_path, promtool_series(sim, read), {"promql_expr_test": [check]}, records_file,
               interval=f"{scenario.scrape}s", passes=False)
+
+
+def test_compliance_after_the_sums_began_again_counts_the_current_run(tmp_path, rule_engine):
+    """The running sums begin again after an outage of the rules longer than rpo.window: a window reaching back
+    before it reads the current run alone (all within target here), not the difference across the two runs (which
+    would read 40 within target of 19 evaluations)."""
+    since, s, c = promql.COMPLIANT_SINCE_RECORD, promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD
+    row = '{cluster="c1", tenant="system"}'
+    # run 1: minutes 0-29, every evaluation over target; no evaluation for 11 minutes; run 2 from minute 41, all within
+    series = {f"{since}{row}": "0x29 _x11 2460x39", f"{c}{row}": "1+1x29 _x11 1+1x39",
+              f"{s}{row}": "0x29 _x11 1+1x39"}
+    scope = promql.rule_scope(_cfg())
+    checks = [{"expr": promql.compliance_from_sums(scope, window), "eval_time": at,
+               "exp_samples": [{"labels": row, "value": 1}]} for window, at in (("1h", "80m"), ("20m", "50m"))]
+    # one run spanning the window: its growth (minutes 11-20 of run 1: none within target)
+    checks.append({"expr": promql.compliance_from_sums(scope, "10m"), "eval_time": "20m",
+                   "exp_samples": [{"labels": row, "value": 0}]})
+    rule_test(tmp_path, series, {"promql_expr_test": checks}, engine=rule_engine)

@@ -350,7 +350,8 @@ class Doctor:
         queries = {r.get("name"): r.get("query", "") for g in groups for r in g.get("rules", [])}
         loaded = RPO_RECORD in queries
         fix = "add rules/crdb-backups.rules.yml to Prometheus' rule_files"
-        if loaded and queries.get(RULES_VERSION_RECORD, "").replace(" ", "") != f"vector({RULES_VERSION})":
+        version = re.fullmatch(r"vector\((\d+)\)", queries.get(RULES_VERSION_RECORD, "").replace(" ", ""))
+        if loaded and (not version or int(version.group(1)) < RULES_VERSION):
             self.report.add("warn", "recording rules", "an older rule file is loaded: the Fleet's table reads "
                             "records it lacks and shows empty cells",
                             "load this release's rules/crdb-backups.rules.yml")

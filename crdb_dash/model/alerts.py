@@ -409,7 +409,7 @@ def compliance_rules(cfg: Config) -> list[dict]:
     """RPO compliance: within target or not at each evaluation, and its average over the compliance period
     (read by the dashboards, so that a 30-day figure costs one sample)."""
     scope = promql.rule_scope(cfg)
-    totals = (promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD)
+    totals = (promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD, promql.COMPLIANT_SINCE_RECORD)
     return [{"record": promql.COMPLIANT_RECORD, "expr": promql.within_target(cfg, scope)},
             *({"record": r, "expr": promql.compliance_total(cfg, scope, r)} for r in totals),
             {"record": SUSTAINED_MISS_RECORD, "expr": sustained_miss(cfg)},
@@ -429,5 +429,5 @@ def fleet_rules(cfg: Config) -> list[dict]:
 def history_forms() -> dict[str, str]:
     """Rules that read their own earlier values, as expressions of stored samples: for a history evaluated at once
     (a backfill, a replay), which cannot feed a rule its own past."""
-    totals = (promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD)
+    totals = (promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD, promql.COMPLIANT_SINCE_RECORD)
     return {r: promql.compliance_total_history(r) for r in totals}

@@ -539,12 +539,15 @@ def compliance(scope: Scope, window: str) -> str:
 
 
 def compliance_from_sums(scope: Scope, window: str) -> str:
-    """``compliance`` from the compliance rule's running sums (``compliance_total``): four samples a row whatever the
-    window. Where the sums began within the window, all of them."""
-    def within(record: str) -> str:
-        now = recorded(record, scope)
-        return f"(({now} - {now} offset {window}) >= 0 or {now} + 0)"
-    return f"{within(COMPLIANT_SUM_RECORD)} / ({within(COMPLIANT_COUNT_RECORD)} > 0)"
+    """``compliance`` from the compliance rule's running sums (``compliance_total``): six samples a row whatever the
+    window. Their growth over the window where one run of them spans it (the same start, ``COMPLIANT_SINCE_RECORD``,
+    then and now); else, where they began again within it (after an outage longer than ``rpo.window``, or on
+    install), all of the current run."""
+    s, c, since = (recorded(r, scope) for r in (COMPLIANT_SUM_RECORD, COMPLIANT_COUNT_RECORD, COMPLIANT_SINCE_RECORD))
+    g = scope.grouping()
+    one_run = f"({since} offset {window} == {since})"
+    grown = f"({s} - {s} offset {window}) / ({c} - {c} offset {window} > 0) and on ({g}) {one_run}"
+    return f"({grown}) or ({s} / ({c} > 0) unless on ({g}) {one_run})"
 
 
 def compliance_over_period(scope: Scope) -> str:
@@ -555,6 +558,7 @@ def compliance_over_period(scope: Scope) -> str:
 # within target over any window is then the growth of one over the other's (``compliance``).
 COMPLIANT_SUM_RECORD = "cluster_tenant:backup_rpo_within_target:sum"
 COMPLIANT_COUNT_RECORD = "cluster_tenant:backup_rpo_within_target:count"
+COMPLIANT_SINCE_RECORD = "cluster_tenant:backup_rpo_within_target:since"  # when the current run of the sums began
 
 
 def compliance_total(cfg: Config, scope: Scope, record: str) -> str:
@@ -562,14 +566,18 @@ def compliance_total(cfg: Config, scope: Scope, record: str) -> str:
     1 for the count), kept while the cluster is known. The value is computed here as the compliance rule computes
     it, not read from that rule: an engine may read a rule of the same group one evaluation late."""
     value = within_target(cfg, scope)
-    step = value if record == COMPLIANT_SUM_RECORD else f"0 * ({value}) + 1"
     kept = remembered(record, scope)
+    if record == COMPLIANT_SINCE_RECORD:  # kept as the sums are, so it begins again when they do
+        return f"{kept} or (0 * ({value}) + time())"
+    step = value if record == COMPLIANT_SUM_RECORD else f"0 * ({value}) + 1"
     return f"({kept} + on ({scope.grouping()}) ({step})) or ({step}) or {kept}"
 
 
 def compliance_total_history(record: str) -> str:
     """``compliance_total`` as one expression of the compliance rule's stored samples, for a history evaluated at
     once (a backfill, a replay), where a rule cannot read its own earlier values."""
+    if record == COMPLIANT_SINCE_RECORD:  # one run all along
+        return f"0 * count_over_time({COMPLIANT_RECORD}[{HISTORY}])"
     function = "sum_over_time" if record == COMPLIANT_SUM_RECORD else "count_over_time"
     return f"{function}({COMPLIANT_RECORD}[{HISTORY}])"
 
