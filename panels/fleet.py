@@ -190,7 +190,7 @@ def columns(ctx: Ctx, recorded: bool = True) -> list[Column]:
 def rules_loaded(ctx: Ctx) -> G.Stat:
     """The one place that says whether the table's recording rules are loaded, and of this release: an older rule
     file (which records no version) reads 0."""
-    rule_file = "rules/crdb-backups.rules.yml"
+    rule_file = promql.RULES_FILE
     version = promql.RULES_VERSION
     older = {"type": "range", "options": {"from": 0, "to": version - 0.5, "result": {
         "text": f"Out of date: the table needs this release's recording rules ({rule_file})", "color": "orange",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from crdb_dash import cli
+from crdb_dash.pipeline import rules
 from crdb_dash.preview import format as F
 from crdb_dash.preview import run
 from crdb_dash.simulation import promrun
@@ -168,6 +169,10 @@ def test_a_scenario_has_the_recording_rules_so_rpo_compliance_shows(models, cfg)
     rules/ does: the compliance stats, which read only those, show a share instead of No data."""
     with run.scenario_prometheus(cfg, SCENARIOS["healthy-hourly-backups"], END) as server:
         report = run.evaluate(models[OVERVIEW], server, END, 30, "prometheus", {"cluster": "healthy"})
+        group = next(g for g in rules.prometheus_rules(cfg)["groups"] if g["name"] == rules.RECORDS_GROUP)
+        records = "|".join(r["record"] for r in group["rules"])
+        evaluated = {s["values"][-1][0] for s in server.query(f'{{__name__=~"{records}"}}[5m]', END)["result"]}
+    assert len(evaluated) == 1, evaluated  # every record of a group at one time, as Prometheus evaluates a group
     for title in ("RPO compliance in range", "RPO compliance, last 30d"):
         (value,) = report.panel(title).stats
         assert (value.value, value.color) == (1, "green"), (title, value)

@@ -344,17 +344,17 @@ class Doctor:
             self.report.add("ok", "recovery point", "every cluster's schedules maintain the recovery point gauge")
 
     def _check_rules(self) -> None:
-        from crdb_dash.model.promql import RPO_RECORD, RULES_VERSION, RULES_VERSION_RECORD
+        from crdb_dash.model.promql import RPO_RECORD, RULES_FILE, RULES_VERSION, RULES_VERSION_RECORD
 
         groups = self.api.get("/api/v1/rules", {"type": "record"}).get("groups", [])
         queries = {r.get("name"): r.get("query", "") for g in groups for r in g.get("rules", [])}
         loaded = RPO_RECORD in queries
-        fix = "add rules/crdb-backups.rules.yml to Prometheus' rule_files"
+        fix = f"add {RULES_FILE} to Prometheus' rule_files"
         version = re.fullmatch(r"vector\((\d+)\)", queries.get(RULES_VERSION_RECORD, "").replace(" ", ""))
         if loaded and (not version or int(version.group(1)) < RULES_VERSION):
             self.report.add("warn", "recording rules", "an older rule file is loaded: the Fleet's table reads "
                             "records it lacks and shows empty cells",
-                            "load this release's rules/crdb-backups.rules.yml")
+                            f"load this release's {RULES_FILE}")
         elif loaded:
             self.report.add("ok", "recording rules", "loaded")
         elif self.cfg.get("alerts.grafana_managed"):

@@ -409,9 +409,8 @@ def compliance_rules(cfg: Config) -> list[dict]:
     """RPO compliance: within target or not at each evaluation, and its average over the compliance period
     (read by the dashboards, so that a 30-day figure costs one sample)."""
     scope = promql.rule_scope(cfg)
-    totals = (promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD, promql.COMPLIANT_SINCE_RECORD)
     return [{"record": promql.COMPLIANT_RECORD, "expr": promql.within_target(cfg, scope)},
-            *({"record": r, "expr": promql.compliance_total(cfg, scope, r)} for r in totals),
+            *({"record": r, "expr": promql.compliance_total(cfg, scope, r)} for r in promql.COMPLIANT_TOTALS),
             {"record": SUSTAINED_MISS_RECORD, "expr": sustained_miss(cfg)},
             {"record": promql.PERIOD_RECORD,
              "expr": promql.compliance_from_sums(scope, cfg.get("rpo.compliance.period"))}]
@@ -429,5 +428,4 @@ def fleet_rules(cfg: Config) -> list[dict]:
 def history_forms() -> dict[str, str]:
     """Rules that read their own earlier values, as expressions of stored samples: for a history evaluated at once
     (a backfill, a replay), which cannot feed a rule its own past."""
-    totals = (promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD, promql.COMPLIANT_SINCE_RECORD)
-    return {r: promql.compliance_total_history(r) for r in totals}
+    return {r: promql.compliance_total_history(r) for r in promql.COMPLIANT_TOTALS}

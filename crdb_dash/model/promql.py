@@ -47,6 +47,7 @@ NODE_SEEN_RECORD = "cluster_tenant_node:backup_metrics:last_seen_time"
 FAILED_RECORD = "cluster_tenant:schedules_BACKUP_failed:events_1m"
 RULES_VERSION_RECORD = "crdb_backups:recording_rules:version"  # which recording rules are loaded
 RULES_VERSION = 2  # raised when the dashboards need a record older rule files lack
+RULES_FILE = "rules/crdb-backups.rules.yml"  # where the build writes the rules Prometheus loads
 SUCCESS_STEP = "1m"  # the resolution of the time a scheduled backup last succeeded
 EVENT_STEP = "60000ms"  # rules count a counter's events step by step at this resolution (see step_events)
 
@@ -559,6 +560,8 @@ def compliance_over_period(scope: Scope) -> str:
 COMPLIANT_SUM_RECORD = "cluster_tenant:backup_rpo_within_target:sum"
 COMPLIANT_COUNT_RECORD = "cluster_tenant:backup_rpo_within_target:count"
 COMPLIANT_SINCE_RECORD = "cluster_tenant:backup_rpo_within_target:since"  # when the current run of the sums began
+COMPLIANT_TOTALS = (COMPLIANT_SUM_RECORD, COMPLIANT_COUNT_RECORD, COMPLIANT_SINCE_RECORD)
+HISTORY = "3650d"  # all of a stored history
 
 
 def compliance_total(cfg: Config, scope: Scope, record: str) -> str:
@@ -580,9 +583,6 @@ def compliance_total_history(record: str) -> str:
         return f"0 * count_over_time({COMPLIANT_RECORD}[{HISTORY}])"
     function = "sum_over_time" if record == COMPLIANT_SUM_RECORD else "count_over_time"
     return f"{function}({COMPLIANT_RECORD}[{HISTORY}])"
-
-
-HISTORY = "3650d"  # all of a stored history
 
 
 def budget_left(cfg: Config, scope: Scope) -> str:

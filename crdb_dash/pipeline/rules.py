@@ -7,7 +7,7 @@ value (B) and compared by a threshold expression (C).
 from __future__ import annotations
 
 from crdb_dash.dashboards import panel_showing, runbooks
-from crdb_dash.model import alerts
+from crdb_dash.model import alerts, promql
 from crdb_dash.model.alerts import VALUE, Alert
 from crdb_dash.model.config import Config
 from crdb_dash.pipeline import compiled
@@ -18,7 +18,7 @@ RECORDS_GROUP = f"{GROUP}-records"
 JOBS_GROUP = f"{GROUP}-jobs"  # the alerts on jobs, schedules, protected timestamps and KMS, in Prometheus
 RUNNING_GROUP = f"{GROUP}-running"  # the jobs running too long: the costliest alerts, beside the others
 MOST_RULES = 20  # rules a group may hold: Grafana Mimir's default limit (ruler.max-rules-per-rule-group)
-RULES_FILE = "rules/crdb-backups.rules.yml"
+RULES_FILE = promql.RULES_FILE
 GRAFANA_FILE = "provisioning/alerting/crdb-backups.yaml"
 
 
@@ -54,7 +54,7 @@ def prometheus_rules(cfg: Config) -> dict:
         "annotations": annotations(a, cfg, value_template("$value", a)),
     } for a in alerts.table(cfg)]
     interval = cfg.get("alerts.evaluation_interval")
-    # One group: its rules are evaluated in order, each reading the ones before it at the same evaluation.
+    # The records in one group: evaluated in order, each reading the ones before it at the same evaluation.
     records = alerts.recording_rules(cfg) + alerts.compliance_rules(cfg) + alerts.fleet_rules(cfg)
     # Each group is evaluated on its own and at once with the others: none takes a tenth of its interval for 1,000
     # clusters (bench/), and none holds more than Mimir's default 20 rules.

@@ -100,12 +100,15 @@ def one_by_one(text: str) -> list[str]:
 
 def backfill_rules(prom: Prometheus, text: str, span: tuple[int, int], work: Path, name: str = "") -> None:
     """Evaluate recording rules over stored history with ``promtool tsdb create-blocks-from rules``."""
-    rule_file, out = work / f"records{name}.yml", work / f"rule-blocks{name}"
-    rule_file.write_text(text)
+    # promtool evaluates a group at the second of the minute its name and file path hash to, as Prometheus does:
+    # the same relative file name for every rule keeps the rules of a group at one second, run after run.
+    here, out = work / f"records{name}", work / f"rule-blocks{name}"
+    here.mkdir()
+    (here / "rules.yml").write_text(text)
     result = subprocess.run([binary("promtool", prom.engine), "tsdb", "create-blocks-from", "rules",
                              f"--start={span[0]}",
                              f"--end={span[1]}", f"--url={prom.url}", f"--output-dir={out}", "--quiet",
-                             str(rule_file)], capture_output=True, text=True)
+                             "rules.yml"], capture_output=True, text=True, cwd=here)
     if result.returncode != 0:
         raise PrometheusError(f"promtool could not backfill rules: {result.stderr.strip().splitlines()[-1:]}")
     for block in out.iterdir():
