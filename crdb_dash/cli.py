@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -158,6 +159,10 @@ def _run(args) -> int:
         raise UsageError(str(exc)) from None
     for warning in cfg.warnings:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    for name in ("timeout", "seconds"):
+        value = getattr(args, name, None)
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise UsageError(f"--{name} must be a number of seconds above 0, not {value:g}")
     if args.command in ("build", "deploy", "diff", "demo"):
         models = _checked_dashboards(cfg)
     if args.command == "build":
@@ -267,8 +272,6 @@ def _target(args):
     url = args.url or os.environ.get("GRAFANA_URL")
     if not url:
         raise UsageError("no Grafana URL: set GRAFANA_URL or pass --url")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be above 0")
     user = os.environ.get("GRAFANA_USER", "").strip()
     if args.password_file and not user:
         raise UsageError("--password-file is for basic auth: set GRAFANA_USER too")
@@ -376,8 +379,6 @@ def _demo(cfg, args) -> int:
         scenario = scenarios.load(path) if path.suffix in (".yaml", ".yml") else scenarios.named(args.scenario)
     except scenarios.ScenarioError as exc:
         raise UsageError(str(exc)) from None
-    if args.seconds is not None and not args.seconds > 0:
-        raise UsageError(f"--seconds must be a number of seconds above 0, not {args.seconds:g}")
     at = scenario.duration
     if args.at is not None:
         try:
@@ -444,6 +445,8 @@ def _preview(cfg, args) -> int:
     except (ValueError, scenarios.ScenarioError, query.VariableError, promrun.PrometheusError,
             demo.DemoError) as exc:
         raise UsageError(str(exc)) from None
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         raise UsageError(f"cannot write the preview: {exc.strerror or exc}") from None
     say(run.summary(reports, out))

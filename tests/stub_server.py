@@ -10,8 +10,11 @@ class StubServer:
     """``with StubServer(200, b"...") as server: server.url``; stopped on exit."""
 
     def __init__(self, status: int, body: bytes, content_type: str = "text/plain; version=0.0.4"):
+        received = self.received = []  # each request's headers
+
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's name
+                received.append(dict(self.headers))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.end_headers()

@@ -168,3 +168,17 @@ def test_preview_refuses_a_variable_no_dashboard_has(tmp_path):
     result = run("preview", "--var", "clustr=prod", "--prometheus", "http://127.0.0.1:1", "--out", str(tmp_path))
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "--var clustr: no dashboard drawn has that variable; theirs: cluster," in result.stderr
+
+
+def test_preview_into_a_closed_pipe_is_quiet(tmp_path):
+    result = into_closed_pipe("preview", "--scenario", "healthy-hourly-backups", "--out", str(tmp_path))
+    assert result.stderr == "" and result.returncode == 141
+
+
+@pytest.mark.parametrize("command", [["doctor", "--prometheus", "http://127.0.0.1:9"], ["deploy"], ["demo"]])
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
+def test_a_duration_flag_must_be_seconds_above_zero(command, value):
+    flag = "--seconds" if command == ["demo"] else "--timeout"
+    result = run(*command, flag, value, env={**os.environ, "GRAFANA_URL": "http://127.0.0.1:9", "GRAFANA_TOKEN": "t"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip() == f"crdb-dash: error: {flag} must be a number of seconds above 0, not {value}"

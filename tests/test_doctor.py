@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -167,6 +168,16 @@ def test_unreachable_prometheus_and_bad_usage():
     from_env = crdb_dash(env={**env, "PROMETHEUS_URL": f"http://127.0.0.1:{promrun.free_port()}"})
     assert from_env.returncode == 2 and "could not reach Prometheus" in from_env.stderr
     assert "must be an http" in crdb_dash("--prometheus", "prometheus:9090").stderr
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown():
+    with StubServer(401, b"") as server:
+        result = crdb_dash("--prometheus", server.url.replace("http://", "http://ann:s3cr%40t@"))
+        assert server.received[0]["Authorization"] == "Basic " + base64.b64encode(b"ann:s3cr@t").decode()
+    assert result.returncode == 2 and f"{server.url} answered 401" in result.stderr
+    unreachable = crdb_dash("--prometheus", f"http://ann:s3cret@127.0.0.1:{promrun.free_port()}/")
+    assert "could not reach Prometheus at http://127.0.0.1:" in unreachable.stderr
+    assert "s3cr" not in result.stderr + unreachable.stderr + crdb_dash("--prometheus", "ftp://a:s3cret@x").stderr
 
 
 def test_json_says_why_on_every_exit():

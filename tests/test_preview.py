@@ -135,14 +135,17 @@ def test_the_report_carries_the_layout_check(reports):
         assert report.problems == [], (report.uid, [str(p) for p in report.problems])
 
 
-def test_cli_preview_against_a_running_prometheus(prom, capsys):
+def test_cli_preview_against_a_running_prometheus(prom, capsys, cfg):
     with tempfile.TemporaryDirectory() as out:
-        code = cli.main(["preview", "--prometheus", prom.url, "--at", str(END), "--var", "cluster=restarted",
+        with_credentials = prom.url.replace("http://", "http://viewer:s3cret@")  # sent as basic auth, never shown
+        code = cli.main(["preview", "--prometheus", with_credentials, "--at", str(END), "--var", "cluster=restarted",
                          "--dashboard", OVERVIEW, "--out", out])
         png = Path(out) / f"{OVERVIEW}.png"
         assert code == 0, capsys.readouterr().err
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size < 300_000
-    assert "1 dashboard drawn" in capsys.readouterr().out
+    assert run.source(cfg, None, with_credentials, END).name == prom.url  # what the pictures are titled with
+    said = capsys.readouterr()
+    assert "1 dashboard drawn" in said.out and "s3cret" not in said.out + said.err
 
 
 def test_cli_preview_runs_a_scenario_and_stops_its_prometheus(capsys, monkeypatch):

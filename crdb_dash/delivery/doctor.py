@@ -8,6 +8,7 @@ rules of ours left there that would fire twice?
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -78,21 +79,33 @@ class Report:
 
 
 # ---- reading Prometheus ------------------------------------------------------------------------------------
+def without_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """A Prometheus URL without its user:password part (the URL messages name), and that part as a basic-auth
+    header."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.username is None:
+        return url, {}
+    user, password = (urllib.parse.unquote(part or "") for part in (parsed.username, parsed.password))
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl(), {"Authorization": f"Basic {basic}"}
+
+
 class PrometheusApi:
     """GET on Prometheus' HTTP API at ``url``; every failure is a one-line DoctorError."""
 
     def __init__(self, url: str, timeout: float = 10.0):
+        self.where, self.headers = without_credentials(url)
         parsed = urllib.parse.urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise DoctorError(f"--prometheus must be an http:// or https:// URL, not {url!r}")
-        self.url = url.rstrip("/")
+            raise DoctorError(f"--prometheus must be an http:// or https:// URL, not {self.where!r}")
+        self.url = self.where.rstrip("/")
         self.timeout = timeout
-        self.where = url
 
     def get(self, path: str, params: dict | None = None):
         query = urllib.parse.urlencode(params or {}, doseq=True)
+        request = urllib.request.Request(f"{self.url}{path}?{query}", headers=self.headers)
         try:
-            with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=self.timeout) as resp:
+            with urllib.request.urlopen(request, timeout=self.timeout) as resp:
                 body = resp.read()
         except urllib.error.HTTPError as exc:
             hint = {401: " (Prometheus wants credentials)", 403: " (the credentials may not read this)"}

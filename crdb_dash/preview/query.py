@@ -12,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from crdb_dash.delivery.doctor import without_credentials
 from crdb_dash.pipeline.interpolate import Vars, multi_value, substitute
 from crdb_dash.preview import layout
 from crdb_dash.simulation import promrun
@@ -103,7 +104,7 @@ def label_values(prom, label: str, params: dict) -> list[str]:
     """GET /api/v1/label/<label>/values, what Grafana's label_values() runs."""
     url = f"{prom.url}/api/v1/label/{urllib.parse.quote(label)}/values?" + urllib.parse.urlencode(params)
     try:
-        with urllib.request.urlopen(url, timeout=60) as resp:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=prom.headers), timeout=60) as resp:
             return json.load(resp)["data"]
     except urllib.error.HTTPError as exc:
         raise promrun.PrometheusError(f"label values of {label} refused: HTTP {exc.code}") from None
@@ -176,6 +177,7 @@ class Remote(promrun.Prometheus):
 
     def __init__(self, url: str):
         super().__init__(Path("."))
+        url, self.headers = without_credentials(url)
         self._url = url.rstrip("/")
 
     @property

@@ -174,7 +174,8 @@ def source(cfg, scenario_name: str | None, url: str | None, at: int | None, say=
         end = at if at is not None else scenario_end()
         say(f"simulating {scenario.name} ({scenario.description}) on a temporary Prometheus")
         return Source(scenario_prometheus(cfg, scenario, end), end, scenario.scrape, f"scenario {scenario.name}")
-    return Source(query.Remote(url), at if at is not None else int(time.time()), cfg.seconds("scrape_interval"), url)
+    remote = query.Remote(url)
+    return Source(remote, at if at is not None else int(time.time()), cfg.seconds("scrape_interval"), remote.url)
 
 
 def parse_time(text: str) -> int:

@@ -127,6 +127,7 @@ class Prometheus:
         self.port = port
         self.ready_timeout = ready_timeout
         self.process: subprocess.Popen | None = None
+        self.headers: dict[str, str] = {}  # sent with every API request
         self._workdir: tempfile.TemporaryDirectory | None = None
 
     @property
@@ -221,7 +222,7 @@ class Prometheus:
     # ---- HTTP API --------------------------------------------------------------------------------------
     def _get(self, path: str, params: dict) -> dict:
         data = urllib.parse.urlencode(params).encode()
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST")
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST", headers=self.headers)
         try:
             with urllib.request.urlopen(request, timeout=120) as resp:
                 body = json.load(resp)
