@@ -335,6 +335,30 @@ def test_same_named_installs_in_two_namespaces_are_two_clusters_each_alerting(fi
     _vanished_cluster_alerts(cfg, found, f"team-b/{RELEASE}", tmp_path)
 
 
+@pytest.mark.parametrize("path", ["servicemonitor", "scrape-config"])
+def test_the_selectors_own_labels_are_written_on_what_is_scraped(tmp_path, path):
+    """A selector asking for a label of the user's own (env="prod") or one the Operator sets selects every series
+    the scrape yields (the plain scrape config sets the Operator's labels too)."""
+    selector = 'job="crdb", env="prod", namespace=~"team-.*"'
+    (tmp_path / "c.yaml").write_text(f"selector: '{selector}'\n")
+    files = build.render(config.load(tmp_path / "c.yaml"))
+    if path == "servicemonitor":
+        scrape = operator_scrape(next(o for o in objects(files) if o["kind"] == "ServiceMonitor"))
+    else:
+        (scrape,) = yaml.safe_load(files[f"{kubernetes.DIR}/scrape-config.yaml"])["scrape_configs"]
+    found = scraped(tmp_path, [scrape])
+    assert len(found) == len(INSTALLS) * PODS and all(promql_matches(selector, s) for s in found), found
+
+
+def test_a_selector_the_scrape_cannot_meet_is_warned_of(tmp_path):
+    (tmp_path / "c.yaml").write_text("selector: 'job=\"crdb\", env=~\"prod|stage\", team!=\"\"'\n")
+    (warning,) = config.load(tmp_path / "c.yaml").warnings
+    assert 'env=~"prod|stage", team!=""' in warning and "kubernetes.service_monitor: false" in warning
+    (tmp_path / "c.yaml").write_text("selector: 'job=\"crdb\", env=~\"prod|stage\"'\n"
+                                     "kubernetes: {service_monitor: false}\n")
+    assert not config.load(tmp_path / "c.yaml").warnings
+
+
 def test_preset_helm_reads_the_charts_own_servicemonitor_one_cluster_per_namespace(tmp_path):
     """With the chart's ServiceMonitor (which cannot relabel), preset helm names a cluster by its namespace and its
     selector keeps one scrape of each pod; our build writes no second ServiceMonitor."""

@@ -328,7 +328,7 @@ def _validate(raw: dict, source: str) -> list[str]:
     if not isinstance(console, str) or (console and not _WEB_URL.match(console)):
         fail("db_console_url", f"must be empty or an http(s) URL such as https://crdb.example.com:8080, "
                                f"not {console!r}")
-    _validate_kubernetes(raw, fail, text)
+    _validate_kubernetes(raw, fail, warn, text)
     version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_VERSIONS:
         fail("schema_version", f"must be one of 39, 40, 41, 42, not {version!r}")
@@ -440,7 +440,7 @@ _K8S_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A
 _K8S_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
-def _validate_kubernetes(raw: dict, fail, text) -> None:
+def _validate_kubernetes(raw: dict, fail, warn, text) -> None:
     text("kubernetes.namespace", _K8S_NAME, "a Kubernetes namespace name")
     spaces = raw["kubernetes"]["service_namespaces"]
     if not isinstance(spaces, list) or not all(isinstance(v, str) and _K8S_NAME.match(v) for v in spaces):
@@ -463,16 +463,27 @@ def _validate_kubernetes(raw: dict, fail, text) -> None:
     text("kubernetes.cluster_name", _CLUSTER_NAME, "letters, digits, '.', '_', ':', '/', '-', ${namespace} and "
          "${release}")
     if raw["kubernetes"]["service_monitor"]:
-        _check_service_monitor(raw, fail)
+        _check_service_monitor(raw, fail, warn)
 
 
-def _check_service_monitor(raw: dict, fail) -> None:
+def scrape_labels(selector: str) -> dict[str, str]:
+    """The selector's label="value" matchers that the generated scrape configs write on every series they scrape, so
+    that the selector selects them: job, and labels of the user's own (the Operator's others, such as namespace,
+    come from discovery)."""
+    import promql_parser
+
+    return {m.name: m.value for m in promql_parser.parse("up{" + selector + "}").matchers.matchers
+            if m.op == promql_parser.MatchOp.Equal and (m.name == "job" or m.name not in OPERATOR_LABELS)}
+
+
+def _check_service_monitor(raw: dict, fail, warn) -> None:
     """Our ServiceMonitor writes the cluster's name into labels.cluster: never into a label the Operator sets or
-    the selector picks series by, and the series it yields must carry labels.node."""
+    the selector picks series by, and the series it yields must carry labels.node and meet the selector."""
     import promql_parser
 
     cluster, node = raw["labels"]["cluster"], raw["labels"]["node"]
-    selected = {m.name for m in promql_parser.parse("up{" + raw["selector"] + "}").matchers.matchers}
+    matchers = promql_parser.parse("up{" + raw["selector"] + "}").matchers.matchers
+    selected = {m.name for m in matchers}
     if cluster in OPERATOR_LABELS or cluster in selected:
         fail("labels.cluster", f"is {cluster!r}, which the Prometheus Operator or the selector sets, but the "
              "generated kubernetes/servicemonitor.yaml writes each cluster's name into it: use a label of its own "
@@ -481,6 +492,11 @@ def _check_service_monitor(raw: dict, fail) -> None:
         fail("labels.node", f"is {node!r}, which series scraped by the generated kubernetes/servicemonitor.yaml "
              "lack: use instance (the pod's name), pod or node_id, or, not on Kubernetes or scraped otherwise, set "
              "kubernetes.service_monitor: false")
+    unmet = [str(m) for m in matchers if m.name not in (*OPERATOR_LABELS, *scrape_labels(raw["selector"]))]
+    if unmet:
+        warn("selector", f"has {', '.join(unmet)}, which the series the generated kubernetes/servicemonitor.yaml "
+             "scrapes cannot meet (it writes only the selector's label=\"value\" matchers): write it so, or, scraped "
+             "otherwise, set kubernetes.service_monitor: false")
 
 
 def _check_windows(raw: dict, duration, fail, warn) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from crdb_dash import __version__
-from crdb_dash.model.config import Config
+from crdb_dash.model.config import Config, scrape_labels
 from crdb_dash.pipeline.serialize import to_json, to_yaml, to_yaml_documents
 
 DIR = "kubernetes"
@@ -73,10 +73,7 @@ def alert_configmap(cfg: Config, grafana_file: str, text: str) -> dict:
 
 def _job(cfg: Config) -> str | None:
     """The job name the selector asks for (job="..."), so scraped series carry it."""
-    import promql_parser
-
-    matchers = promql_parser.parse("up{" + cfg["selector"] + "}").matchers.matchers
-    return next((m.value for m in matchers if m.name == "job" and m.op == promql_parser.MatchOp.Equal), None)
+    return scrape_labels(cfg["selector"]).get("job")
 
 
 def _metrics_path(cfg: Config) -> str:
@@ -97,15 +94,15 @@ def _cluster_name(cfg: Config) -> dict:
 
 def relabelings(cfg: Config) -> list[dict]:
     """Each pod once (the -public Service selects the same pods), named by pod, with its cluster's name
-    (kubernetes.cluster_name) and the job the selector asks for. In the Operator's spelling."""
+    (kubernetes.cluster_name) and the selector's label="value" matchers (config.scrape_labels: job, labels of your
+    own). In the Operator's spelling."""
     rules = [
         {"action": "drop", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": ".+-public"},
         _cluster_name(cfg),
         {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "instance"},
     ]
-    job = _job(cfg)
-    if job is not None:
-        rules.append({"action": "replace", "targetLabel": "job", "replacement": job})
+    for label, value in sorted(scrape_labels(cfg["selector"]).items()):
+        rules.append({"action": "replace", "targetLabel": label, "replacement": value})
     return rules
 
 
@@ -132,6 +129,15 @@ def _label_meta(key: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_]", "_", key)
 
 
+def operator_labels(port: str) -> list[dict]:
+    """The labels the Prometheus Operator sets on what a ServiceMonitor scrapes (job aside), as a plain scrape
+    config's relabelling."""
+    found = [{"action": "replace", "source_labels": [f"__meta_kubernetes_{source}"], "target_label": label}
+             for source, label in (("namespace", "namespace"), ("service_name", "service"), ("pod_name", "pod"),
+                                   ("pod_container_name", "container"))]
+    return [*found, {"action": "replace", "target_label": "endpoint", "replacement": port}]
+
+
 def scrape_config(cfg: Config) -> dict:
     """The ServiceMonitor's scrape for a Prometheus without the Operator: Kubernetes endpoints discovery, kept
     to the Service's labels and port as the Operator keeps them, then the same relabelling."""
@@ -144,7 +150,7 @@ def scrape_config(cfg: Config) -> dict:
     keep.append({"action": "keep", "source_labels": ["__meta_kubernetes_endpointslice_port_name"], "regex": k["port"]})
     job = {"job_name": _job(cfg) or "cockroachdb", "scrape_interval": cfg["scrape_interval"],
            "metrics_path": _metrics_path(cfg), "scheme": k["scheme"], "kubernetes_sd_configs": [discovery],
-           "relabel_configs": keep + [snake(r) for r in relabelings(cfg)]}
+           "relabel_configs": keep + operator_labels(k["port"]) + [snake(r) for r in relabelings(cfg)]}
     if k["scheme"] == "https":
         job["tls_config"] = {"insecure_skip_verify": k["tls_skip_verify"]}
     return {"scrape_configs": [job]}
