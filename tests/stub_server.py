@@ -1,4 +1,4 @@
-"""An HTTP server on loopback that answers every GET with one fixed response, for tests."""
+"""An HTTP server on loopback that answers every GET and POST with one fixed response, for tests."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ class StubServer:
                 self.send_header("Content-Type", content_type)
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_POST = do_GET  # noqa: N815 - http.server's name
 
             def log_message(self, *args):
                 pass

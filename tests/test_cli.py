@@ -1,5 +1,6 @@
 """The command line: global options, output directories, reports, and a reader that goes away."""
 
+import base64
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from crdb_dash.model import config
 from crdb_dash.pipeline import build
 from tests.conftest import ROOT
 from tests.grafana_double import GrafanaDouble
+from tests.stub_server import StubServer
 
 CLI = [sys.executable, "-m", "crdb_dash.cli"]
 SUBCOMMANDS = ["build", "config", "demo", "scenarios", "deploy", "diff"]
@@ -182,3 +184,14 @@ def test_a_duration_flag_must_be_seconds_above_zero(command, value):
     result = run(*command, flag, value, env={**os.environ, "GRAFANA_URL": "http://127.0.0.1:9", "GRAFANA_TOKEN": "t"})
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip() == f"crdb-dash: error: {flag} must be a number of seconds above 0, not {value}"
+
+
+def test_preview_sends_a_urls_credentials_and_says_when_they_are_refused(tmp_path):
+    with StubServer(401, b"<html>Unauthorized</html>", "text/html") as server:
+        url = server.url.replace("http://", "http://ann:s3cret@")
+        result = run("preview", "--prometheus", url, "--out", str(tmp_path))
+        assert server.received[0]["Authorization"] == "Basic " + base64.b64encode(b"ann:s3cret").decode()
+    assert result.returncode == 2 and "s3cret" not in result.stdout + result.stderr
+    assert result.stderr.strip().endswith("answered HTTP 401 (it wants credentials: https://user:password@host)")
+    refused = run("preview", "--prometheus", "http://ann:s3cr/et@127.0.0.1:9", "--out", str(tmp_path))
+    assert refused.returncode == 2 and "must be percent-encoded" in refused.stderr and "s3cr" not in refused.stderr

@@ -178,6 +178,10 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown():
     unreachable = crdb_dash("--prometheus", f"http://ann:s3cret@127.0.0.1:{promrun.free_port()}/")
     assert "could not reach Prometheus at http://127.0.0.1:" in unreachable.stderr
     assert "s3cr" not in result.stderr + unreachable.stderr + crdb_dash("--prometheus", "ftp://a:s3cret@x").stderr
+    for cut in ("s3cr/et", "1234/5", "s3cr#et", "s3cr?et"):  # a password read as the port, path, ...
+        refused = crdb_dash("--prometheus", f"http://ann:{cut}@127.0.0.1:9/")
+        assert refused.returncode == 2 and "must be percent-encoded" in refused.stderr, refused.stderr
+        assert cut.split("/")[0][:4] not in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_json_says_why_on_every_exit():

@@ -350,13 +350,25 @@ def test_the_selectors_own_labels_are_written_on_what_is_scraped(tmp_path, path)
     assert len(found) == len(INSTALLS) * PODS and all(promql_matches(selector, s) for s in found), found
 
 
-def test_a_selector_the_scrape_cannot_meet_is_warned_of(tmp_path):
-    (tmp_path / "c.yaml").write_text("selector: 'job=\"crdb\", env=~\"prod|stage\", team!=\"\"'\n")
-    (warning,) = config.load(tmp_path / "c.yaml").warnings
-    assert 'env=~"prod|stage", team!=""' in warning and "kubernetes.service_monitor: false" in warning
-    (tmp_path / "c.yaml").write_text("selector: 'job=\"crdb\", env=~\"prod|stage\"'\n"
-                                     "kubernetes: {service_monitor: false}\n")
-    assert not config.load(tmp_path / "c.yaml").warnings
+@pytest.mark.parametrize("text, warned", [
+    ("selector: 'job=\"crdb\", env=~\"prod|stage\", team!=\"\"'\n", 'env=~"prod|stage", team!=""'),
+    ("selector: 'job=\"crdb\", env!=\"dev\", team=~\"a|\"'\n", None),  # a series without env or team meets them
+    ("selector: 'job=\"crdb\", env=~\"prod|stage\"'\nkubernetes: {service_monitor: false}\n", None),
+])
+def test_a_selector_the_scrape_cannot_meet_is_warned_of(tmp_path, text, warned):
+    (tmp_path / "c.yaml").write_text(text)
+    warnings = config.load(tmp_path / "c.yaml").warnings
+    if warned is None:
+        assert not warnings
+    else:
+        (warning,) = warnings
+        assert warned in warning and "kubernetes.service_monitor: false" in warning
+
+
+def test_the_selectors_matchers_on_labels_cockroachdb_exports_are_never_written(tmp_path):
+    (tmp_path / "c.yaml").write_text("selector: 'job=\"crdb\", tenant=\"system\", node_id=\"1\"'\n")
+    written = {r.get("targetLabel") for r in kubernetes.relabelings(config.load(tmp_path / "c.yaml"))}
+    assert "job" in written and not written & {"tenant", "node_id"}
 
 
 def test_preset_helm_reads_the_charts_own_servicemonitor_one_cluster_per_namespace(tmp_path):

@@ -83,6 +83,12 @@ def without_credentials(url: str) -> tuple[str, dict[str, str]]:
     """A Prometheus URL without its user:password part (the URL messages name), and that part as a basic-auth
     header."""
     parsed = urllib.parse.urlparse(url)
+    if "@" in url and "@" not in parsed.netloc:  # a / ? or # in the password ended the host part early
+        raise ValueError("the Prometheus URL's user:password part must be percent-encoded (/ ? # @ as %2F %3F %23 %40)")
+    try:
+        parsed.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError("the Prometheus URL's port must be a number") from None
     if parsed.username is None:
         return url, {}
     user, password = (urllib.parse.unquote(part or "") for part in (parsed.username, parsed.password))
@@ -94,7 +100,10 @@ class PrometheusApi:
     """GET on Prometheus' HTTP API at ``url``; every failure is a one-line DoctorError."""
 
     def __init__(self, url: str, timeout: float = 10.0):
-        self.where, self.headers = without_credentials(url)
+        try:
+            self.where, self.headers = without_credentials(url)
+        except ValueError as exc:
+            raise DoctorError(str(exc)) from None
         parsed = urllib.parse.urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise DoctorError(f"--prometheus must be an http:// or https:// URL, not {self.where!r}")
@@ -103,7 +112,9 @@ class PrometheusApi:
 
     def get(self, path: str, params: dict | None = None):
         query = urllib.parse.urlencode(params or {}, doseq=True)
-        request = urllib.request.Request(f"{self.url}{path}?{query}", headers=self.headers)
+        request = urllib.request.Request(f"{self.url}{path}?{query}")
+        for name, value in self.headers.items():  # not sent on to where a redirect leads
+            request.add_unredirected_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as resp:
                 body = resp.read()

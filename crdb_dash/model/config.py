@@ -466,14 +466,29 @@ def _validate_kubernetes(raw: dict, fail, warn, text) -> None:
         _check_service_monitor(raw, fail, warn)
 
 
-def scrape_labels(selector: str) -> dict[str, str]:
+EXPORTED_LABELS = ("node_id", "tenant", "tenant_id")  # CockroachDB's own labels on its series
+
+
+def scrape_labels(selector: str, labels: dict[str, str]) -> dict[str, str]:
     """The selector's label="value" matchers that the generated scrape configs write on every series they scrape, so
     that the selector selects them: job, and labels of the user's own (the Operator's others, such as namespace,
-    come from discovery)."""
+    come from discovery; CockroachDB's own and those the config's ``labels`` name come with the series)."""
     import promql_parser
 
+    kept = (*OPERATOR_LABELS, *EXPORTED_LABELS, *labels.values())
     return {m.name: m.value for m in promql_parser.parse("up{" + selector + "}").matchers.matchers
-            if m.op == promql_parser.MatchOp.Equal and (m.name == "job" or m.name not in OPERATOR_LABELS)}
+            if m.op == promql_parser.MatchOp.Equal and (m.name == "job" or m.name not in kept)
+            and not m.name.startswith("__")}
+
+
+def _needs_a_value(matcher) -> bool:
+    """Whether a label matcher rejects a series without the label (PromQL reads a missing label as empty)."""
+    import promql_parser
+
+    op = promql_parser.MatchOp
+    if matcher.op in (op.Re, op.NotRe):
+        return (re.fullmatch(matcher.value, "") is None) == (matcher.op == op.Re)
+    return (matcher.value == "") != (matcher.op == op.Equal)
 
 
 def _check_service_monitor(raw: dict, fail, warn) -> None:
@@ -492,11 +507,13 @@ def _check_service_monitor(raw: dict, fail, warn) -> None:
         fail("labels.node", f"is {node!r}, which series scraped by the generated kubernetes/servicemonitor.yaml "
              "lack: use instance (the pod's name), pod or node_id, or, not on Kubernetes or scraped otherwise, set "
              "kubernetes.service_monitor: false")
-    unmet = [str(m) for m in matchers if m.name not in (*OPERATOR_LABELS, *scrape_labels(raw["selector"]))]
+    written = scrape_labels(raw["selector"], raw["labels"])
+    found = {*OPERATOR_LABELS, *EXPORTED_LABELS, *raw["labels"].values(), *written}
+    unmet = [str(m) for m in matchers if m.name not in found and not m.name.startswith("__") and _needs_a_value(m)]
     if unmet:
-        warn("selector", f"has {', '.join(unmet)}, which the series the generated kubernetes/servicemonitor.yaml "
-             "scrapes cannot meet (it writes only the selector's label=\"value\" matchers): write it so, or, scraped "
-             "otherwise, set kubernetes.service_monitor: false")
+        warn("selector", f"has {', '.join(unmet)}, which no series the generated kubernetes/servicemonitor.yaml "
+             "scrapes can meet (it writes only the selector's label=\"value\" matchers on labels of your own): "
+             "write it so, or, scraped otherwise, set kubernetes.service_monitor: false")
 
 
 def _check_windows(raw: dict, duration, fail, warn) -> None:

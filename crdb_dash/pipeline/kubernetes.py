@@ -73,7 +73,7 @@ def alert_configmap(cfg: Config, grafana_file: str, text: str) -> dict:
 
 def _job(cfg: Config) -> str | None:
     """The job name the selector asks for (job="..."), so scraped series carry it."""
-    return scrape_labels(cfg["selector"]).get("job")
+    return scrape_labels(cfg["selector"], cfg["labels"]).get("job")
 
 
 def _metrics_path(cfg: Config) -> str:
@@ -101,7 +101,7 @@ def relabelings(cfg: Config) -> list[dict]:
         _cluster_name(cfg),
         {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "instance"},
     ]
-    for label, value in sorted(scrape_labels(cfg["selector"]).items()):
+    for label, value in sorted(scrape_labels(cfg["selector"], cfg["labels"]).items()):
         rules.append({"action": "replace", "targetLabel": label, "replacement": value})
     return rules
 

@@ -104,7 +104,7 @@ def label_values(prom, label: str, params: dict) -> list[str]:
     """GET /api/v1/label/<label>/values, what Grafana's label_values() runs."""
     url = f"{prom.url}/api/v1/label/{urllib.parse.quote(label)}/values?" + urllib.parse.urlencode(params)
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=prom.headers), timeout=60) as resp:
+        with urllib.request.urlopen(prom.request(url), timeout=60) as resp:
             return json.load(resp)["data"]
     except urllib.error.HTTPError as exc:
         raise promrun.PrometheusError(f"label values of {label} refused: HTTP {exc.code}") from None
@@ -196,7 +196,8 @@ class Remote(promrun.Prometheus):
         except promrun.PrometheusError:
             raise
         except urllib.error.HTTPError as exc:
-            raise promrun.PrometheusError(f"{self.url}{path} answered HTTP {exc.code}: is it Prometheus?") from None
+            wants = " (it wants credentials: https://user:password@host)" if exc.code == 401 else ": is it Prometheus?"
+            raise promrun.PrometheusError(f"{self.url}{path} answered HTTP {exc.code}{wants}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise promrun.PrometheusError(f"cannot reach Prometheus at {self.url}: "
                                           f"{getattr(exc, 'reason', exc)}") from None

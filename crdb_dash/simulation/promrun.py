@@ -220,14 +220,23 @@ class Prometheus:
             self._workdir = None
 
     # ---- HTTP API --------------------------------------------------------------------------------------
+    def request(self, url: str, data: bytes | None = None) -> urllib.request.Request:
+        """A request to this server with its headers, which are not sent on to where a redirect leads."""
+        request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+        for name, value in self.headers.items():
+            request.add_unredirected_header(name, value)
+        return request
+
     def _get(self, path: str, params: dict) -> dict:
-        data = urllib.parse.urlencode(params).encode()
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST", headers=self.headers)
+        request = self.request(f"{self.url}{path}", urllib.parse.urlencode(params).encode())
         try:
             with urllib.request.urlopen(request, timeout=120) as resp:
                 body = json.load(resp)
         except urllib.error.HTTPError as exc:
-            body = json.load(exc)
+            try:
+                body = json.load(exc)
+            except ValueError:
+                raise exc from None  # not Prometheus' own error (a proxy's page)
             raise PrometheusError(f"{body.get('errorType')}: {body.get('error')} ({params.get('query')})") from None
         return body
 
