@@ -465,6 +465,8 @@ class Fleet:
             total, count = (np.where(np.isnan(seen), np.nan, x) for x in (total, count))
             put(COMPLIANT_SUM, key, total)
             put(COMPLIANT_COUNT, key, count)
+            began = float(e[np.argmax(has)]) if has.any() else np.nan  # one run of the sums, as they are written
+            put(COMPLIANT_SINCE, key, np.where(np.isnan(total), np.nan, began))
             miss, missing = np.ones(e.shape), np.zeros(e.shape, dtype=bool)
             for k in range(self.sustained):
                 shifted = np.concatenate([np.full(k, np.nan), ratio[:len(ratio) - k]])
@@ -572,7 +574,7 @@ def _minute(t: int) -> int:
 
 # Record names, bound when the generator is configured from the project (see configure).
 SEEN = RPO = SUCCESS = FIRST_RUN = TARGET = FRESHNESS = COMPLIANT = COMPLIANT_SUM = COMPLIANT_COUNT = ""
-SUSTAINED = PERIOD = NODE_SEEN = FAILED = VERSION = ""
+SUSTAINED = PERIOD = NODE_SEEN = FAILED = VERSION = COMPLIANT_SINCE = ""
 
 
 def configure() -> Targets:
@@ -580,14 +582,14 @@ def configure() -> Targets:
     from crdb_dash.model import alerts, config, promql
 
     global SEEN, RPO, SUCCESS, FIRST_RUN, TARGET, FRESHNESS, COMPLIANT, COMPLIANT_SUM, COMPLIANT_COUNT
-    global SUSTAINED, PERIOD, NODE_SEEN, FAILED, VERSION
+    global SUSTAINED, PERIOD, NODE_SEEN, FAILED, VERSION, COMPLIANT_SINCE
     SEEN, RPO, SUCCESS, FIRST_RUN = promql.SEEN_RECORD, promql.RPO_RECORD, promql.SUCCESS_RECORD, \
         promql.FIRST_RUN_RECORD
     TARGET, FRESHNESS, COMPLIANT = promql.TARGET_RECORD, promql.FRESHNESS_RECORD, promql.COMPLIANT_RECORD
     COMPLIANT_SUM, COMPLIANT_COUNT, PERIOD = promql.COMPLIANT_SUM_RECORD, promql.COMPLIANT_COUNT_RECORD, \
         promql.PERIOD_RECORD
     SUSTAINED, NODE_SEEN, FAILED = alerts.SUSTAINED_MISS_RECORD, promql.NODE_SEEN_RECORD, promql.FAILED_RECORD
-    VERSION = promql.RULES_VERSION_RECORD
+    VERSION, COMPLIANT_SINCE = promql.RULES_VERSION_RECORD, promql.COMPLIANT_SINCE_RECORD
     cfg = config.load()
     step = cfg.seconds("alerts.evaluation_interval")
     return Targets(sustained=len(range(0, config.parse_duration(alerts.PAST_A_MISS) + step + 1, step)),
