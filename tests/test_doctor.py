@@ -328,6 +328,26 @@ def test_a_node_label_no_series_has_fails(prometheus_by_setup, tmp_path):
     assert "fix: labels.node: instance" in result.stdout
 
 
+def test_doctor_tells_rules_built_from_another_config(tmp_path):
+    """After rpo.* changed, the dashboards come from the new config but Prometheus may still record the old targets:
+    doctor compares each recorded target with this config's."""
+    from crdb_dash.pipeline import rules
+
+    other = tmp_path / "other.yaml"
+    other.write_text("rpo: {overrides: [{match: {cluster: west}, warning: 3h, critical: 5h}]}\n")
+    rule_file = tmp_path / "crdb-backups.rules.yml"
+    rule_file.write_text(rules.prometheus_file(config.load(other)))
+    tsdb, now = tmp_path / "tsdb", _now()
+    sim = simulator.Simulation(_scenario(), now)
+    promrun.backfill(simulator.openmetrics([sim]), tsdb)
+    with promrun.Prometheus(tsdb, config=f"rule_files: [{rule_file}]\n") as prom:
+        promrun.backfill_recording_rules(prom, rules.history_file(config.load(other)), (sim.start, now), tmp_path)
+        differs, agrees = crdb_dash("--prometheus", prom.url), crdb_dash("--prometheus", prom.url, config=str(other))
+    assert "[warn] recording rules: loaded, but built from another config: they record rpo.warning 3h for west " \
+           "(system), where this config says 2h" in differs.stdout, differs.stdout
+    assert "[ok]   recording rules: loaded\n" in agrees.stdout, agrees.stdout
+
+
 @pytest.mark.parametrize("older", [False, True], ids=["this release's rules", "an older rule file"])
 def test_doctor_tells_an_older_rule_file_from_this_releases(tmp_path, older):
     """The Fleet reads records that older rule files lack: doctor says which rule file Prometheus has loaded."""

@@ -96,6 +96,14 @@ def without_credentials(url: str) -> tuple[str, dict[str, str]]:
     return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl(), {"Authorization": f"Basic {basic}"}
 
 
+def _duration(seconds: float) -> str:
+    """Seconds as the config writes a duration: 2h, 90m, 45s."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 class PrometheusApi:
     """GET on Prometheus' HTTP API at ``url``; every failure is a one-line DoctorError."""
 
@@ -379,6 +387,10 @@ class Doctor:
             self.report.add("warn", "recording rules", "an older rule file is loaded: the Fleet's table reads "
                             "records it lacks and shows empty cells",
                             f"load this release's {RULES_FILE}")
+        elif loaded and (differ := self._targets_differ()):
+            self.report.add("warn", "recording rules", f"loaded, but built from another config: they record {differ}; "
+                            "the alerts and the Fleet's Status judge by the recorded targets",
+                            f"load the {RULES_FILE} built from this config")
         elif loaded:
             self.report.add("ok", "recording rules", "loaded")
         elif self.cfg.get("alerts.grafana_managed"):
@@ -391,6 +403,25 @@ class Doctor:
         else:
             self.report.add("warn", "recording rules", "not loaded: the Fleet's table is empty, the dashboards forget "
                             "a backup rpo.window after its node restarted, and RPO compliance shows no data", fix)
+
+    def _targets_differ(self) -> str:
+        """The first recorded target (rpo.*, freshness.*; rpo.overrides) that differs from this config's, as text;
+        empty when every recorded target agrees."""
+        from crdb_dash.model.alerts import SEVERITIES
+        from crdb_dash.model.promql import TARGET_RECORDS, record_target
+
+        def by_row(expr: str) -> dict[tuple, float]:
+            return {(s["metric"].get(self.cfg.cluster, ""), s["metric"].get(self.cfg.tenant, "")): float(s["value"][1])
+                    for s in self.query(expr)}
+
+        for kind, record in TARGET_RECORDS.items():
+            for severity in SEVERITIES:
+                wanted = by_row(record_target(self.cfg, severity, kind))
+                for (cluster, tenant), seconds in sorted(by_row(f'{record}{{severity="{severity}"}}').items()):
+                    if (cluster, tenant) in wanted and seconds != wanted[cluster, tenant]:
+                        return (f"{kind}.{severity} {_duration(seconds)} for {cluster} ({tenant}), where this config "
+                                f"says {_duration(wanted[cluster, tenant])}")
+        return ""
 
     def _check_alert_rules(self, grafana) -> None:
         from crdb_dash.delivery import alert_rules
