@@ -218,7 +218,7 @@ def test_demo_labels_follow_the_config(selector, labels, job, extra):
 
 @pytest.mark.parametrize("text, message", [
     ("selector: 'job=~\"crdb-.+\"'\n", 'matcher job=~"crdb-.+": their series are labelled from = matchers only'),
-    ("selector: 'job=\"crdb\", env!=\"\"'\n", 'matcher env!=""'),
+    ("selector: 'job=\"crdb\", env!=\"\"'\nkubernetes: {service_monitor: false}\n", 'matcher env!=""'),
     ("selector: 'job=\"crdb\", cluster=\"prod\"'\nkubernetes: {service_monitor: false}\n",
      "they set label 'cluster' themselves"),
     ("selector: 'job=\"crdb\", instance=~\".*:8080\"'\n", "they set label 'instance' themselves"),
