@@ -212,8 +212,8 @@ def test_demo_labels_follow_the_config(selector, labels, job, extra):
     import promql_parser
 
     for m in promql_parser.parse("up{" + selector + "}").matchers.matchers:
-        assert demo._holds({"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~",
-                            "MatchOp.NotRe": "!~"}[str(m.op)], m.value, target.get(m.name, "")), m
+        op = config.MATCH_OPS[str(m.op).rsplit(".", 1)[-1]]
+        assert config.matcher_holds(op, m.value, target.get(m.name, "")), m
 
 
 @pytest.mark.parametrize("text, message", [

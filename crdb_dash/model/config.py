@@ -481,14 +481,18 @@ def scrape_labels(selector: str, labels: dict[str, str]) -> dict[str, str]:
             and not m.name.startswith("__")}
 
 
-def _needs_a_value(matcher) -> bool:
-    """Whether a label matcher rejects a series without the label (PromQL reads a missing label as empty)."""
-    import promql_parser
+MATCH_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}  # promql_parser's MatchOp names
 
-    op = promql_parser.MatchOp
-    if matcher.op in (op.Re, op.NotRe):
-        return (re.fullmatch(matcher.value, "") is None) == (matcher.op == op.Re)
-    return (matcher.value == "") != (matcher.op == op.Equal)
+
+def matcher_holds(op: str, pattern: str, value: str) -> bool:
+    """Whether a label matcher (``op`` as PromQL writes it) holds for a label's value; a missing label reads as
+    empty."""
+    if op in ("=", "!="):
+        return (value == pattern) == (op == "=")
+    try:
+        return bool(re.fullmatch(pattern, value)) == (op == "=~")
+    except re.error:
+        return False
 
 
 def _check_service_monitor(raw: dict, fail, warn) -> None:
@@ -509,7 +513,8 @@ def _check_service_monitor(raw: dict, fail, warn) -> None:
              "kubernetes.service_monitor: false")
     written = scrape_labels(raw["selector"], raw["labels"])
     found = {*OPERATOR_LABELS, *EXPORTED_LABELS, *raw["labels"].values(), *written}
-    unmet = [str(m) for m in matchers if m.name not in found and not m.name.startswith("__") and _needs_a_value(m)]
+    without = [m for m in matchers if m.name not in found and not m.name.startswith("__")]  # the label, on scrapes
+    unmet = [str(m) for m in without if not matcher_holds(MATCH_OPS[str(m.op).rsplit(".", 1)[-1]], m.value, "")]
     if unmet:
         warn("selector", f"has {', '.join(unmet)}, which no series the generated kubernetes/servicemonitor.yaml "
              "scrapes can meet (it writes only the selector's label=\"value\" matchers on labels of your own): "

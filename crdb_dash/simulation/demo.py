@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from crdb_dash.model.config import Config, parse_duration
+from crdb_dash.model.config import MATCH_OPS, Config, matcher_holds, parse_duration
 from crdb_dash.model.naming import Naming
 from crdb_dash.pipeline import build, rules
 from crdb_dash.simulation import live, promrun
@@ -24,7 +24,6 @@ from crdb_dash.simulation.simulator import Scenario, Series, Simulation, openmet
 
 LIVE_DAYS = 30  # how long schedules go on after the chosen point of the scenario
 RESERVED = ("job", "instance", "node_id", "tenant", "tenant_id")  # set by Prometheus or by CockroachDB
-_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 
 
 class DemoError(Exception):
@@ -106,7 +105,7 @@ def labelling(cfg: Config) -> live.Labels:
     for name, op, value in matchers:
         if op == "!=" and value == "" and name in (*RESERVED[:2], *names.values()):
             continue
-        if not _holds(op, value, job if name == "job" else extra.get(name, "")):
+        if not matcher_holds(op, value, job if name == "job" else extra.get(name, "")):
             raise DemoError(f"simulated clusters cannot honour the selector's {_text(name, op, value)}: their "
                             "series are labelled from = matchers only")
     return live.Labels(job=job, extra=extra, cluster=cfg.cluster, node=cfg.node, tenant=cfg.tenant)
@@ -118,16 +117,7 @@ def _matchers(selector: str) -> list[tuple[str, str, str]]:
     parsed = promql_parser.parse("up{" + selector + "}").matchers
     if parsed.or_matchers:
         raise DemoError(f"simulated clusters cannot honour a selector with 'or': {selector}")
-    return [(m.name, _OPS[str(m.op).rsplit(".", 1)[-1]], m.value) for m in parsed.matchers]
-
-
-def _holds(op: str, pattern: str, value: str) -> bool:
-    if op in ("=", "!="):
-        return (value == pattern) == (op == "=")
-    try:
-        return bool(re.fullmatch(pattern, value)) == (op == "=~")
-    except re.error:
-        return False
+    return [(m.name, MATCH_OPS[str(m.op).rsplit(".", 1)[-1]], m.value) for m in parsed.matchers]
 
 
 def _text(name: str, op: str, value: str) -> str:
